@@ -1,0 +1,156 @@
+//! Secret values (API keys, access and refresh tokens) and how they may be shown.
+//!
+//! A [`Secret`] never prints its value: `Debug` and `Display` redact it, the
+//! memory is zeroed on drop, and the only way to the raw value is the explicit
+//! [`Secret::expose`]. [`mask`] is the one place that decides how much of a
+//! secret a human may see (a known prefix and the last four characters).
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+/// A secret string: redacted in `Debug`/`Display`, zeroized on drop.
+///
+/// ```
+/// use claude_auth::Secret;
+/// let s = Secret::new("sk-ant-api03-abcdefghijklmnop");
+/// assert_eq!(format!("{s}"), "[redacted]");
+/// assert_eq!(format!("{s:?}"), "Secret([redacted])");
+/// assert_eq!(s.expose(), "sk-ant-api03-abcdefghijklmnop");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wrap a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(Zeroizing::new(value.into()))
+    }
+
+    /// The raw value. Call it only where the value leaves the process
+    /// (an HTTP header, a file, stdout of `token`).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The masked form for humans: see [`mask`].
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+
+    /// Length in characters.
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
+/// Prefixes whose owner is known; a masked value keeps them so a human can
+/// tell an API key from an access or refresh token.
+pub const KNOWN_PREFIXES: [&str; 3] = ["sk-ant-api03-", "sk-ant-oat01-", "sk-ant-ort01-"];
+
+/// How a secret is shown to humans.
+///
+/// A value with a known prefix shows the prefix, `…` and the last four
+/// characters; anything else shows only that it is set and its length.
+///
+/// ```
+/// use claude_auth::mask;
+/// assert_eq!(mask("sk-ant-oat01-AAAABBBBCCCCDDDD"), "sk-ant-oat01-…DDDD");
+/// assert_eq!(mask("hunter2"), "(set, 7 chars)");
+/// ```
+pub fn mask(value: &str) -> String {
+    for prefix in KNOWN_PREFIXES {
+        if let Some(rest) = value.strip_prefix(prefix) {
+            let n = rest.chars().count();
+            // Showing four characters of a value shorter than eight would
+            // show half of it: fall back to the length only.
+            if n >= 8 {
+                let tail: String = rest.chars().skip(n - 4).collect();
+                return format!("{prefix}…{tail}");
+            }
+        }
+    }
+    format!("(set, {} chars)", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_value() {
+        let s = Secret::new("sk-ant-ort01-very-secret-value");
+        assert!(!format!("{s:?}").contains("very-secret"));
+        assert!(!format!("{s}").contains("very-secret"));
+        assert!(!format!("{:?}", Some(&s)).contains("very-secret"));
+    }
+
+    #[test]
+    fn serde_round_trips_the_raw_value() {
+        let s = Secret::new("abc");
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, "\"abc\"");
+        let back: Secret = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.expose(), "abc");
+    }
+
+    #[test]
+    fn mask_known_prefixes() {
+        assert_eq!(mask("sk-ant-api03-0123456789wxyz"), "sk-ant-api03-…wxyz");
+        assert_eq!(mask("sk-ant-ort01-0123456789wxyz"), "sk-ant-ort01-…wxyz");
+    }
+
+    #[test]
+    fn mask_short_or_unknown_values_shows_length_only() {
+        assert_eq!(mask("sk-ant-api03-abc"), "(set, 16 chars)");
+        assert_eq!(mask(""), "(set, 0 chars)");
+        assert_eq!(mask("ghp_abcdefghijklmnop"), "(set, 20 chars)");
+    }
+
+    #[test]
+    fn mask_handles_multibyte_characters() {
+        assert_eq!(mask("sk-ant-oat01-ééééééééé€€€€"), "sk-ant-oat01-…€€€€");
+    }
+}

@@ -1,0 +1,295 @@
+//! claude-auth's own settings, for what the spec has no field for.
+//!
+//! `config.toml` in claude-auth's config dir (or the file named by
+//! `CLAUDE_AUTH_SETTINGS`). Never written into the SDKs' files. Every field is
+//! optional; environment variables override the file:
+//!
+//! ```toml
+//! # Order of the sources consulted after the spec's tiers (ids below).
+//! sources = ["claude-code-oauth-token", "seed-env", "external-command", "claude-code", "seed-file"]
+//! disabled_sources = ["seed-file"]
+//! storage = "file"                # default storage for new credentials: file | keyring | encrypted-file
+//!
+//! [external_command]              # a credential_process-style helper
+//! command = "op read op://Private/Anthropic/credential"
+//! timeout_secs = 10
+//! cache_secs = 300                # for output with no expiry
+//!
+//! [refresh]
+//! threshold_secs = 300
+//!
+//! [keyring]
+//! service = "claude-auth"
+//!
+//! [profiles.work]
+//! storage = "keyring"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::locations::own_config_dir;
+use crate::source::SourceId;
+use crate::store::StorageKind;
+
+/// Default order of the sources after the spec's tiers.
+pub const DEFAULT_EXTRA_ORDER: [SourceId; 5] = [
+    SourceId::ClaudeCodeOauthToken,
+    SourceId::SeedEnv,
+    SourceId::ExternalCommand,
+    SourceId::ClaudeCode,
+    SourceId::SeedFile,
+];
+
+/// Default refresh threshold (seconds before expiry).
+pub const DEFAULT_REFRESH_THRESHOLD_SECS: u64 = 300;
+
+/// The external command source's settings.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalCommandSettings {
+    /// Shell command (run with `sh -c`, or `cmd /C` on Windows).
+    pub command: String,
+    /// Kill it after this many seconds (default 10).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// How long output without an expiry is reused (default 300).
+    #[serde(default = "default_cache")]
+    pub cache_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+fn default_cache() -> u64 {
+    300
+}
+
+/// Refresh settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshSettings {
+    /// Refresh this many seconds before expiry.
+    pub threshold_secs: Option<u64>,
+}
+
+/// Keyring settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyringSettings {
+    /// Service name entries are stored under (default `claude-auth`).
+    pub service: Option<String>,
+}
+
+/// Per-profile settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// Where this profile's credential is stored.
+    pub storage: Option<StorageKind>,
+}
+
+/// The settings file's shape.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    sources: Option<Vec<String>>,
+    #[serde(default)]
+    disabled_sources: Vec<String>,
+    storage: Option<StorageKind>,
+    external_command: Option<ExternalCommandSettings>,
+    #[serde(default)]
+    refresh: RefreshSettings,
+    #[serde(default)]
+    keyring: KeyringSettings,
+    #[serde(default)]
+    profiles: BTreeMap<String, ProfileSettings>,
+}
+
+/// Effective settings (file, then environment overrides).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The file they came from, if it exists.
+    pub path: Option<PathBuf>,
+    /// Order of the sources after the spec's tiers.
+    pub extra_order: Vec<SourceId>,
+    /// Sources switched off.
+    pub disabled: Vec<SourceId>,
+    /// Default storage for new credentials.
+    pub storage: StorageKind,
+    /// External command source, if configured.
+    pub external_command: Option<ExternalCommandSettings>,
+    /// Refresh threshold, seconds.
+    pub refresh_threshold_secs: u64,
+    /// Keyring service name.
+    pub keyring_service: String,
+    /// Per-profile settings.
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            path: None,
+            extra_order: DEFAULT_EXTRA_ORDER.to_vec(),
+            disabled: Vec::new(),
+            storage: StorageKind::File,
+            external_command: None,
+            refresh_threshold_secs: DEFAULT_REFRESH_THRESHOLD_SECS,
+            keyring_service: "claude-auth".into(),
+            profiles: BTreeMap::new(),
+        }
+    }
+}
+
+fn parse_ids(list: &[String], setting: &str) -> Result<Vec<SourceId>> {
+    list.iter()
+        .map(|s| {
+            s.trim().parse::<SourceId>().map_err(|m| Error::Setting { setting: setting.to_owned(), message: m })
+        })
+        .collect()
+}
+
+impl Settings {
+    /// The settings file's path: `CLAUDE_AUTH_SETTINGS`, else
+    /// `<own config dir>/config.toml`.
+    pub fn default_path(env: &Env) -> PathBuf {
+        env.path("CLAUDE_AUTH_SETTINGS").unwrap_or_else(|| own_config_dir(env).path.join("config.toml"))
+    }
+
+    /// Load the settings file (missing is fine) and apply environment
+    /// overrides: `CLAUDE_AUTH_SOURCES`, `CLAUDE_AUTH_DISABLED_SOURCES`
+    /// (comma-separated ids), `CLAUDE_AUTH_STORAGE`,
+    /// `CLAUDE_AUTH_EXTERNAL_COMMAND`, `CLAUDE_AUTH_REFRESH_THRESHOLD_SECS`,
+    /// `CLAUDE_AUTH_KEYRING_SERVICE`.
+    pub fn load(env: &Env) -> Result<Settings> {
+        let path = Settings::default_path(env);
+        let mut settings = Settings::from_file(&path)?;
+        settings.apply_env(env)?;
+        Ok(settings)
+    }
+
+    /// Settings from one file only; missing means defaults.
+    pub fn from_file(path: &Path) -> Result<Settings> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        let file: SettingsFile = toml::from_str(&text).map_err(|e| Error::Setting {
+            setting: path.display().to_string(),
+            message: e.message().to_owned(),
+        })?;
+        let setting = |key: &str| format!("{} ({key})", path.display());
+        let mut s = Settings { path: Some(path.to_owned()), ..Settings::default() };
+        if let Some(order) = &file.sources {
+            s.extra_order = parse_ids(order, &setting("sources"))?;
+        }
+        s.disabled = parse_ids(&file.disabled_sources, &setting("disabled_sources"))?;
+        if let Some(storage) = file.storage {
+            s.storage = storage;
+        }
+        s.external_command = file.external_command;
+        if let Some(t) = file.refresh.threshold_secs {
+            s.refresh_threshold_secs = t;
+        }
+        if let Some(service) = file.keyring.service {
+            s.keyring_service = service;
+        }
+        for name in file.profiles.keys() {
+            crate::locations::validate_profile_name(name, &setting("profiles"))?;
+        }
+        s.profiles = file.profiles;
+        Ok(s)
+    }
+
+    fn apply_env(&mut self, env: &Env) -> Result<()> {
+        let split = |v: &str| v.split(',').filter(|s| !s.trim().is_empty()).map(str::to_owned).collect::<Vec<_>>();
+        if let Some(v) = env.get("CLAUDE_AUTH_SOURCES") {
+            self.extra_order = parse_ids(&split(v), "CLAUDE_AUTH_SOURCES")?;
+        }
+        if let Some(v) = env.get("CLAUDE_AUTH_DISABLED_SOURCES") {
+            self.disabled = parse_ids(&split(v), "CLAUDE_AUTH_DISABLED_SOURCES")?;
+        }
+        if let Some(v) = env.get("CLAUDE_AUTH_STORAGE") {
+            self.storage = v
+                .parse()
+                .map_err(|m| Error::Setting { setting: "CLAUDE_AUTH_STORAGE".into(), message: m })?;
+        }
+        if let Some(cmd) = env.get("CLAUDE_AUTH_EXTERNAL_COMMAND") {
+            let base = self.external_command.clone();
+            self.external_command = Some(ExternalCommandSettings {
+                command: cmd.to_owned(),
+                timeout_secs: base.as_ref().map_or_else(default_timeout, |b| b.timeout_secs),
+                cache_secs: base.as_ref().map_or_else(default_cache, |b| b.cache_secs),
+            });
+        }
+        if let Some(v) = env.get("CLAUDE_AUTH_REFRESH_THRESHOLD_SECS") {
+            self.refresh_threshold_secs = v.parse().map_err(|_| Error::Setting {
+                setting: "CLAUDE_AUTH_REFRESH_THRESHOLD_SECS".into(),
+                message: format!("{v:?} is not a whole number of seconds"),
+            })?;
+        }
+        if let Some(v) = env.get("CLAUDE_AUTH_KEYRING_SERVICE") {
+            self.keyring_service = v.to_owned();
+        }
+        Ok(())
+    }
+
+    /// The storage a profile uses.
+    pub fn storage_for(&self, profile: &str) -> StorageKind {
+        self.profiles.get(profile).and_then(|p| p.storage).unwrap_or(self.storage)
+    }
+
+    /// The sources after the spec's tiers, in order, without disabled ones.
+    pub fn enabled_extra_sources(&self) -> Vec<SourceId> {
+        self.extra_order.iter().copied().filter(|id| !self.disabled.contains(id)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_and_env_overrides() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "sources = [\"claude-code\", \"seed-file\"]\nstorage = \"keyring\"\n[profiles.work]\nstorage = \"encrypted-file\"\n[external_command]\ncommand = \"echo hi\"\n",
+        )
+        .unwrap();
+        let env = Env::empty().with("CLAUDE_AUTH_SETTINGS", path.display().to_string());
+        let s = Settings::load(&env).unwrap();
+        assert_eq!(s.extra_order, [SourceId::ClaudeCode, SourceId::SeedFile]);
+        assert_eq!(s.storage_for("work"), StorageKind::EncryptedFile);
+        assert_eq!(s.storage_for("other"), StorageKind::Keyring);
+        assert_eq!(s.external_command.as_ref().unwrap().timeout_secs, 10);
+        let env = env.with("CLAUDE_AUTH_SOURCES", "seed-env").with("CLAUDE_AUTH_STORAGE", "file");
+        let s = Settings::load(&env).unwrap();
+        assert_eq!(s.extra_order, [SourceId::SeedEnv]);
+        assert_eq!(s.storage_for("other"), StorageKind::File);
+    }
+
+    #[test]
+    fn unknown_source_id_names_the_setting() {
+        let env = Env::empty().with("CLAUDE_AUTH_SOURCES", "claude-code,nonsense");
+        let err = Settings::load(&env).unwrap_err().to_string();
+        assert!(err.starts_with("CLAUDE_AUTH_SOURCES:"), "{err}");
+        assert!(err.contains("nonsense"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        std::fs::write(&path, "storrage = \"file\"\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("config.toml") && err.contains("storrage"), "{err}");
+    }
+}
