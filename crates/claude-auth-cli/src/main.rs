@@ -1,1 +1,131 @@
-fn main() {}
+//! The `claude-auth` command.
+//!
+//! Data goes to stdout, everything else (progress, warnings, errors) to
+//! stderr. Exit codes: 0 ok, 1 error or not logged in, 2 usage, 4
+//! authentication required.
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use claude_auth::store::StorageKind;
+
+/// Exit code for "authentication required" (as `gh`).
+pub const EXIT_AUTH_REQUIRED: u8 = 4;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "claude-auth",
+    version,
+    about = "Authentication to Claude that is correct, safe and explains itself",
+    long_about = None,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Use this profile (an explicit choice: it beats every environment variable)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Which credential wins, why, what it shadows, when it expires, what to do
+    Status,
+    /// Print the winning token or API key on stdout
+    Token {
+        /// Do not print a trailing newline
+        #[arg(short = 'n')]
+        no_newline: bool,
+    },
+    /// Store a credential for a profile (`--with-token` reads it from stdin)
+    Login(commands::login::LoginArgs),
+    /// Remove a profile's stored credentials
+    Logout {
+        /// Also remove the profile files and active_config (every profile, as `ant auth logout --all`)
+        #[arg(long)]
+        all: bool,
+    },
+    /// List, select and inspect profiles
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProfileCommand {
+    /// List profiles, marking the active one
+    List,
+    /// Make a profile the active one
+    Use {
+        /// The profile
+        name: String,
+    },
+    /// Show a profile (default: the active one)
+    Show {
+        /// The profile
+        name: Option<String>,
+    },
+}
+
+/// Parse a `--storage` value.
+pub fn parse_storage(s: &str) -> Result<StorageKind, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Status => commands::status::run(&cli.global),
+        Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
+        Command::Login(args) => commands::login::run(&cli.global, &args),
+        Command::Logout { all } => commands::logout::run(&cli.global, all),
+        Command::Profile(ProfileCommand::List) => commands::profile::list(&cli.global),
+        Command::Profile(ProfileCommand::Use { name }) => {
+            commands::profile::use_profile(&cli.global, &name)
+        }
+        Command::Profile(ProfileCommand::Show { name }) => {
+            commands::profile::show(&cli.global, name.as_deref())
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "claude-auth", &mut std::io::stdout());
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::error(&e.message);
+            if let Some(hint) = &e.hint {
+                output::hint(hint);
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -158,6 +158,9 @@ impl TokenSet {
 }
 
 /// A credential for one provider.
+// Credentials are few and short-lived values; boxing the token set would
+// only add an allocation and an indirection to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
     /// An API key.
@@ -183,7 +186,10 @@ pub enum Credential {
 impl Credential {
     /// An Anthropic API key.
     pub fn anthropic_api_key(key: impl Into<Secret>) -> Self {
-        Credential::ApiKey { key: key.into(), provider: Provider::Anthropic }
+        Credential::ApiKey {
+            key: key.into(),
+            provider: Provider::Anthropic,
+        }
     }
 
     /// The credential a bare Anthropic token stands for, by its prefix:
@@ -262,7 +268,10 @@ impl Credential {
 
 /// Now, in Unix seconds.
 pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------
@@ -273,17 +282,19 @@ pub fn now_unix() -> u64 {
 // ---------------------------------------------------------------------------
 
 fn str_field(map: &Map<String, Value>, key: &str) -> Option<String> {
-    map.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+    map.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Parse an `expires_at` value: an integer number of Unix seconds.
 pub(crate) fn parse_expires_at(value: Option<&Value>) -> Result<Option<u64>, String> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| "field 'expires_at' must be a non-negative integer (Unix seconds)".into()),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+            "field 'expires_at' must be a non-negative integer (Unix seconds)".into()
+        }),
         Some(_) => Err("field 'expires_at' must be an integer number of Unix seconds".into()),
     }
 }
@@ -292,7 +303,9 @@ pub(crate) fn parse_provider(map: &Map<String, Value>) -> Result<Provider, Strin
     match map.get("provider").and_then(Value::as_str) {
         None | Some("anthropic") => Ok(Provider::Anthropic),
         Some("openai") => Ok(Provider::Openai),
-        Some(other) => Err(format!("unknown provider {other:?} (expected anthropic or openai)")),
+        Some(other) => Err(format!(
+            "unknown provider {other:?} (expected anthropic or openai)"
+        )),
     }
 }
 
@@ -338,7 +351,10 @@ fn set_opt(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
 pub(crate) fn token_set_into_spec_map(set: &TokenSet, map: &mut Map<String, Value>) {
     map.insert("version".into(), Value::String("1.0".into()));
     map.insert("type".into(), Value::String("oauth_token".into()));
-    map.insert("access_token".into(), Value::String(set.access_token.expose().to_owned()));
+    map.insert(
+        "access_token".into(),
+        Value::String(set.access_token.expose().to_owned()),
+    );
     match set.expires_at {
         Some(exp) => {
             map.insert("expires_at".into(), Value::from(exp));
@@ -347,7 +363,11 @@ pub(crate) fn token_set_into_spec_map(set: &TokenSet, map: &mut Map<String, Valu
             map.remove("expires_at");
         }
     }
-    set_opt(map, "refresh_token", set.refresh_token.as_ref().map(Secret::expose));
+    set_opt(
+        map,
+        "refresh_token",
+        set.refresh_token.as_ref().map(Secret::expose),
+    );
     let scope = set.scopes.join(" ");
     set_opt(map, "scope", (!scope.is_empty()).then_some(scope.as_str()));
     let id = &set.identity;
@@ -378,7 +398,11 @@ pub fn to_portable_json(credential: &Credential) -> Value {
             map.insert("provider".into(), provider.as_str().into());
             map.insert("api_key".into(), key.expose().into());
         }
-        Credential::Bearer { token, provider, expires_at } => {
+        Credential::Bearer {
+            token,
+            provider,
+            expires_at,
+        } => {
             map.insert("version".into(), "1.0".into());
             map.insert("type".into(), "bearer_token".into());
             map.insert("provider".into(), provider.as_str().into());
@@ -405,7 +429,10 @@ pub fn from_portable_json(value: &Value) -> Result<Credential, String> {
     match map.get("type").and_then(Value::as_str) {
         Some("api_key") => {
             let key = str_field(map, "api_key").ok_or("missing field 'api_key'")?;
-            Ok(Credential::ApiKey { key: Secret::new(key), provider })
+            Ok(Credential::ApiKey {
+                key: Secret::new(key),
+                provider,
+            })
         }
         Some("bearer_token") => {
             let token = str_field(map, "access_token").ok_or("missing field 'access_token'")?;
@@ -432,7 +459,10 @@ mod tests {
             refresh_token: Some(Secret::new("sk-ant-ort01-rrrrrrrrrrrr")),
             expires_at: Some(1_775_000_000),
             scopes: vec!["user:inference".into(), "user:profile".into()],
-            identity: Identity { email: Some("a@b.c".into()), ..Identity::default() },
+            identity: Identity {
+                email: Some("a@b.c".into()),
+                ..Identity::default()
+            },
             provider: Provider::Anthropic,
             client_id: Some("cid".into()),
         })

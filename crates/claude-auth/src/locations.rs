@@ -22,7 +22,10 @@ pub struct Located {
 
 impl Located {
     fn new(path: PathBuf, origin: &str) -> Self {
-        Located { path, origin: origin.to_owned() }
+        Located {
+            path,
+            origin: origin.to_owned(),
+        }
     }
 }
 
@@ -45,7 +48,10 @@ pub fn anthropic_config_dir(env: &Env) -> Located {
     if let Some(xdg) = env.path("XDG_CONFIG_HOME") {
         return Located::new(xdg.join("anthropic"), "XDG_CONFIG_HOME");
     }
-    Located::new(home_or_dot(env).join(".config").join("anthropic"), "default (~/.config/anthropic)")
+    Located::new(
+        home_or_dot(env).join(".config").join("anthropic"),
+        "default",
+    )
 }
 
 /// Where the official Python SDK looks (it ignores `XDG_CONFIG_HOME`): when
@@ -77,7 +83,10 @@ pub fn own_config_dir(env: &Env) -> Located {
     if let Some(xdg) = env.path("XDG_CONFIG_HOME") {
         return Located::new(xdg.join("claude-auth"), "XDG_CONFIG_HOME");
     }
-    Located::new(home_or_dot(env).join(".config").join("claude-auth"), "default (~/.config/claude-auth)")
+    Located::new(
+        home_or_dot(env).join(".config").join("claude-auth"),
+        "default",
+    )
 }
 
 /// Claude Code's config home: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
@@ -85,7 +94,7 @@ pub fn claude_code_dir(env: &Env) -> Located {
     if let Some(dir) = env.path("CLAUDE_CONFIG_DIR") {
         return Located::new(dir, "CLAUDE_CONFIG_DIR");
     }
-    Located::new(home_or_dot(env).join(".claude"), "default (~/.claude)")
+    Located::new(home_or_dot(env).join(".claude"), "default")
 }
 
 /// The seed library's credential file: `CLAUDE_AUTH_FILE`, else
@@ -100,8 +109,11 @@ pub fn seed_auth_file(env: &Env) -> Located {
         }
     }
     Located::new(
-        home_or_dot(env).join(".config").join("claude").join("auth.json"),
-        "default (~/.config/claude/auth.json)",
+        home_or_dot(env)
+            .join(".config")
+            .join("claude")
+            .join("auth.json"),
+        "default",
     )
 }
 
@@ -125,7 +137,10 @@ pub fn validate_profile_name(name: &str, origin: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidProfileName { name: name.to_owned(), origin: origin.to_owned() })
+        Err(Error::InvalidProfileName {
+            name: name.to_owned(),
+            origin: origin.to_owned(),
+        })
     }
 }
 
@@ -146,10 +161,19 @@ mod tests {
     #[test]
     fn config_dir_precedence() {
         let env = Env::empty().with("HOME", "/h");
-        assert_eq!(anthropic_config_dir(&env).path, PathBuf::from("/h/.config/anthropic"));
+        assert_eq!(
+            anthropic_config_dir(&env).path,
+            PathBuf::from("/h/.config/anthropic")
+        );
         let env = env.with("XDG_CONFIG_HOME", "/x");
-        assert_eq!(anthropic_config_dir(&env).path, PathBuf::from("/x/anthropic"));
-        assert_eq!(python_sdk_config_dir(&env), PathBuf::from("/h/.config/anthropic"));
+        assert_eq!(
+            anthropic_config_dir(&env).path,
+            PathBuf::from("/x/anthropic")
+        );
+        assert_eq!(
+            python_sdk_config_dir(&env),
+            PathBuf::from("/h/.config/anthropic")
+        );
         let env = env.with("ANTHROPIC_CONFIG_DIR", "/a");
         let dir = anthropic_config_dir(&env);
         assert_eq!(dir.path, PathBuf::from("/a"));
@@ -158,8 +182,13 @@ mod tests {
 
     #[test]
     fn empty_config_dir_env_counts_as_unset() {
-        let env = Env::empty().with("HOME", "/h").with("ANTHROPIC_CONFIG_DIR", "");
-        assert_eq!(anthropic_config_dir(&env).path, PathBuf::from("/h/.config/anthropic"));
+        let env = Env::empty()
+            .with("HOME", "/h")
+            .with("ANTHROPIC_CONFIG_DIR", "");
+        assert_eq!(
+            anthropic_config_dir(&env).path,
+            PathBuf::from("/h/.config/anthropic")
+        );
     }
 
     #[test]

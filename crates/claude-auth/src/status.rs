@@ -1,1 +1,321 @@
-pub struct StatusReport;
+//! The explained resolution: what `claude-auth status` prints.
+//!
+//! [`StatusReport`] turns a [`Resolution`] into plain, serialisable data: the
+//! active profile and why, the config dir and why, every source in precedence
+//! order with the winner marked and shadowed ones flagged, the winning
+//! credential's kind, masked value, expiry, scopes and identity, and the
+//! warnings. Field names are camelCase and stable; no raw secret ever appears.
+
+use serde::Serialize;
+
+use crate::credential::{Credential, CredentialKind};
+use crate::locations::Located;
+use crate::source::{ActiveProfile, Found, Outcome, Resolution, SourceId, Warning};
+
+/// What a credential looks like to a human (never the value itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialSummary {
+    /// `apiKey`, `bearerToken`, `oauthToken` or `workloadIdentity`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `anthropic` or `openai`.
+    pub provider: String,
+    /// The masked value (`sk-ant-oat01-…abcd`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masked: Option<String>,
+    /// Expiry, Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// Expiry, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at_iso: Option<String>,
+    /// Seconds until expiry (negative when expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<i64>,
+    /// Whether it has expired.
+    pub expired: bool,
+    /// Whether it can be refreshed.
+    pub refreshable: bool,
+    /// Granted scopes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Account email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Organization name (or UUID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Workspace id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Subscription type (`pro`, `max`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// Profile, for profile sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Storage kind, for stored credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// Where it is kept.
+    pub location: String,
+    /// Base URL requests go to, when not the default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Notes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One source's line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceLine {
+    /// Stable id (`anthropic-api-key`, `claude-code`, …).
+    pub id: String,
+    /// Human label.
+    pub label: String,
+    /// `found`, `skipped`, `error` or `notChecked`.
+    pub status: String,
+    /// Whether it won.
+    pub winner: bool,
+    /// Whether it holds a credential that a higher source shadows.
+    pub shadowed: bool,
+    /// Why it was skipped, the error, or why it was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialSummary>,
+}
+
+/// The whole explained resolution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    /// Whether a usable credential resolved.
+    pub ok: bool,
+    /// The active profile and why.
+    pub active_profile: ActiveProfile,
+    /// The spec config dir and why.
+    pub config_dir: Located,
+    /// The settings file in effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings_file: Option<String>,
+    /// The winning source's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
+    /// The winning credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialSummary>,
+    /// The error that stopped the chain, or why nothing resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What to do next, when something is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Every source in precedence order.
+    pub sources: Vec<SourceLine>,
+    /// Warnings.
+    pub warnings: Vec<Warning>,
+    /// When the report was made, Unix seconds.
+    pub generated_at: u64,
+}
+
+fn kind_name(kind: CredentialKind) -> &'static str {
+    match kind {
+        CredentialKind::ApiKey => "apiKey",
+        CredentialKind::BearerToken => "bearerToken",
+        CredentialKind::OauthToken => "oauthToken",
+    }
+}
+
+/// Summarise what a source found.
+pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
+    let mut s = CredentialSummary {
+        kind: "workloadIdentity".into(),
+        provider: "anthropic".into(),
+        masked: None,
+        expires_at: None,
+        expires_at_iso: None,
+        expires_in_secs: None,
+        expired: false,
+        refreshable: false,
+        scopes: Vec::new(),
+        account: None,
+        organization: None,
+        workspace: None,
+        subscription: None,
+        profile: found.profile.clone(),
+        storage: found.storage.map(|k| k.as_str().to_owned()),
+        location: found.location.clone(),
+        base_url: found.base_url.clone(),
+        notes: found.notes.clone(),
+    };
+    if let Some(fed) = &found.federation {
+        s.organization = fed.organization_id.clone();
+        s.workspace = fed.workspace_id.clone();
+        s.refreshable = true;
+    }
+    if let Some(cred) = &found.credential {
+        s.kind = kind_name(cred.kind()).into();
+        s.provider = cred.provider().as_str().into();
+        s.masked = Some(cred.secret().masked());
+        s.expires_at = cred.expires_at();
+        s.expires_at_iso = cred.expires_at().map(rfc3339);
+        s.expires_in_secs = cred.expires_at().map(|e| e as i64 - now as i64);
+        s.expired = cred.is_expired_at(now);
+        s.refreshable = cred.can_refresh();
+        if let Credential::OAuth(set) = cred {
+            s.scopes = set.scopes.clone();
+            let id = &set.identity;
+            s.account = id.email.clone();
+            s.organization = id
+                .organization_name
+                .clone()
+                .or_else(|| id.organization_uuid.clone());
+            s.workspace = id
+                .workspace_name
+                .clone()
+                .or_else(|| id.workspace_id.clone());
+            s.subscription = id.subscription_type.clone();
+        }
+    }
+    s
+}
+
+fn hint_for(resolution: &Resolution) -> Option<String> {
+    if let Some((id, _)) = &resolution.error {
+        return Some(match id {
+            SourceId::AnthropicProfile => "fix the profile, or unset ANTHROPIC_PROFILE".into(),
+            SourceId::Explicit => "fix the profile named by --profile, or choose another".into(),
+            SourceId::ActiveProfile => "fix the active profile, choose another with `claude-auth profile use <name>`, or log in with `claude-auth login`".into(),
+            _ => format!("fix {} or unset what selects it", id.label()),
+        });
+    }
+    match resolution.winning() {
+        None => Some("log in with `claude-auth login`, or set ANTHROPIC_API_KEY".into()),
+        Some(found) => match &found.credential {
+            Some(c) if c.is_expired_at(resolution.now) && !c.can_refresh() => {
+                Some("the credential has expired; log in again with `claude-auth login`".into())
+            }
+            _ => None,
+        },
+    }
+}
+
+impl StatusReport {
+    /// Build the report from a resolution.
+    pub fn from_resolution(resolution: &Resolution) -> StatusReport {
+        let now = resolution.now;
+        let mut seen_winner = false;
+        let sources = resolution
+            .reports
+            .iter()
+            .map(|r| {
+                let (status, reason, credential) = match &r.outcome {
+                    Outcome::Found(f) => ("found", None, Some(summarize(f, now))),
+                    Outcome::Skipped(why) => ("skipped", Some(why.clone()), None),
+                    Outcome::Error(m) => ("error", Some(m.clone()), None),
+                    Outcome::NotChecked(why) => ("notChecked", Some(why.clone()), None),
+                };
+                let shadowed = credential.is_some() && !r.winner && seen_winner;
+                if r.winner {
+                    seen_winner = true;
+                }
+                SourceLine {
+                    id: r.id.as_str().into(),
+                    label: r.id.label().into(),
+                    status: status.into(),
+                    winner: r.winner,
+                    shadowed,
+                    reason,
+                    credential,
+                }
+            })
+            .collect();
+        let winner = resolution.winner();
+        let usable = resolution.credential();
+        StatusReport {
+            ok: usable
+                .as_ref()
+                .is_ok_and(|c| !c.is_expired_at(now) || c.can_refresh()),
+            active_profile: resolution.active_profile.clone(),
+            config_dir: resolution.config_dir.clone(),
+            settings_file: resolution
+                .settings_path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            winner: winner.map(|w| w.id.as_str().to_owned()),
+            credential: resolution.winning().map(|f| summarize(f, now)),
+            error: usable.err().map(|e| e.to_string()),
+            hint: hint_for(resolution),
+            sources,
+            warnings: resolution.warnings.clone(),
+            generated_at: now,
+        }
+    }
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-04-01T00:00:00Z`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A duration in words: `in 7h 12m`, `3d 4h ago`.
+pub fn relative(delta_secs: i64) -> String {
+    let abs = delta_secs.unsigned_abs();
+    let (d, h, m, s) = (abs / 86_400, abs % 86_400 / 3600, abs % 3600 / 60, abs % 60);
+    let text = if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    };
+    if delta_secs >= 0 {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_values() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_775_000_000), "2026-03-31T23:33:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn relative_words() {
+        assert_eq!(relative(25_920), "in 7h 12m");
+        assert_eq!(relative(-273_600), "3d 4h ago");
+        assert_eq!(relative(59), "in 59s");
+        assert_eq!(relative(-61), "1m 1s ago");
+    }
+}

@@ -105,7 +105,7 @@ impl SourceId {
             SourceId::AnthropicApiKey => "ANTHROPIC_API_KEY",
             SourceId::AnthropicAuthToken => "ANTHROPIC_AUTH_TOKEN",
             SourceId::AnthropicProfile => "ANTHROPIC_PROFILE",
-            SourceId::WorkloadIdentity => "workload identity (ANTHROPIC_FEDERATION_RULE_ID, …)",
+            SourceId::WorkloadIdentity => "workload identity federation",
             SourceId::ActiveProfile => "active profile",
             SourceId::ClaudeCodeOauthToken => "CLAUDE_CODE_OAUTH_TOKEN",
             SourceId::SeedEnv => "CLAUDE_ACCESS_TOKEN / CLAUDE_REFRESH_TOKEN",
@@ -140,7 +140,10 @@ impl FromStr for SourceId {
         }
         Err(format!(
             "unknown source {s:?}; known: {}",
-            all.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", ")
+            all.iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     }
 }
@@ -297,11 +300,20 @@ impl Resolution {
     /// The winning credential, or why there is none.
     pub fn credential(&self) -> std::result::Result<&Credential, NoCredential> {
         if let Some((id, err)) = &self.error {
-            return Err(NoCredential::Failed { origin: *id, message: err.to_string() });
+            return Err(NoCredential::Failed {
+                origin: *id,
+                message: err.to_string(),
+            });
         }
         match self.winning() {
-            Some(Found { credential: Some(c), .. }) => Ok(c),
-            Some(Found { federation: Some(_), .. }) => Err(NoCredential::NeedsExchange),
+            Some(Found {
+                credential: Some(c),
+                ..
+            }) => Ok(c),
+            Some(Found {
+                federation: Some(_),
+                ..
+            }) => Err(NoCredential::NeedsExchange),
             _ => Err(NoCredential::None),
         }
     }
@@ -399,14 +411,16 @@ impl Resolver {
         match kind {
             StorageKind::File => Ok(Box::new(self.profiles.clone())),
             #[cfg(feature = "keyring")]
-            StorageKind::Keyring => {
-                Ok(Box::new(crate::store::keyring::KeyringStore::new(&self.settings.keyring_service)))
-            }
-            #[cfg(feature = "encrypted-file")]
-            StorageKind::EncryptedFile => Ok(Box::new(crate::store::encrypted::EncryptedFileStore::from_env(
-                own_config_dir(&self.env).path.join("encrypted"),
-                &self.env,
+            StorageKind::Keyring => Ok(Box::new(crate::store::keyring::KeyringStore::new(
+                &self.settings.keyring_service,
             ))),
+            #[cfg(feature = "encrypted-file")]
+            StorageKind::EncryptedFile => Ok(Box::new(
+                crate::store::encrypted::EncryptedFileStore::from_env(
+                    own_config_dir(&self.env).path.join("encrypted"),
+                    &self.env,
+                ),
+            )),
             #[allow(unreachable_patterns)]
             other => Err(Error::Unsupported(format!(
                 "storage {other} is not compiled into this build of claude-auth"
@@ -417,17 +431,55 @@ impl Resolver {
     /// Which profile is active, and why (ignoring `--profile`).
     pub fn active_profile(&self, explicit: Option<&str>) -> Result<ActiveProfile> {
         if let Some(p) = explicit {
-            return Ok(ActiveProfile { name: p.to_owned(), origin: "--profile".into() });
+            return Ok(ActiveProfile {
+                name: p.to_owned(),
+                origin: "--profile".into(),
+            });
         }
         if let Some(p) = self.env.get("ANTHROPIC_PROFILE") {
-            return Ok(ActiveProfile { name: p.to_owned(), origin: "ANTHROPIC_PROFILE".into() });
+            return Ok(ActiveProfile {
+                name: p.to_owned(),
+                origin: "ANTHROPIC_PROFILE".into(),
+            });
         }
-        match self.profiles.active_profile()? {
-            Some(p) => Ok(ActiveProfile {
+        if let Some(p) = self.profiles.active_profile()? {
+            return Ok(ActiveProfile {
                 name: p,
                 origin: format!("{}", self.profiles.active_config_path().display()),
-            }),
-            None => Ok(ActiveProfile { name: DEFAULT_PROFILE.into(), origin: "default".into() }),
+            });
+        }
+        if let Some(p) = self.own_active_profile()? {
+            return Ok(ActiveProfile {
+                name: p,
+                origin: format!("{}", self.own_active_path().display()),
+            });
+        }
+        Ok(ActiveProfile {
+            name: DEFAULT_PROFILE.into(),
+            origin: "default".into(),
+        })
+    }
+
+    /// claude-auth's own active-profile pointer, used for profiles the
+    /// official SDKs cannot read (API keys, keyring): writing those into the
+    /// spec's `active_config` would break every SDK. Consulted only when
+    /// `active_config` does not exist.
+    pub fn own_active_path(&self) -> PathBuf {
+        own_config_dir(&self.env).path.join("active_profile")
+    }
+
+    /// The name in claude-auth's own pointer, if any.
+    pub fn own_active_profile(&self) -> Result<Option<String>> {
+        let path = self.own_active_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim().is_empty() => Ok(None),
+            Ok(text) => {
+                let name = text.trim().to_owned();
+                validate_profile_name(&name, &path.display().to_string())?;
+                Ok(Some(name))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path, e)),
         }
     }
 
@@ -441,7 +493,9 @@ impl Resolver {
     /// Every known profile, sorted.
     pub fn list_profiles(&self) -> Result<Vec<String>> {
         let mut names = self.profiles.list()?;
-        if let Ok(entries) = std::fs::read_dir(self.own_keys.path("x").parent().unwrap_or(&PathBuf::new())) {
+        if let Ok(entries) =
+            std::fs::read_dir(self.own_keys.path("x").parent().unwrap_or(&PathBuf::new()))
+        {
             for e in entries.flatten() {
                 if let Some(stem) = e.file_name().to_str().and_then(|n| n.strip_suffix(".json")) {
                     if validate_profile_name(stem, "").is_ok() {
@@ -466,13 +520,23 @@ impl Resolver {
                 let mut found = match content {
                     ProfileCredential::OAuth(mut set) => {
                         if set.identity.workspace_id.is_none() {
-                            set.identity.workspace_id = self.env.get("ANTHROPIC_WORKSPACE_ID").map(str::to_owned);
+                            set.identity.workspace_id =
+                                self.env.get("ANTHROPIC_WORKSPACE_ID").map(str::to_owned);
                         }
                         let mut f = Found::new(
                             Credential::OAuth(set),
-                            self.profiles.credentials_path(name, Some(&config)).display().to_string(),
+                            self.profiles
+                                .credentials_path(name, Some(&config))
+                                .display()
+                                .to_string(),
                         );
-                        if matches!(config.auth, ProfileAuth::UserOauth { client_id: None, .. }) {
+                        if matches!(
+                            config.auth,
+                            ProfileAuth::UserOauth {
+                                client_id: None,
+                                ..
+                            }
+                        ) {
                             f.notes.push(
                                 "no client_id in the profile's config: the token is static or rotated by another tool".into(),
                             );
@@ -487,7 +551,10 @@ impl Resolver {
                             scope,
                         } = &config.auth
                         else {
-                            return Err(Error::parse(&config.path, "inconsistent authentication block"));
+                            return Err(Error::parse(
+                                &config.path,
+                                "inconsistent authentication block",
+                            ));
                         };
                         let e = |k: &str| self.env.get(k).map(str::to_owned);
                         let federation = Federation {
@@ -495,11 +562,22 @@ impl Resolver {
                                 .clone()
                                 .or_else(|| e("ANTHROPIC_FEDERATION_RULE_ID"))
                                 .ok_or_else(|| {
-                                    Error::parse(&config.path, "authentication.federation_rule_id is missing")
+                                    Error::parse(
+                                        &config.path,
+                                        "authentication.federation_rule_id is missing",
+                                    )
                                 })?,
-                            organization_id: config.organization_id.clone().or_else(|| e("ANTHROPIC_ORGANIZATION_ID")),
-                            service_account_id: service_account_id.clone().or_else(|| e("ANTHROPIC_SERVICE_ACCOUNT_ID")),
-                            workspace_id: config.workspace_id.clone().or_else(|| e("ANTHROPIC_WORKSPACE_ID")),
+                            organization_id: config
+                                .organization_id
+                                .clone()
+                                .or_else(|| e("ANTHROPIC_ORGANIZATION_ID")),
+                            service_account_id: service_account_id
+                                .clone()
+                                .or_else(|| e("ANTHROPIC_SERVICE_ACCOUNT_ID")),
+                            workspace_id: config
+                                .workspace_id
+                                .clone()
+                                .or_else(|| e("ANTHROPIC_WORKSPACE_ID")),
                             scope: scope.clone().or_else(|| e("ANTHROPIC_SCOPE")),
                             identity_token_file: identity_token_path
                                 .clone()
@@ -532,13 +610,31 @@ impl Resolver {
             return Ok(None);
         }
         let store = self.store_for(storage)?;
-        Ok(store.load(name)?.map(|cred| {
+        let loaded = store.load(name);
+        if let Ok(Some(cred)) = loaded {
             let mut f = Found::new(cred, store.location(name));
             f.profile = Some(name.to_owned());
             f.storage = Some(storage);
             f.base_url = base_url_env;
-            f
-        }))
+            return Ok(Some(f));
+        }
+        // A login that fell back to a file (keyring unavailable at the time)
+        // is still found, and said so.
+        if storage == StorageKind::Keyring {
+            let file_only = Settings {
+                profiles: Default::default(),
+                storage: StorageKind::File,
+                ..self.settings.clone()
+            };
+            let fallback = Resolver::with_settings(self.env.clone(), file_only);
+            if let Ok(Some(mut f)) = fallback.load_profile(name) {
+                f.notes.push(format!(
+                    "profile {name:?} is set to use the keyring, but its credential is in a file (the keyring was unavailable when it was stored)"
+                ));
+                return Ok(Some(f));
+            }
+        }
+        loaded.map(|_| None)
     }
 
     /// Walk the chain.
@@ -549,8 +645,14 @@ impl Resolver {
             Ok(a) => a,
             Err(e) => {
                 // A bad active_config is reported by the active-profile tier.
-                warnings.push(Warning { code: "bad-active-config", message: e.to_string() });
-                ActiveProfile { name: DEFAULT_PROFILE.into(), origin: "default".into() }
+                warnings.push(Warning {
+                    code: "bad-active-config",
+                    message: e.to_string(),
+                });
+                ActiveProfile {
+                    name: DEFAULT_PROFILE.into(),
+                    origin: "default".into(),
+                }
             }
         };
         let mut order: Vec<SourceId> = SPEC_TIERS.to_vec();
@@ -565,10 +667,17 @@ impl Resolver {
                     Some((src, _)) => format!("not consulted: {src} failed and stopped the chain"),
                     None => "not consulted: a source above won".to_owned(),
                 };
-                reports.push(SourceReport { id, outcome: Outcome::NotChecked(why), winner: false });
+                reports.push(SourceReport {
+                    id,
+                    outcome: Outcome::NotChecked(why),
+                    winner: false,
+                });
                 continue;
             }
-            if decided && id == SourceId::ExternalCommand && self.settings.external_command.is_some() {
+            if decided
+                && id == SourceId::ExternalCommand
+                && self.settings.external_command.is_some()
+            {
                 reports.push(SourceReport {
                     id,
                     outcome: Outcome::NotChecked("not run: a source above won".into()),
@@ -593,7 +702,11 @@ impl Resolver {
                     (Outcome::Error(message), false)
                 }
             };
-            reports.push(SourceReport { id, outcome, winner });
+            reports.push(SourceReport {
+                id,
+                outcome,
+                winner,
+            });
         }
 
         let mut resolution = Resolution {
@@ -650,7 +763,11 @@ impl Resolver {
             SourceId::WorkloadIdentity => self.federation_from_env(),
             SourceId::ActiveProfile => {
                 let pointer = match self.profiles.active_profile() {
-                    Ok(p) => p,
+                    Ok(Some(p)) => Some(p),
+                    Ok(None) => match self.own_active_profile() {
+                        Ok(p) => p,
+                        Err(e) => return Step::Fail(e, true),
+                    },
                     Err(e) => return Step::Fail(e, true),
                 };
                 let user_configured = self.env.is_set("ANTHROPIC_CONFIG_DIR") || pointer.is_some();
@@ -752,7 +869,10 @@ impl Resolver {
         match self.load_profile(name) {
             Ok(Some(found)) => Step::Found(Box::new(found)),
             Ok(None) if chosen => Step::Fail(
-                Error::ProfileNotFound { profile: name.to_owned(), path: self.profiles.config_path(name) },
+                Error::ProfileNotFound {
+                    profile: name.to_owned(),
+                    path: self.profiles.config_path(name),
+                },
                 true,
             ),
             Ok(None) => Step::Skip(format!("profile {name:?} holds no credential")),
@@ -768,10 +888,16 @@ impl Resolver {
         match (rule, org) {
             (None, None) => return Step::Skip("ANTHROPIC_FEDERATION_RULE_ID not set".into()),
             (Some(_), None) => {
-                return Step::Skip("ANTHROPIC_FEDERATION_RULE_ID is set but ANTHROPIC_ORGANIZATION_ID is not".into())
+                return Step::Skip(
+                    "ANTHROPIC_FEDERATION_RULE_ID is set but ANTHROPIC_ORGANIZATION_ID is not"
+                        .into(),
+                )
             }
             (None, Some(_)) => {
-                return Step::Skip("ANTHROPIC_ORGANIZATION_ID is set but ANTHROPIC_FEDERATION_RULE_ID is not".into())
+                return Step::Skip(
+                    "ANTHROPIC_ORGANIZATION_ID is set but ANTHROPIC_FEDERATION_RULE_ID is not"
+                        .into(),
+                )
             }
             _ => {}
         }
@@ -783,10 +909,17 @@ impl Resolver {
         let federation = Federation {
             federation_rule_id: rule.unwrap_or_default().to_owned(),
             organization_id: org.map(str::to_owned),
-            service_account_id: self.env.get("ANTHROPIC_SERVICE_ACCOUNT_ID").map(str::to_owned),
+            service_account_id: self
+                .env
+                .get("ANTHROPIC_SERVICE_ACCOUNT_ID")
+                .map(str::to_owned),
             workspace_id: self.env.get("ANTHROPIC_WORKSPACE_ID").map(str::to_owned),
             scope: self.env.get("ANTHROPIC_SCOPE").map(str::to_owned),
-            identity_token: if file.is_none() { literal.map(Secret::new) } else { None },
+            identity_token: if file.is_none() {
+                literal.map(Secret::new)
+            } else {
+                None
+            },
             identity_token_file: file.clone(),
         };
         let location = match &file {
@@ -800,7 +933,9 @@ impl Resolver {
             location,
             storage: None,
             base_url: self.env.get("ANTHROPIC_BASE_URL").map(str::to_owned),
-            notes: vec!["the access token comes from a jwt-bearer exchange at the token endpoint".into()],
+            notes: vec![
+                "the access token comes from a jwt-bearer exchange at the token endpoint".into(),
+            ],
         }))
     }
 
@@ -818,7 +953,10 @@ impl Resolver {
                 message: "ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN are both set; the API key wins. Unset the one you do not mean".into(),
             });
         }
-        if env.get("ANTHROPIC_API_KEY").is_some_and(|k| k.starts_with("sk-ant-oat")) {
+        if env
+            .get("ANTHROPIC_API_KEY")
+            .is_some_and(|k| k.starts_with("sk-ant-oat"))
+        {
             out.push(Warning {
                 code: "oauth-token-in-api-key-variable",
                 message: "ANTHROPIC_API_KEY holds an OAuth access token (sk-ant-oat…), which the API rejects as an x-api-key; put it in ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN".into(),
@@ -826,14 +964,21 @@ impl Resolver {
         }
         if let Some(winner) = r.winner() {
             let winner_id = winner.id;
-            let env_winner = matches!(winner_id, SourceId::AnthropicApiKey | SourceId::AnthropicAuthToken);
+            let env_winner = matches!(
+                winner_id,
+                SourceId::AnthropicApiKey | SourceId::AnthropicAuthToken
+            );
             for report in r.reports.iter().filter(|x| !x.winner) {
-                let Some(found) = report.found() else { continue };
+                let Some(found) = report.found() else {
+                    continue;
+                };
                 let subscription = found
                     .credential
                     .as_ref()
                     .and_then(Credential::token_set)
-                    .is_some_and(|s| s.identity.subscription_type.is_some() || report.id == SourceId::ClaudeCode);
+                    .is_some_and(|s| {
+                        s.identity.subscription_type.is_some() || report.id == SourceId::ClaudeCode
+                    });
                 if env_winner && subscription {
                     out.push(Warning {
                         code: "api-key-shadows-subscription",
@@ -855,7 +1000,11 @@ impl Resolver {
                     });
                 }
             }
-            if let Some(Found { credential: Some(cred), .. }) = winner.found() {
+            if let Some(Found {
+                credential: Some(cred),
+                ..
+            }) = winner.found()
+            {
                 if cred.is_expired_at(r.now) && !cred.can_refresh() {
                     out.push(Warning {
                         code: "expired-no-refresh",
@@ -886,7 +1035,10 @@ impl Resolver {
         for report in &r.reports {
             if let Outcome::Error(m) = &report.outcome {
                 if m.contains("chmod 600") && !out.iter().any(|w| w.message == *m) {
-                    out.push(Warning { code: "unsafe-permissions", message: m.clone() });
+                    out.push(Warning {
+                        code: "unsafe-permissions",
+                        message: m.clone(),
+                    });
                 }
             }
         }
@@ -906,7 +1058,10 @@ impl Resolver {
 }
 
 fn env_error(var: &str, message: &str) -> Error {
-    Error::Setting { setting: var.to_owned(), message: message.to_owned() }
+    Error::Setting {
+        setting: var.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 /// Read the seed library's `auth.json`: `{"access_token", "refresh_token",
@@ -915,18 +1070,35 @@ pub fn read_seed_file(path: &std::path::Path) -> Result<Option<Credential>> {
     let Some(bytes) = read_optional(path, ReadPolicy::Lenient)? else {
         return Ok(None);
     };
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::parse(path, format!("not JSON (line {} column {})", e.line(), e.column())))?;
-    let map = value.as_object().ok_or_else(|| Error::parse(path, "must contain a JSON object"))?;
-    let s = |k: &str| map.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty()).map(str::to_owned);
-    let access = s("access_token").ok_or_else(|| Error::parse(path, "missing field 'access_token'"))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::parse(
+            path,
+            format!("not JSON (line {} column {})", e.line(), e.column()),
+        )
+    })?;
+    let map = value
+        .as_object()
+        .ok_or_else(|| Error::parse(path, "must contain a JSON object"))?;
+    let s = |k: &str| {
+        map.get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let access =
+        s("access_token").ok_or_else(|| Error::parse(path, "missing field 'access_token'"))?;
     let expires_at = match map.get("token_expiry") {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => Some(
             v.as_f64()
                 .filter(|f| *f >= 0.0)
                 .map(|f| f as u64)
-                .ok_or_else(|| Error::parse(path, "field 'token_expiry' must be a number of Unix seconds"))?,
+                .ok_or_else(|| {
+                    Error::parse(
+                        path,
+                        "field 'token_expiry' must be a number of Unix seconds",
+                    )
+                })?,
         ),
     };
     let mut set = TokenSet::access_only(Secret::new(access), Provider::Anthropic);

@@ -72,6 +72,7 @@ pub struct ProfileConfig {
 }
 
 /// What a profile holds.
+#[allow(clippy::large_enum_variant)] // one value per load, never stored in bulk
 #[derive(Clone, Debug)]
 pub enum ProfileCredential {
     /// A `user_oauth` token set.
@@ -87,7 +88,10 @@ pub struct ProfileFiles {
 }
 
 fn str_of(map: &Map<String, Value>, key: &str) -> Option<String> {
-    map.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+    map.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 fn expand_tilde(path: &str) -> PathBuf {
@@ -244,7 +248,10 @@ impl ProfileFiles {
 
     /// Load a profile: its config and, for `user_oauth`, its tokens.
     /// `Ok(None)` when there is no config file.
-    pub fn load_profile(&self, profile: &str) -> Result<Option<(ProfileConfig, ProfileCredential)>> {
+    pub fn load_profile(
+        &self,
+        profile: &str,
+    ) -> Result<Option<(ProfileConfig, ProfileCredential)>> {
         let Some(config) = self.read_config(profile)? else {
             return Ok(None);
         };
@@ -262,7 +269,10 @@ impl ProfileFiles {
                 })?;
                 if let Some(t) = map.get("type").and_then(Value::as_str) {
                     if t != "oauth_token" {
-                        return Err(Error::parse(&path, format!("type is {t:?}; expected \"oauth_token\"")));
+                        return Err(Error::parse(
+                            &path,
+                            format!("type is {t:?}; expected \"oauth_token\""),
+                        ));
                     }
                 }
                 let mut set = token_set_from_spec_map(&map).map_err(|m| Error::parse(&path, m))?;
@@ -294,7 +304,12 @@ impl ProfileFiles {
 
     /// Write `configs/<profile>.json` for a `user_oauth` login, only when it
     /// does not exist yet (as `ant auth login` does). Returns whether it wrote.
-    pub fn write_config_if_missing(&self, profile: &str, set: &TokenSet, base_url: Option<&str>) -> Result<bool> {
+    pub fn write_config_if_missing(
+        &self,
+        profile: &str,
+        set: &TokenSet,
+        base_url: Option<&str>,
+    ) -> Result<bool> {
         validate_profile_name(profile, "profile")?;
         let path = self.config_path(profile);
         if path.exists() {
@@ -385,7 +400,9 @@ impl ProfileFiles {
         let mut removed = Vec::new();
         for sub in ["credentials", "configs"] {
             let dir = self.dir.join(sub);
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 let is_profile_file = path
@@ -411,7 +428,9 @@ impl ProfileFiles {
 impl CredentialStore for ProfileFiles {
     fn location(&self, profile: &str) -> String {
         let config = self.read_config(profile).ok().flatten();
-        self.credentials_path(profile, config.as_ref()).display().to_string()
+        self.credentials_path(profile, config.as_ref())
+            .display()
+            .to_string()
     }
 
     fn load(&self, profile: &str) -> Result<Option<Credential>> {
@@ -461,7 +480,10 @@ mod tests {
             refresh_token: refresh.then(|| Secret::new("sk-ant-ort01-rrrrrrrrrrrrrrrr")),
             expires_at: Some(1_775_000_000),
             scopes: vec!["user:inference".into()],
-            identity: Identity { organization_uuid: Some("org-1".into()), ..Identity::default() },
+            identity: Identity {
+                organization_uuid: Some("org-1".into()),
+                ..Identity::default()
+            },
             provider: Provider::Anthropic,
             client_id: refresh.then(|| "client-1".to_owned()),
         }
@@ -472,7 +494,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let files = ProfileFiles::new(tmp.path());
         files.save("work", &Credential::OAuth(set(true))).unwrap();
-        let config: Value = serde_json::from_slice(&fs::read(files.config_path("work")).unwrap()).unwrap();
+        let config: Value =
+            serde_json::from_slice(&fs::read(files.config_path("work")).unwrap()).unwrap();
         assert_eq!(config["authentication"]["type"], "user_oauth");
         assert_eq!(config["authentication"]["client_id"], "client-1");
         assert_eq!(config["organization_id"], "org-1");
@@ -481,10 +504,16 @@ mod tests {
         assert!(creds_text.contains("\n  \"type\": \"oauth_token\""));
         let creds: Value = serde_json::from_str(&creds_text).unwrap();
         assert_eq!(creds["expires_at"], 1_775_000_000);
-        assert_eq!(mode_of(&files.default_credentials_path("work")), Some(0o600));
+        assert_eq!(
+            mode_of(&files.default_credentials_path("work")),
+            Some(0o600)
+        );
         assert_eq!(mode_of(&tmp.path().join("credentials")), Some(0o700));
         assert_eq!(mode_of(&files.config_path("work")), Some(0o644));
-        assert_eq!(files.load("work").unwrap(), Some(Credential::OAuth(set(true))));
+        assert_eq!(
+            files.load("work").unwrap(),
+            Some(Credential::OAuth(set(true)))
+        );
     }
 
     #[test]
@@ -527,7 +556,10 @@ mod tests {
         let path = files.config_path("p");
         write_atomic(&path, br#"{"authentication":{"type":"magic"}}"#, 0o644).unwrap();
         let err = files.load("p").unwrap_err().to_string();
-        assert!(err.contains("configs/p.json") && err.contains("magic"), "{err}");
+        assert!(
+            err.contains("configs/p.json") && err.contains("magic"),
+            "{err}"
+        );
     }
 
     #[test]
