@@ -48,7 +48,10 @@ impl Env {
 
     /// A variable's value; empty values count as unset (the spec's rule).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// Whether a variable is set to something non-empty.

@@ -57,7 +57,9 @@ pub enum Error {
     },
 
     /// A profile name that is not allowed.
-    #[error("invalid profile name {name:?} (from {origin}): names match ^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")]
+    #[error(
+        "invalid profile name {name:?} (from {origin}): names match ^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+    )]
     InvalidProfileName {
         /// The rejected name (profile names are not secret).
         name: String,
@@ -119,11 +121,18 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn parse(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Parse { path: path.into(), message: message.into() }
+        Error::Parse {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -27,7 +27,9 @@ pub fn read_optional(path: &Path, policy: ReadPolicy) -> Result<Option<Vec<u8>>>
         match fs::symlink_metadata(path) {
             Ok(meta) => {
                 if meta.file_type().is_symlink() {
-                    return Err(Error::Symlink { path: path.to_owned() });
+                    return Err(Error::Symlink {
+                        path: path.to_owned(),
+                    });
                 }
                 check_private_mode(path, &meta)?;
             }
@@ -41,7 +43,8 @@ pub fn read_optional(path: &Path, policy: ReadPolicy) -> Result<Option<Vec<u8>>>
         Err(e) => return Err(Error::io("read", path, e)),
     };
     let mut buf = Vec::new();
-    file.read_to_end(&mut buf).map_err(|e| Error::io("read", path, e))?;
+    file.read_to_end(&mut buf)
+        .map_err(|e| Error::io("read", path, e))?;
     Ok(Some(buf))
 }
 
@@ -50,7 +53,10 @@ fn check_private_mode(path: &Path, meta: &fs::Metadata) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(Error::InsecurePermissions { path: path.to_owned(), mode });
+        return Err(Error::InsecurePermissions {
+            path: path.to_owned(),
+            mode,
+        });
     }
     Ok(())
 }
@@ -65,7 +71,9 @@ pub fn mode_of(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+        fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
     }
     #[cfg(not(unix))]
     {
@@ -78,7 +86,10 @@ pub fn mode_of(path: &Path) -> Option<u32> {
 pub fn check_not_world_writable(path: &Path) -> Result<()> {
     if let Some(mode) = mode_of(path) {
         if mode & 0o022 != 0 {
-            return Err(Error::WritableConfig { path: path.to_owned(), mode });
+            return Err(Error::WritableConfig {
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
     Ok(())
@@ -99,7 +110,9 @@ pub fn create_dir_all_with_mode(dir: &Path, mode: u32) -> Result<()> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    builder.create(dir).map_err(|e| Error::io("create directory", dir, e))
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("create directory", dir, e))
 }
 
 /// Where a write to `path` really lands: symlinks are followed to their
@@ -109,7 +122,8 @@ pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     for _ in 0..40 {
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&current).map_err(|e| Error::io("read link", &current, e))?;
+                let target =
+                    fs::read_link(&current).map_err(|e| Error::io("read link", &current, e))?;
                 current = match current.parent() {
                     Some(parent) if target.is_relative() => parent.join(target),
                     _ => target,
@@ -118,7 +132,11 @@ pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
             _ => return Ok(current),
         }
     }
-    Err(Error::io("resolve", path, io::Error::other("too many levels of symbolic links")))
+    Err(Error::io(
+        "resolve",
+        path,
+        io::Error::other("too many levels of symbolic links"),
+    ))
 }
 
 /// Write `contents` to `path` atomically with permission bits `mode`.
@@ -133,12 +151,17 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         _ => PathBuf::from("."),
     };
     create_dir_all_with_mode(&dir, 0o700)?;
-    let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
 
     let (tmp_path, mut file) = create_temp(&dir, &file_name, mode)?;
     let result = (|| {
-        file.write_all(contents).map_err(|e| Error::io("write", &tmp_path, e))?;
-        file.sync_all().map_err(|e| Error::io("sync", &tmp_path, e))?;
+        file.write_all(contents)
+            .map_err(|e| Error::io("write", &tmp_path, e))?;
+        file.sync_all()
+            .map_err(|e| Error::io("sync", &tmp_path, e))?;
         drop(file);
         fs::rename(&tmp_path, &target).map_err(|e| Error::io("replace", &target, e))?;
         sync_dir(&dir);
@@ -153,7 +176,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
 fn create_temp(dir: &Path, file_name: &str, mode: u32) -> Result<(PathBuf, File)> {
     for _ in 0..16 {
         let mut rnd = [0u8; 6];
-        getrandom::fill(&mut rnd).map_err(|e| Error::io("create temp file in", dir, io::Error::other(e.to_string())))?;
+        getrandom::fill(&mut rnd)
+            .map_err(|e| Error::io("create temp file in", dir, io::Error::other(e.to_string())))?;
         let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
         let tmp = dir.join(format!(".{file_name}.{suffix}.tmp"));
         let mut options = OpenOptions::new();
@@ -178,7 +202,11 @@ fn create_temp(dir: &Path, file_name: &str, mode: u32) -> Result<(PathBuf, File)
             Err(e) => return Err(Error::io("create temp file", tmp, e)),
         }
     }
-    Err(Error::io("create temp file in", dir, io::Error::other("too many collisions")))
+    Err(Error::io(
+        "create temp file in",
+        dir,
+        io::Error::other("too many collisions"),
+    ))
 }
 
 fn sync_dir(dir: &Path) {
@@ -233,7 +261,10 @@ mod tests {
         let link = tmp.path().join("link.json");
         symlink(&real, &link).unwrap();
         write_atomic(&link, b"new", 0o600).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(fs::read(&real).unwrap(), b"new");
     }
 
@@ -256,8 +287,13 @@ mod tests {
         assert!(read_optional(&real, ReadPolicy::Strict).unwrap().is_some());
         let link = tmp.path().join("link.json");
         symlink(&real, &link).unwrap();
-        assert!(matches!(read_optional(&link, ReadPolicy::Strict), Err(Error::Symlink { .. })));
+        assert!(matches!(
+            read_optional(&link, ReadPolicy::Strict),
+            Err(Error::Symlink { .. })
+        ));
         assert!(read_optional(&link, ReadPolicy::Lenient).unwrap().is_some());
-        assert!(read_optional(&tmp.path().join("none"), ReadPolicy::Strict).unwrap().is_none());
+        assert!(read_optional(&tmp.path().join("none"), ReadPolicy::Strict)
+            .unwrap()
+            .is_none());
     }
 }

@@ -149,7 +149,10 @@ impl Default for Settings {
 fn parse_ids(list: &[String], setting: &str) -> Result<Vec<SourceId>> {
     list.iter()
         .map(|s| {
-            s.trim().parse::<SourceId>().map_err(|m| Error::Setting { setting: setting.to_owned(), message: m })
+            s.trim().parse::<SourceId>().map_err(|m| Error::Setting {
+                setting: setting.to_owned(),
+                message: m,
+            })
         })
         .collect()
 }
@@ -158,7 +161,8 @@ impl Settings {
     /// The settings file's path: `CLAUDE_AUTH_SETTINGS`, else
     /// `<own config dir>/config.toml`.
     pub fn default_path(env: &Env) -> PathBuf {
-        env.path("CLAUDE_AUTH_SETTINGS").unwrap_or_else(|| own_config_dir(env).path.join("config.toml"))
+        env.path("CLAUDE_AUTH_SETTINGS")
+            .unwrap_or_else(|| own_config_dir(env).path.join("config.toml"))
     }
 
     /// Load the settings file (missing is fine) and apply environment
@@ -185,7 +189,10 @@ impl Settings {
             message: e.message().to_owned(),
         })?;
         let setting = |key: &str| format!("{} ({key})", path.display());
-        let mut s = Settings { path: Some(path.to_owned()), ..Settings::default() };
+        let mut s = Settings {
+            path: Some(path.to_owned()),
+            ..Settings::default()
+        };
         if let Some(order) = &file.sources {
             s.extra_order = parse_ids(order, &setting("sources"))?;
         }
@@ -208,7 +215,12 @@ impl Settings {
     }
 
     fn apply_env(&mut self, env: &Env) -> Result<()> {
-        let split = |v: &str| v.split(',').filter(|s| !s.trim().is_empty()).map(str::to_owned).collect::<Vec<_>>();
+        let split = |v: &str| {
+            v.split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         if let Some(v) = env.get("CLAUDE_AUTH_SOURCES") {
             self.extra_order = parse_ids(&split(v), "CLAUDE_AUTH_SOURCES")?;
         }
@@ -216,15 +228,18 @@ impl Settings {
             self.disabled = parse_ids(&split(v), "CLAUDE_AUTH_DISABLED_SOURCES")?;
         }
         if let Some(v) = env.get("CLAUDE_AUTH_STORAGE") {
-            self.storage = v
-                .parse()
-                .map_err(|m| Error::Setting { setting: "CLAUDE_AUTH_STORAGE".into(), message: m })?;
+            self.storage = v.parse().map_err(|m| Error::Setting {
+                setting: "CLAUDE_AUTH_STORAGE".into(),
+                message: m,
+            })?;
         }
         if let Some(cmd) = env.get("CLAUDE_AUTH_EXTERNAL_COMMAND") {
             let base = self.external_command.clone();
             self.external_command = Some(ExternalCommandSettings {
                 command: cmd.to_owned(),
-                timeout_secs: base.as_ref().map_or_else(default_timeout, |b| b.timeout_secs),
+                timeout_secs: base
+                    .as_ref()
+                    .map_or_else(default_timeout, |b| b.timeout_secs),
                 cache_secs: base.as_ref().map_or_else(default_cache, |b| b.cache_secs),
             });
         }
@@ -242,12 +257,19 @@ impl Settings {
 
     /// The storage a profile uses.
     pub fn storage_for(&self, profile: &str) -> StorageKind {
-        self.profiles.get(profile).and_then(|p| p.storage).unwrap_or(self.storage)
+        self.profiles
+            .get(profile)
+            .and_then(|p| p.storage)
+            .unwrap_or(self.storage)
     }
 
     /// The sources after the spec's tiers, in order, without disabled ones.
     pub fn enabled_extra_sources(&self) -> Vec<SourceId> {
-        self.extra_order.iter().copied().filter(|id| !self.disabled.contains(id)).collect()
+        self.extra_order
+            .iter()
+            .copied()
+            .filter(|id| !self.disabled.contains(id))
+            .collect()
     }
 }
 
@@ -270,7 +292,9 @@ mod tests {
         assert_eq!(s.storage_for("work"), StorageKind::EncryptedFile);
         assert_eq!(s.storage_for("other"), StorageKind::Keyring);
         assert_eq!(s.external_command.as_ref().unwrap().timeout_secs, 10);
-        let env = env.with("CLAUDE_AUTH_SOURCES", "seed-env").with("CLAUDE_AUTH_STORAGE", "file");
+        let env = env
+            .with("CLAUDE_AUTH_SOURCES", "seed-env")
+            .with("CLAUDE_AUTH_STORAGE", "file");
         let s = Settings::load(&env).unwrap();
         assert_eq!(s.extra_order, [SourceId::SeedEnv]);
         assert_eq!(s.storage_for("other"), StorageKind::File);
@@ -290,6 +314,9 @@ mod tests {
         let path = tmp.path().join("config.toml");
         std::fs::write(&path, "storrage = \"file\"\n").unwrap();
         let err = Settings::from_file(&path).unwrap_err().to_string();
-        assert!(err.contains("config.toml") && err.contains("storrage"), "{err}");
+        assert!(
+            err.contains("config.toml") && err.contains("storrage"),
+            "{err}"
+        );
     }
 }

@@ -36,13 +36,18 @@ fn cache() -> &'static Mutex<HashMap<String, Cached>> {
 
 /// Drop every cached result (tests, or after a 401).
 pub fn clear_cache() {
-    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
 }
 
 /// Run the command (or reuse its cached result).
 pub fn run(settings: &ExternalCommandSettings) -> Result<Credential> {
     {
-        let cache = cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = cache()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(hit) = cache.get(&settings.command) {
             if Instant::now() < hit.valid_until {
                 return Ok(hit.credential.clone());
@@ -54,15 +59,24 @@ pub fn run(settings: &ExternalCommandSettings) -> Result<Credential> {
         Some(exp) => exp.saturating_sub(now_unix()).saturating_sub(30),
         None => settings.cache_secs,
     };
-    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(
-        settings.command.clone(),
-        Cached { credential: credential.clone(), valid_until: Instant::now() + Duration::from_secs(ttl) },
-    );
+    cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(
+            settings.command.clone(),
+            Cached {
+                credential: credential.clone(),
+                valid_until: Instant::now() + Duration::from_secs(ttl),
+            },
+        );
     Ok(credential)
 }
 
 fn fail(settings: &ExternalCommandSettings, message: impl Into<String>) -> Error {
-    Error::ExternalCommand { command: settings.command.clone(), message: message.into() }
+    Error::ExternalCommand {
+        command: settings.command.clone(),
+        message: message.into(),
+    }
 }
 
 /// Run the command now, bypassing the cache.
@@ -76,8 +90,12 @@ pub fn run_uncached(settings: &ExternalCommandSettings) -> Result<Credential> {
         c.arg("-c").arg(&settings.command);
         c
     };
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| fail(settings, format!("could not start: {e}")))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(settings, format!("could not start: {e}")))?;
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     // Read both pipes on threads so a chatty child cannot block on a full pipe.
@@ -104,7 +122,10 @@ pub fn run_uncached(settings: &ExternalCommandSettings) -> Result<Credential> {
                 let _ = child.wait();
                 return Err(fail(
                     settings,
-                    format!("timed out after {} s (setting external_command.timeout_secs)", settings.timeout_secs),
+                    format!(
+                        "timed out after {} s (setting external_command.timeout_secs)",
+                        settings.timeout_secs
+                    ),
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
@@ -119,7 +140,8 @@ pub fn run_uncached(settings: &ExternalCommandSettings) -> Result<Credential> {
             format!("exited with {status} ({err_len} bytes on stderr, not shown since they may hold secrets)"),
         ));
     }
-    let text = String::from_utf8(out).map_err(|_| fail(settings, "printed something that is not UTF-8"))?;
+    let text = String::from_utf8(out)
+        .map_err(|_| fail(settings, "printed something that is not UTF-8"))?;
     parse_output(text.trim()).map_err(|m| fail(settings, m))
 }
 
@@ -129,21 +151,34 @@ pub fn parse_output(text: &str) -> std::result::Result<Credential, String> {
         return Err("printed nothing; it must print a token or a JSON object".into());
     }
     if text.starts_with('{') {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| format!("printed invalid JSON (line {} column {})", e.line(), e.column()))?;
-        let map = value.as_object().ok_or("printed JSON that is not an object")?;
-        let s = |k: &str| map.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned);
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "printed invalid JSON (line {} column {})",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let map = value
+            .as_object()
+            .ok_or("printed JSON that is not an object")?;
+        let s = |k: &str| {
+            map.get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         if let Some(key) = s("api_key") {
             return Ok(Credential::anthropic_api_key(key));
         }
-        let token = s("access_token").or_else(|| s("token")).ok_or(
-            "printed JSON without 'api_key', 'access_token' or 'token'",
-        )?;
+        let token = s("access_token")
+            .or_else(|| s("token"))
+            .ok_or("printed JSON without 'api_key', 'access_token' or 'token'")?;
         let expires_at = match (map.get("expires_at"), map.get("expires_in")) {
             (Some(v), _) => crate::credential::parse_expires_at(Some(v))?,
             (None, Some(v)) => Some(
                 now_unix()
-                    + v.as_u64().ok_or("field 'expires_in' must be a whole number of seconds")?,
+                    + v.as_u64()
+                        .ok_or("field 'expires_in' must be a whole number of seconds")?,
             ),
             (None, None) => None,
         };
@@ -161,7 +196,10 @@ pub fn parse_output(text: &str) -> std::result::Result<Credential, String> {
     let credential = Credential::from_bare_anthropic_token(Secret::new(text))?;
     // A bare OAuth token from a helper is used as is.
     if let Credential::OAuth(set) = &credential {
-        return Ok(Credential::OAuth(TokenSet::access_only(set.access_token.clone(), Provider::Anthropic)));
+        return Ok(Credential::OAuth(TokenSet::access_only(
+            set.access_token.clone(),
+            Provider::Anthropic,
+        )));
     }
     Ok(credential)
 }
@@ -172,14 +210,24 @@ mod tests {
     use crate::credential::CredentialKind;
 
     fn settings(cmd: &str) -> ExternalCommandSettings {
-        ExternalCommandSettings { command: cmd.into(), timeout_secs: 2, cache_secs: 300 }
+        ExternalCommandSettings {
+            command: cmd.into(),
+            timeout_secs: 2,
+            cache_secs: 300,
+        }
     }
 
     #[test]
     fn bare_and_json_outputs() {
-        assert_eq!(parse_output("sk-ant-api03-abc").unwrap().kind(), CredentialKind::ApiKey);
+        assert_eq!(
+            parse_output("sk-ant-api03-abc").unwrap().kind(),
+            CredentialKind::ApiKey
+        );
         let c = parse_output(r#"{"access_token":"sk-ant-oat01-x","expires_at":42}"#).unwrap();
-        assert_eq!((c.kind(), c.expires_at()), (CredentialKind::OauthToken, Some(42)));
+        assert_eq!(
+            (c.kind(), c.expires_at()),
+            (CredentialKind::OauthToken, Some(42))
+        );
         assert!(parse_output("").is_err());
         assert!(parse_output("a\nb").is_err());
         assert!(parse_output(r#"{"nothing":1}"#).is_err());
@@ -189,7 +237,9 @@ mod tests {
     fn runs_command_and_reports_failures_without_stderr() {
         let c = run_uncached(&settings("printf 'sk-ant-api03-fromcmd\\n'")).unwrap();
         assert_eq!(c.secret().expose(), "sk-ant-api03-fromcmd");
-        let err = run_uncached(&settings("x=LEAK; echo sk-ant-api03-${x}ED >&2; exit 3")).unwrap_err().to_string();
+        let err = run_uncached(&settings("x=LEAK; echo sk-ant-api03-${x}ED >&2; exit 3"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(!err.contains("LEAKED"), "{err}");
     }
@@ -197,7 +247,11 @@ mod tests {
     #[test]
     fn timeout_kills_the_command() {
         let start = Instant::now();
-        let err = run_uncached(&ExternalCommandSettings { timeout_secs: 1, ..settings("sleep 30") }).unwrap_err();
+        let err = run_uncached(&ExternalCommandSettings {
+            timeout_secs: 1,
+            ..settings("sleep 30")
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("timed out after 1 s"), "{err}");
         assert!(start.elapsed() < Duration::from_secs(10));
     }
@@ -210,6 +264,9 @@ mod tests {
         let s = settings(&cmd);
         run(&s).unwrap();
         run(&s).unwrap();
-        assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 1);
+        assert_eq!(
+            std::fs::read_to_string(&counter).unwrap().lines().count(),
+            1
+        );
     }
 }

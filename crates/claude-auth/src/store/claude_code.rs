@@ -20,7 +20,9 @@ use crate::credential::{Credential, Identity, Provider, TokenSet};
 use crate::error::{Error, Result};
 use crate::provider::CLAUDE_CODE_CLIENT_ID;
 use crate::secret::Secret;
-use crate::secure_file::{read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy};
+use crate::secure_file::{
+    read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
+};
 use crate::store::key_file::ClassifyJsonError;
 use crate::store::CredentialStore;
 
@@ -40,7 +42,10 @@ impl ClaudeCodeStore {
     /// Code keeps `oauthAccount` (`~/.claude.json`, or `.claude.json` inside
     /// `CLAUDE_CONFIG_DIR` when that is set).
     pub fn new(config_dir: impl Into<PathBuf>, account_file: impl Into<PathBuf>) -> Self {
-        ClaudeCodeStore { config_dir: config_dir.into(), account_file: account_file.into() }
+        ClaudeCodeStore {
+            config_dir: config_dir.into(),
+            account_file: account_file.into(),
+        }
     }
 
     /// `.credentials.json`.
@@ -61,7 +66,10 @@ impl ClaudeCodeStore {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Some(map)),
             Ok(_) => Err(Error::parse(&path, "must contain a JSON object")),
-            Err(e) => Err(Error::parse(&path, format!("not JSON ({})", e.classify_str()))),
+            Err(e) => Err(Error::parse(
+                &path,
+                format!("not JSON ({})", e.classify_str()),
+            )),
         }
     }
 
@@ -84,19 +92,33 @@ impl ClaudeCodeStore {
 
 /// Parse Claude Code's `claudeAiOauth` object.
 pub fn token_set_from_claude_code(oauth: &Map<String, Value>) -> Result<TokenSet, String> {
-    let s = |k: &str| oauth.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned);
+    let s = |k: &str| {
+        oauth
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let access = s("accessToken").ok_or("claudeAiOauth.accessToken is missing or empty")?;
     let expires_at = match oauth.get("expiresAt") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => {
-            let ms = n.as_u64().ok_or("claudeAiOauth.expiresAt must be a non-negative integer (milliseconds)")?;
+            let ms = n
+                .as_u64()
+                .ok_or("claudeAiOauth.expiresAt must be a non-negative integer (milliseconds)")?;
             Some(ms / 1000)
         }
-        Some(_) => return Err("claudeAiOauth.expiresAt must be an integer number of milliseconds".into()),
+        Some(_) => {
+            return Err("claudeAiOauth.expiresAt must be an integer number of milliseconds".into())
+        }
     };
     let scopes = match oauth.get("scopes") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(_) => return Err("claudeAiOauth.scopes must be a JSON array of strings".into()),
     };
     Ok(TokenSet {
@@ -141,13 +163,23 @@ impl CredentialStore for ClaudeCodeStore {
             ));
         };
         let path = self.path();
-        let mut doc = self.read_document().map_err(|_| {
-            Error::parse(&path, "cannot be parsed, so it was not overwritten; fix or move it aside")
-        })?
-        .unwrap_or_default();
-        let oauth = doc.entry(OAUTH_KEY).or_insert_with(|| Value::Object(Map::new()));
+        let mut doc = self
+            .read_document()
+            .map_err(|_| {
+                Error::parse(
+                    &path,
+                    "cannot be parsed, so it was not overwritten; fix or move it aside",
+                )
+            })?
+            .unwrap_or_default();
+        let oauth = doc
+            .entry(OAUTH_KEY)
+            .or_insert_with(|| Value::Object(Map::new()));
         let Value::Object(oauth) = oauth else {
-            return Err(Error::parse(&path, "claudeAiOauth is not an object, so it was not overwritten"));
+            return Err(Error::parse(
+                &path,
+                "claudeAiOauth is not an object, so it was not overwritten",
+            ));
         };
         oauth.insert("accessToken".into(), set.access_token.expose().into());
         if let Some(refresh) = &set.refresh_token {
@@ -159,7 +191,10 @@ impl CredentialStore for ClaudeCodeStore {
         // Claude Code refuses a login whose scopes lack user:inference: never
         // drop scopes, only replace them with a non-empty list.
         if !set.scopes.is_empty() {
-            oauth.insert("scopes".into(), set.scopes.iter().cloned().map(Value::String).collect());
+            oauth.insert(
+                "scopes".into(),
+                set.scopes.iter().cloned().map(Value::String).collect(),
+            );
         }
         if let Some(sub) = &set.identity.subscription_type {
             oauth.insert("subscriptionType".into(), sub.clone().into());
@@ -213,15 +248,23 @@ mod tests {
         let path = tmp.path().join(".credentials.json");
         fs::write(&path, SAMPLE).unwrap();
         let s = store(tmp.path());
-        let Credential::OAuth(mut set) = s.load("x").unwrap().unwrap() else { panic!() };
+        let Credential::OAuth(mut set) = s.load("x").unwrap().unwrap() else {
+            panic!()
+        };
         set.access_token = Secret::new("sk-ant-oat01-newnewnewnew");
         set.expires_at = Some(1_800_000_000);
         s.save("x", &Credential::OAuth(set)).unwrap();
         let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(v["claudeAiOauth"]["accessToken"], "sk-ant-oat01-newnewnewnew");
+        assert_eq!(
+            v["claudeAiOauth"]["accessToken"],
+            "sk-ant-oat01-newnewnewnew"
+        );
         assert_eq!(v["claudeAiOauth"]["expiresAt"], 1_800_000_000_000u64);
         assert_eq!(v["claudeAiOauth"]["futureField"], 1);
-        assert_eq!(v["claudeAiOauth"]["rateLimitTier"], "default_claude_max_20x");
+        assert_eq!(
+            v["claudeAiOauth"]["rateLimitTier"],
+            "default_claude_max_20x"
+        );
         assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
     }
 

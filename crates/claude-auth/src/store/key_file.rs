@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use crate::credential::{from_portable_json, to_portable_json, Credential};
 use crate::error::{Error, Result};
 use crate::locations::validate_profile_name;
-use crate::secure_file::{read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy};
+use crate::secure_file::{
+    read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
+};
 use crate::store::CredentialStore;
 
 /// One 0600 JSON file per profile in a directory.
@@ -43,7 +45,9 @@ impl CredentialStore for KeyFileStore {
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::parse(&path, format!("not JSON ({})", e.classify_str())))?;
-        from_portable_json(&value).map(Some).map_err(|m| Error::parse(&path, m))
+        from_portable_json(&value)
+            .map(Some)
+            .map_err(|m| Error::parse(&path, m))
     }
 
     fn save(&self, profile: &str, credential: &Credential) -> Result<()> {
@@ -73,7 +77,11 @@ impl ClassifyJsonError for serde_json::Error {
             serde_json::error::Category::Data => "unexpected data",
             serde_json::error::Category::Eof => "unexpected end of file",
         };
-        format!("{category} at line {} column {}", self.line(), self.column())
+        format!(
+            "{category} at line {} column {}",
+            self.line(),
+            self.column()
+        )
     }
 }
 
@@ -98,7 +106,12 @@ mod tests {
     fn broken_file_error_does_not_quote_contents() {
         let tmp = tempfile::tempdir().unwrap();
         let store = KeyFileStore::new(tmp.path());
-        write_atomic(&store.path("p"), b"{\"api_key\": sk-ant-api03-SECRETSECRET", 0o600).unwrap();
+        write_atomic(
+            &store.path("p"),
+            b"{\"api_key\": sk-ant-api03-SECRETSECRET",
+            0o600,
+        )
+        .unwrap();
         let err = store.load("p").unwrap_err().to_string();
         assert!(!err.contains("SECRET"), "{err}");
         assert!(err.contains("p.json"), "{err}");

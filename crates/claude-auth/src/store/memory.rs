@@ -22,7 +22,9 @@ impl MemoryStore {
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Credential>> {
         // A panic while holding the lock cannot leave a map half-updated.
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -36,7 +38,8 @@ impl CredentialStore for MemoryStore {
     }
 
     fn save(&self, profile: &str, credential: &Credential) -> Result<()> {
-        self.entries().insert(profile.to_owned(), credential.clone());
+        self.entries()
+            .insert(profile.to_owned(), credential.clone());
         Ok(())
     }
 

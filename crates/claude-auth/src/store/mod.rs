@@ -77,7 +77,9 @@ impl FromStr for StorageKind {
             "file" => Ok(StorageKind::File),
             "keyring" => Ok(StorageKind::Keyring),
             "encrypted-file" | "encrypted" => Ok(StorageKind::EncryptedFile),
-            other => Err(format!("unknown storage {other:?}: use file, keyring or encrypted-file")),
+            other => Err(format!(
+                "unknown storage {other:?}: use file, keyring or encrypted-file"
+            )),
         }
     }
 }
