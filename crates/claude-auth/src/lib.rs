@@ -21,6 +21,7 @@
 //! # Ok::<(), claude_auth::Error>(())
 //! ```
 
+pub mod cache;
 pub mod credential;
 pub mod env;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod source;
 pub mod status;
 pub mod store;
 
+pub use cache::CredentialCache;
 pub use credential::{Credential, CredentialKind, Identity, Provider, TokenSet};
 pub use env::Env;
 pub use error::{Error, Result};
