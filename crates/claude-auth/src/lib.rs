@@ -26,6 +26,7 @@ pub mod credential;
 pub mod env;
 pub mod error;
 pub mod locations;
+pub mod oauth;
 pub mod provider;
 pub mod secret;
 pub mod secure_file;

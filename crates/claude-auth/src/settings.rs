@@ -33,6 +33,7 @@ use serde::Deserialize;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::locations::own_config_dir;
+use crate::provider::{PresetOverride, Presets};
 use crate::source::SourceId;
 use crate::store::StorageKind;
 
@@ -108,6 +109,8 @@ struct SettingsFile {
     keyring: KeyringSettings,
     #[serde(default)]
     profiles: BTreeMap<String, ProfileSettings>,
+    #[serde(default)]
+    providers: BTreeMap<String, PresetOverride>,
 }
 
 /// Effective settings (file, then environment overrides).
@@ -129,6 +132,8 @@ pub struct Settings {
     pub keyring_service: String,
     /// Per-profile settings.
     pub profiles: BTreeMap<String, ProfileSettings>,
+    /// Provider preset overrides and custom providers (`[providers.<id>]`).
+    pub providers: BTreeMap<String, PresetOverride>,
 }
 
 impl Default for Settings {
@@ -142,6 +147,7 @@ impl Default for Settings {
             refresh_threshold_secs: DEFAULT_REFRESH_THRESHOLD_SECS,
             keyring_service: "claude-auth".into(),
             profiles: BTreeMap::new(),
+            providers: BTreeMap::new(),
         }
     }
 }
@@ -211,6 +217,9 @@ impl Settings {
             crate::locations::validate_profile_name(name, &setting("profiles"))?;
         }
         s.profiles = file.profiles;
+        s.providers = file.providers;
+        // Check presets now so a bad [providers.x] table is reported with the file.
+        Presets::load(&s.providers, &path.display().to_string())?;
         Ok(s)
     }
 
@@ -253,6 +262,15 @@ impl Settings {
             self.keyring_service = v.to_owned();
         }
         Ok(())
+    }
+
+    /// Provider presets: built-ins with `[providers.<id>]` applied.
+    pub fn presets(&self) -> Result<Presets> {
+        let origin = self
+            .path
+            .as_ref()
+            .map_or_else(|| "settings".to_owned(), |p| p.display().to_string());
+        Presets::load(&self.providers, &origin)
     }
 
     /// The storage a profile uses.

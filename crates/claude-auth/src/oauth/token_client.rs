@@ -1,0 +1,604 @@
+//! The token endpoint client: code exchange, refresh, jwt-bearer.
+//!
+//! Encodings are per provider and per grant (Anthropic's endpoint takes JSON,
+//! standards servers take forms). Network errors, 429 and 5xx are retried
+//! with exponential backoff and jitter, honouring `Retry-After` — except that
+//! a single-use grant (an authorization code, a rotating refresh token) is
+//! retried only when the server cannot have consumed it: the connection never
+//! carried the request, or the server answered 429/503/529. Retrying after an
+//! ambiguous failure would present a possibly rotated-away refresh token, and
+//! a standards server revokes the whole grant on reuse.
+//!
+//! Error bodies are parsed (`error`, `error_description`) and sanitised: no
+//! token-looking string from a response ever reaches a message.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::credential::{now_unix, Identity, Provider, TokenSet};
+use crate::provider::Encoding;
+use crate::secret::Secret;
+
+/// Our User-Agent: honest, never another tool's.
+pub const USER_AGENT: &str = concat!("claude-auth/", env!("CARGO_PKG_VERSION"));
+
+/// Retry settings.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all (1 = no retry).
+    pub max_attempts: u32,
+    /// First backoff.
+    pub base_delay: Duration,
+    /// Backoff cap (also caps `Retry-After`).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A token-endpoint request.
+#[derive(Debug)]
+pub enum Grant {
+    /// `authorization_code`.
+    AuthorizationCode {
+        /// The code.
+        code: Secret,
+        /// The redirect URI used in the authorize request.
+        redirect_uri: String,
+        /// The PKCE verifier.
+        verifier: Secret,
+        /// The state, for servers that want it in the exchange.
+        state: Option<Secret>,
+        /// Requested lifetime (long-lived tokens).
+        expires_in: Option<u64>,
+    },
+    /// `refresh_token`.
+    Refresh {
+        /// The refresh token.
+        refresh_token: Secret,
+        /// Scopes to send (none by default: sending scopes the token lacks fails).
+        scope: Option<String>,
+    },
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (workload identity).
+    JwtBearer {
+        /// The identity token.
+        assertion: Secret,
+        /// Extra body fields (`federation_rule_id`, `organization_id`, …).
+        fields: BTreeMap<String, String>,
+    },
+}
+
+impl Grant {
+    fn name(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::Refresh { .. } => "refresh_token",
+            Grant::JwtBearer { .. } => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        }
+    }
+
+    /// Whether presenting it twice can burn it.
+    fn single_use(&self) -> bool {
+        !matches!(self, Grant::JwtBearer { .. })
+    }
+}
+
+/// Where and how to send a grant.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Token URL.
+    pub url: String,
+    /// Body encoding.
+    pub encoding: Encoding,
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Client secret (confidential clients).
+    pub client_secret: Option<Secret>,
+    /// Extra headers.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A successful token response.
+#[derive(Debug, Clone)]
+pub struct TokenResponse {
+    /// `access_token`.
+    pub access_token: Secret,
+    /// `refresh_token`, when one came back.
+    pub refresh_token: Option<Secret>,
+    /// `expires_in` seconds.
+    pub expires_in: Option<u64>,
+    /// `scope`, space separated.
+    pub scope: Option<String>,
+    /// Account, organization, workspace (Anthropic adds them).
+    pub identity: Identity,
+    /// When the response arrived (Unix seconds).
+    pub received_at: u64,
+}
+
+impl TokenResponse {
+    /// The token set this response gives, on top of `previous` (whose
+    /// refresh token is kept when none comes back, as the spec says).
+    pub fn into_token_set(
+        self,
+        provider: Provider,
+        client_id: Option<String>,
+        previous: Option<&TokenSet>,
+    ) -> TokenSet {
+        let mut identity = previous.map(|p| p.identity.clone()).unwrap_or_default();
+        let new = self.identity;
+        macro_rules! take {
+            ($($f:ident),*) => { $( if new.$f.is_some() { identity.$f = new.$f; } )* };
+        }
+        take!(
+            email,
+            account_uuid,
+            organization_uuid,
+            organization_name,
+            workspace_id,
+            workspace_name
+        );
+        TokenSet {
+            access_token: self.access_token,
+            refresh_token: self
+                .refresh_token
+                .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+            expires_at: self.expires_in.map(|s| self.received_at + s),
+            scopes: match self.scope {
+                Some(s) => s.split_whitespace().map(str::to_owned).collect(),
+                None => previous.map(|p| p.scopes.clone()).unwrap_or_default(),
+            },
+            identity,
+            provider,
+            client_id,
+        }
+    }
+}
+
+/// Why a token request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthError {
+    /// HTTP 404.
+    #[error("this endpoint moved or is wrong: {url} (HTTP 404)")]
+    NotFound {
+        /// The URL.
+        url: String,
+    },
+    /// `invalid_grant`: the code or refresh token is dead.
+    #[error("the server rejected the grant (invalid_grant{}){}", description.as_ref().map(|d| format!(": {d}")).unwrap_or_default(), "")]
+    InvalidGrant {
+        /// `error_description`, sanitised.
+        description: Option<String>,
+    },
+    /// Any other error response.
+    #[error("{url} answered HTTP {status}{}{}", error.as_ref().map(|e| format!(": {e}")).unwrap_or_default(), description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Rejected {
+        /// The URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// `error`, sanitised.
+        error: Option<String>,
+        /// `error_description`, sanitised.
+        description: Option<String>,
+    },
+    /// The network failed, or 429/5xx persisted through the retries.
+    #[error("could not get a token from {url}: {message}")]
+    Transient {
+        /// The URL.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// A 2xx response that is not a token response.
+    #[error("{url} answered with something that is not a token response: {message}")]
+    BadResponse {
+        /// The URL.
+        url: String,
+        /// What is wrong (never the body).
+        message: String,
+    },
+}
+
+impl OAuthError {
+    /// Worth trying again later (network, 429, 5xx).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OAuthError::Transient { .. })
+    }
+}
+
+/// Strip anything token-like from server text and bound its length.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::new();
+    for word in
+        text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+    {
+        let core =
+            word.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',');
+        let tail = &word[core.len()..];
+        let tokenish = core.starts_with("sk-")
+            || (core.len() >= 24
+                && core
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c))
+                && core.chars().any(|c| c.is_ascii_digit()));
+        if tokenish {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(core);
+        }
+        out.push_str(tail);
+    }
+    let out: String = out.chars().filter(|c| !c.is_control()).collect();
+    if out.chars().count() > 300 {
+        let cut: String = out.chars().take(300).collect();
+        format!("{cut}…")
+    } else {
+        out
+    }
+}
+
+/// The token endpoint client.
+#[derive(Clone, Debug)]
+pub struct TokenClient {
+    http: reqwest::Client,
+    policy: RetryPolicy,
+}
+
+enum Attempt {
+    Done(Result<TokenResponse, OAuthError>),
+    Retry {
+        error: OAuthError,
+        after: Option<Duration>,
+    },
+}
+
+impl TokenClient {
+    /// A client with default timeouts (10 s connect, 30 s total) and retries.
+    pub fn new() -> Result<Self, OAuthError> {
+        TokenClient::with_policy(RetryPolicy::default())
+    }
+
+    /// A client with a retry policy.
+    pub fn with_policy(policy: RetryPolicy) -> Result<Self, OAuthError> {
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| OAuthError::Transient {
+                url: String::new(),
+                message: format!("could not build HTTP client: {e}"),
+            })?;
+        Ok(TokenClient { http, policy })
+    }
+
+    /// Send a grant, with retries as the module docs say.
+    pub async fn request(
+        &self,
+        endpoint: &Endpoint,
+        grant: &Grant,
+    ) -> Result<TokenResponse, OAuthError> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            tracing::debug!(grant = grant.name(), url = %endpoint.url, attempt, "token request");
+            match self.attempt(endpoint, grant).await {
+                Attempt::Done(result) => {
+                    if let Err(e) = &result {
+                        tracing::debug!(error = %e, "token request failed");
+                    }
+                    return result;
+                }
+                Attempt::Retry { error, after } => {
+                    if attempt >= self.policy.max_attempts {
+                        return Err(error);
+                    }
+                    let backoff = self.backoff(attempt);
+                    let wait = after.map_or(backoff, |a| a.min(self.policy.max_delay));
+                    tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "retrying token request");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << (attempt - 1).min(16));
+        let capped = exp.min(self.policy.max_delay);
+        // Full jitter between 50 % and 100 % of the capped delay.
+        let mut b = [0u8; 2];
+        let _ = getrandom::fill(&mut b);
+        let frac = 0.5 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) / 2.0;
+        capped.mul_f64(frac)
+    }
+
+    fn body(endpoint: &Endpoint, grant: &Grant) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = vec![("grant_type".into(), grant.name().into())];
+        match grant {
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                verifier,
+                state,
+                ..
+            } => {
+                p.push(("code".into(), code.expose().into()));
+                p.push(("redirect_uri".into(), redirect_uri.clone()));
+                p.push(("code_verifier".into(), verifier.expose().into()));
+                if let Some(s) = state {
+                    p.push(("state".into(), s.expose().into()));
+                }
+            }
+            Grant::Refresh {
+                refresh_token,
+                scope,
+            } => {
+                p.push(("refresh_token".into(), refresh_token.expose().into()));
+                if let Some(s) = scope {
+                    p.push(("scope".into(), s.clone()));
+                }
+            }
+            Grant::JwtBearer { assertion, fields } => {
+                p.push(("assertion".into(), assertion.expose().into()));
+                p.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        if let Some(id) = &endpoint.client_id {
+            p.push(("client_id".into(), id.clone()));
+        }
+        if let Some(secret) = &endpoint.client_secret {
+            p.push(("client_secret".into(), secret.expose().into()));
+        }
+        p
+    }
+
+    async fn attempt(&self, endpoint: &Endpoint, grant: &Grant) -> Attempt {
+        let url = &endpoint.url;
+        let mut params = Self::body(endpoint, grant);
+        let expires_in = match grant {
+            Grant::AuthorizationCode { expires_in, .. } => *expires_in,
+            _ => None,
+        };
+        let mut req = self.http.post(url).header("accept", "application/json");
+        for (k, v) in &endpoint.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req = match endpoint.encoding {
+            Encoding::Form => {
+                if let Some(secs) = expires_in {
+                    params.push(("expires_in".into(), secs.to_string()));
+                }
+                req.form(&params)
+            }
+            Encoding::Json => {
+                let mut map = Map::new();
+                for (k, v) in &params {
+                    map.insert(k.clone(), Value::String(v.clone()));
+                }
+                if let Some(secs) = expires_in {
+                    // A number, as Anthropic's endpoint expects.
+                    map.insert("expires_in".into(), Value::from(secs));
+                }
+                req.json(&Value::Object(map))
+            }
+        };
+        drop(params);
+        let response = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let never_sent = e.is_connect();
+                let error = OAuthError::Transient {
+                    url: url.clone(),
+                    message: describe_reqwest(&e),
+                };
+                return if never_sent || !grant.single_use() {
+                    Attempt::Retry { error, after: None }
+                } else {
+                    Attempt::Done(Err(error))
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Attempt::Done(Err(OAuthError::Transient {
+                    url: url.clone(),
+                    message: describe_reqwest(&e),
+                }))
+            }
+        };
+        if (200..300).contains(&status) {
+            return Attempt::Done(parse_success(url, &bytes));
+        }
+        if status == 404 {
+            return Attempt::Done(Err(OAuthError::NotFound { url: url.clone() }));
+        }
+        let (error, description) = parse_error_body(&bytes);
+        if error.as_deref() == Some("invalid_grant") {
+            return Attempt::Done(Err(OAuthError::InvalidGrant { description }));
+        }
+        let surely_unconsumed = matches!(status, 429 | 503 | 529);
+        if status == 429 || status >= 500 {
+            let err = OAuthError::Transient {
+                url: url.clone(),
+                message: format!(
+                    "HTTP {status}{}",
+                    description
+                        .as_ref()
+                        .or(error.as_ref())
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ),
+            };
+            if surely_unconsumed || !grant.single_use() {
+                return Attempt::Retry {
+                    error: err,
+                    after: retry_after,
+                };
+            }
+            return Attempt::Done(Err(err));
+        }
+        Attempt::Done(Err(OAuthError::Rejected {
+            url: url.clone(),
+            status,
+            error,
+            description,
+        }))
+    }
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        // reqwest's Display includes the URL, never the body.
+        sanitize(&e.to_string())
+    }
+}
+
+fn parse_error_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) else {
+        return (None, None);
+    };
+    let field = |k: &str| map.get(k).and_then(Value::as_str).map(sanitize);
+    // Anthropic's API error shape: {"type":"error","error":{"type":..,"message":..}}
+    if let Some(Value::Object(inner)) = map.get("error") {
+        let t = inner.get("type").and_then(Value::as_str).map(sanitize);
+        let m = inner.get("message").and_then(Value::as_str).map(sanitize);
+        return (t, m);
+    }
+    (field("error"), field("error_description"))
+}
+
+fn parse_success(url: &str, bytes: &[u8]) -> Result<TokenResponse, OAuthError> {
+    let bad = |m: &str| OAuthError::BadResponse {
+        url: url.to_owned(),
+        message: m.to_owned(),
+    };
+    let value: Value = serde_json::from_slice(bytes).map_err(|_| bad("not JSON"))?;
+    let map = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
+    let s = |k: &str| {
+        map.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let access = s("access_token").ok_or_else(|| bad("no access_token"))?;
+    let expires_in = match map.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(
+            n.as_u64()
+                .ok_or_else(|| bad("expires_in is not a whole number"))?,
+        ),
+        Some(Value::String(t)) => Some(
+            t.parse()
+                .map_err(|_| bad("expires_in is not a whole number"))?,
+        ),
+        Some(_) => return Err(bad("expires_in is not a number")),
+    };
+    let obj = |k: &str| map.get(k).and_then(Value::as_object);
+    let sub = |o: Option<&Map<String, Value>>, k: &str| {
+        o.and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let account = obj("account");
+    let org = obj("organization");
+    let ws = obj("workspace");
+    Ok(TokenResponse {
+        access_token: Secret::new(access),
+        refresh_token: s("refresh_token").map(Secret::new),
+        expires_in,
+        scope: s("scope"),
+        identity: Identity {
+            email: sub(account, "email_address").or_else(|| sub(account, "email")),
+            account_uuid: sub(account, "uuid"),
+            organization_uuid: sub(org, "uuid"),
+            organization_name: sub(org, "name"),
+            workspace_id: sub(ws, "id"),
+            workspace_name: sub(ws, "name"),
+            ..Identity::default()
+        },
+        received_at: now_unix(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_removes_tokens() {
+        let s = sanitize(
+            "Refresh token sk-ant-ort01-abcdefgh is invalid, eyJhbGciOiJIUzI1NiJ9abc123def456 bad",
+        );
+        assert_eq!(s, "Refresh token [redacted] is invalid, [redacted] bad");
+        assert_eq!(
+            sanitize("Refresh token not found or invalid"),
+            "Refresh token not found or invalid"
+        );
+        assert_eq!(sanitize(&"x".repeat(400)).chars().count(), 301);
+    }
+
+    #[test]
+    fn success_body_with_identity() {
+        let r = parse_success(
+            "u",
+            br#"{"access_token":"sk-ant-oat01-x","refresh_token":"r","expires_in":28800,"scope":"a b","token_type":"Bearer","account":{"uuid":"u1","email_address":"e@x"},"organization":{"uuid":"o1","name":"Org"}}"#,
+        )
+        .unwrap();
+        let set = r.into_token_set(Provider::Anthropic, Some("c".into()), None);
+        assert_eq!(set.scopes, ["a", "b"]);
+        assert_eq!(set.identity.email.as_deref(), Some("e@x"));
+        assert_eq!(set.identity.organization_name.as_deref(), Some("Org"));
+        assert!(set.expires_at.unwrap() >= now_unix() + 28_790);
+    }
+
+    #[test]
+    fn missing_refresh_token_keeps_the_old_one() {
+        let prev = TokenSet {
+            refresh_token: Some(Secret::new("old-refresh")),
+            ..TokenSet::access_only(Secret::new("a"), Provider::Anthropic)
+        };
+        let r = parse_success("u", br#"{"access_token":"new"}"#).unwrap();
+        let set = r.into_token_set(Provider::Anthropic, None, Some(&prev));
+        assert_eq!(set.refresh_token.unwrap().expose(), "old-refresh");
+    }
+
+    #[test]
+    fn error_bodies_are_parsed_and_sanitised() {
+        let (e, d) = parse_error_body(
+            br#"{"error":"invalid_grant","error_description":"token sk-ant-ort01-zzz was used"}"#,
+        );
+        assert_eq!(e.as_deref(), Some("invalid_grant"));
+        assert_eq!(d.as_deref(), Some("token [redacted] was used"));
+        let (e, d) = parse_error_body(
+            br#"{"type":"error","error":{"type":"not_found_error","message":"nope"}}"#,
+        );
+        assert_eq!(
+            (e.as_deref(), d.as_deref()),
+            (Some("not_found_error"), Some("nope"))
+        );
+    }
+}
