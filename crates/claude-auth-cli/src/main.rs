@@ -46,7 +46,9 @@ pub struct GlobalArgs {
 enum Command {
     /// Which credential wins, why, what it shadows, when it expires, what to do
     Status,
-    /// Print the winning token or API key on stdout
+    /// Refresh the selected OAuth login now
+    Refresh,
+    /// Print the winning token or API key on stdout (refreshing it first when needed)
     Token {
         /// Do not print a trailing newline
         #[arg(short = 'n')]
@@ -91,7 +93,19 @@ pub fn parse_storage(s: &str) -> Result<StorageKind, String> {
     s.parse()
 }
 
+fn init_logging() {
+    // RUST_LOG=debug (or trace) turns on diagnostics on stderr; they never
+    // contain secrets (the library logs that a value arrived, not the value).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -102,6 +116,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Status => commands::status::run(&cli.global),
+        Command::Refresh => commands::refresh::run(&cli.global),
         Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
         Command::Login(args) => commands::login::run(&cli.global, &args),
         Command::Logout { all } => commands::logout::run(&cli.global, all),

@@ -19,6 +19,9 @@ use crate::secret::Secret;
 /// client.
 pub const CLAUDE_CODE_CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 
+/// The API base URL when neither a profile nor `ANTHROPIC_BASE_URL` sets one.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
 /// The `ant` CLI's OAuth client (Developer Platform login).
 pub const ANT_CLI_CLIENT_ID: &str = "41077d10-94b8-4194-be48-d251e9eb21b4";
 

@@ -68,6 +68,26 @@ pub struct CredentialSummary {
     pub notes: Vec<String>,
 }
 
+/// Refresh health of a stored login.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshHealth {
+    /// Provider preset the login came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Last successful refresh, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refresh_at: Option<String>,
+    /// Last refresh error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it happened, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<String>,
+    /// Whether the server rejected the current refresh token (log in again).
+    pub login_required: bool,
+}
+
 /// One source's line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,6 +139,9 @@ pub struct StatusReport {
     pub sources: Vec<SourceLine>,
     /// Warnings.
     pub warnings: Vec<Warning>,
+    /// Refresh health of the winning login (last refresh, last error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshHealth>,
     /// When the report was made, Unix seconds.
     pub generated_at: u64,
 }
@@ -253,8 +276,47 @@ impl StatusReport {
             hint: hint_for(resolution),
             sources,
             warnings: resolution.warnings.clone(),
+            refresh: None,
             generated_at: now,
         }
+    }
+}
+
+impl StatusReport {
+    /// Add the winning login's refresh health from claude-auth's state dir.
+    pub fn add_refresh_health(&mut self, resolution: &Resolution, own_dir: &std::path::Path) {
+        let Some(winner) = resolution.winner() else {
+            return;
+        };
+        let Some(found) = winner.found() else { return };
+        let claude_code = winner.id == SourceId::ClaudeCode;
+        let Some(key) = crate::refresh_state::key_for(claude_code, found.profile.as_deref()) else {
+            return;
+        };
+        let path = crate::refresh_state::path(own_dir, &key);
+        if !path.exists() {
+            return;
+        }
+        let state = crate::refresh_state::RefreshState::load(&path);
+        let current_fp = found
+            .credential
+            .as_ref()
+            .and_then(Credential::token_set)
+            .and_then(|s| s.refresh_token.as_ref())
+            .map(crate::refresh_state::fingerprint);
+        let login_required =
+            state.dead_refresh_token.is_some() && state.dead_refresh_token == current_fp;
+        if login_required {
+            self.ok = false;
+            self.hint = Some("the server rejected this login's refresh token; log in again with `claude-auth login`".into());
+        }
+        self.refresh = Some(RefreshHealth {
+            provider: state.provider,
+            last_refresh_at: state.last_refresh_at.map(rfc3339),
+            last_error: state.last_error,
+            last_error_at: state.last_error_at.map(rfc3339),
+            login_required,
+        });
     }
 }
 

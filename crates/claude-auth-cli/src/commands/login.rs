@@ -43,6 +43,18 @@ pub struct LoginArgs {
     /// Fail instead of falling back to a file when the keyring is unavailable
     #[arg(long)]
     pub no_fallback: bool,
+    /// OAuth provider preset: console (Developer Platform, default), claude, claude-long-lived, or a custom one from the settings
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// Do not open a browser; print the URL and wait for the callback or a pasted code (SSH)
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Listen for the callback on this port (for SSH port forwarding) instead of an OS-assigned one
+    #[arg(long, value_name = "PORT")]
+    pub callback_port: Option<u16>,
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
     /// (refused: secrets are never accepted as arguments)
     #[arg(hide = true, value_name = "SECRET")]
     pub secret_arg: Option<String>,
@@ -110,10 +122,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
         .with_hint("pipe it on stdin instead: `claude-auth login --with-token < token.txt`"));
     }
     if !args.with_token {
-        return Err(Failure::usage(
-            "interactive OAuth login is not available in this version; use --with-token",
-        )
-        .with_hint("e.g. `printf %s \"$ANTHROPIC_API_KEY\" | claude-auth login --with-token`"));
+        return crate::commands::oauth_login::run(global, args);
     }
     let resolver = resolver()?;
     let profile = target_profile(global, &resolver)?;

@@ -10,7 +10,11 @@ use crate::GlobalArgs;
 pub fn run(global: &GlobalArgs) -> CommandResult {
     let resolver = resolver()?;
     let resolution = resolver.resolve(&options(global, true));
-    let report = StatusReport::from_resolution(&resolution);
+    let mut report = StatusReport::from_resolution(&resolution);
+    report.add_refresh_health(
+        &resolution,
+        &claude_auth::locations::own_config_dir(resolver.env()).path,
+    );
     if global.json {
         print_json(&report)?;
     } else {
@@ -132,6 +136,21 @@ fn print_human(r: &StatusReport) {
             out.extend(credential_lines(&s, c, r.generated_at, "  "));
         }
         _ => out.push(format!("{} No usable credential", s.red("✗"))),
+    }
+    if let Some(h) = &r.refresh {
+        let mut parts = Vec::new();
+        if let Some(at) = &h.last_refresh_at {
+            parts.push(format!("last refreshed {at}"));
+        }
+        if let Some(e) = &h.last_error {
+            parts.push(s.red(&format!(
+                "last error {}: {e}",
+                h.last_error_at.as_deref().unwrap_or("?")
+            )));
+        }
+        if !parts.is_empty() {
+            out.push(format!("  {:<13}{}", "Refresh:", parts.join("; ")));
+        }
     }
     if let Some(err) = &r.error {
         out.push(format!("  {}", s.red(err)));

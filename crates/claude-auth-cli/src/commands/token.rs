@@ -17,13 +17,37 @@ pub fn run(global: &GlobalArgs, no_newline: bool) -> CommandResult {
     let credential = match resolution.credential() {
         Ok(c) => c,
         Err(e @ NoCredential::Failed { .. }) => return Err(Failure::error(e.to_string())),
+        Err(NoCredential::NeedsExchange) => {
+            let manager = crate::commands::manager(resolver.clone(), global)?;
+            let obtained = crate::commands::runtime()?
+                .block_on(manager.obtain())
+                .map_err(crate::commands::auth_failure)?;
+            return print_secret(obtained.credential.secret().expose(), no_newline);
+        }
         Err(e) => {
             return Err(Failure::error(e.to_string())
                 .with_hint("run `claude-auth status` to see every source")
                 .with_code(EXIT_AUTH_REQUIRED))
         }
     };
-    if credential.is_expired_at(now_unix()) {
+    let now = now_unix();
+    let threshold = resolver.settings().refresh_threshold_secs;
+    let needs_refresh = credential.can_refresh()
+        && credential
+            .expires_at()
+            .is_some_and(|e| e <= now + threshold);
+    let owned;
+    let credential = if needs_refresh {
+        let manager = crate::commands::manager(resolver.clone(), global)?;
+        let obtained = crate::commands::runtime()?
+            .block_on(manager.obtain())
+            .map_err(crate::commands::auth_failure)?;
+        if let Some(w) = &obtained.warning {
+            crate::output::warn(w);
+        }
+        owned = obtained.credential;
+        &*owned
+    } else if credential.is_expired_at(now) {
         return Err(Failure::error(format!(
             "the {} from {} has expired",
             credential.kind().label(),
@@ -31,9 +55,14 @@ pub fn run(global: &GlobalArgs, no_newline: bool) -> CommandResult {
         ))
         .with_hint("log in again: claude-auth login")
         .with_code(EXIT_AUTH_REQUIRED));
-    }
+    } else {
+        credential
+    };
+    print_secret(credential.secret().expose(), no_newline)
+}
+
+fn print_secret(secret: &str, no_newline: bool) -> CommandResult {
     let mut stdout = std::io::stdout().lock();
-    let secret = credential.secret().expose();
     let written = if no_newline {
         stdout.write_all(secret.as_bytes())
     } else {

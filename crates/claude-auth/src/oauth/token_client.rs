@@ -311,6 +311,53 @@ impl TokenClient {
         }
     }
 
+    /// Revoke a token (RFC 7009), best effort: one attempt, form-encoded.
+    pub async fn revoke(
+        &self,
+        url: &str,
+        token: &Secret,
+        hint: &str,
+        client_id: &str,
+        client_secret: Option<&Secret>,
+    ) -> Result<(), OAuthError> {
+        let mut form = vec![
+            ("token", token.expose().to_owned()),
+            ("token_type_hint", hint.to_owned()),
+            ("client_id", client_id.to_owned()),
+        ];
+        if let Some(s) = client_secret {
+            form.push(("client_secret", s.expose().to_owned()));
+        }
+        let resp = self
+            .http
+            .post(url)
+            .timeout(Duration::from_secs(10))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| OAuthError::Transient {
+                url: url.to_owned(),
+                message: describe_reqwest(&e),
+            })?;
+        let status = resp.status().as_u16();
+        match status {
+            200..=299 => Ok(()),
+            404 => Err(OAuthError::NotFound {
+                url: url.to_owned(),
+            }),
+            _ => {
+                let bytes = resp.bytes().await.unwrap_or_default();
+                let (error, description) = parse_error_body(&bytes);
+                Err(OAuthError::Rejected {
+                    url: url.to_owned(),
+                    status,
+                    error,
+                    description,
+                })
+            }
+        }
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .policy

@@ -339,6 +339,7 @@ pub enum NoCredential {
 }
 
 /// Everything resolution reads, built once from an environment.
+#[derive(Clone, Debug)]
 pub struct Resolver {
     env: Env,
     settings: Settings,

@@ -1,0 +1,81 @@
+//! Per-login refresh bookkeeping, kept in claude-auth's own dir (never in
+//! the SDKs' files): which provider preset a login came from, when it was
+//! last refreshed, the last refresh error, and the fingerprint of a refresh
+//! token the server rejected — so no process presents a dead refresh token
+//! again, however often `claude-auth token` runs.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+use crate::secret::Secret;
+use crate::secure_file::{read_optional, write_atomic, ReadPolicy};
+
+/// What is remembered about one login's refreshes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshState {
+    /// The provider preset the login came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Last successful refresh, Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refresh_at: Option<u64>,
+    /// Last refresh error (sanitised).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<u64>,
+    /// Fingerprint of a refresh token the server rejected with invalid_grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_refresh_token: Option<String>,
+}
+
+/// A short, non-reversible fingerprint of a refresh token.
+pub fn fingerprint(token: &Secret) -> String {
+    let digest = Sha256::digest(token.expose().as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The state key of a login: `profile-<name>` or `claude-code`; `None` for
+/// credentials that are not stored (environment variables, commands).
+pub fn key_for(claude_code: bool, profile: Option<&str>) -> Option<String> {
+    match (claude_code, profile) {
+        (true, _) => Some("claude-code".into()),
+        (false, Some(p)) => Some(format!("profile-{p}")),
+        (false, None) => None,
+    }
+}
+
+/// Where a login's state lives: `<own dir>/state/<key>.json`.
+pub fn path(own_dir: &Path, key: &str) -> PathBuf {
+    own_dir.join("state").join(format!("{key}.json"))
+}
+
+impl RefreshState {
+    /// Read it (missing or unreadable: empty).
+    pub fn load(path: &Path) -> RefreshState {
+        read_optional(path, ReadPolicy::Lenient)
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Write it.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        write_atomic(path, &bytes, 0o600)
+    }
+
+    /// Update it in place (read, change, write).
+    pub fn update(path: &Path, change: impl FnOnce(&mut RefreshState)) -> Result<RefreshState> {
+        let mut state = RefreshState::load(path);
+        change(&mut state);
+        state.save(path)?;
+        Ok(state)
+    }
+}
