@@ -771,11 +771,20 @@ impl Resolver {
                     },
                     Err(e) => return Step::Fail(e, true),
                 };
-                let user_configured = self.env.is_set("ANTHROPIC_CONFIG_DIR") || pointer.is_some();
+                let named = pointer.is_some();
+                let user_configured = self.env.is_set("ANTHROPIC_CONFIG_DIR") || named;
                 let name = pointer.unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-                if !user_configured && !self.profile_exists(&name) {
+                if !named && !self.profile_exists(&name) {
+                    // Nothing there is broken, so the chain goes on. The
+                    // official SDKs raise "config file not found" when
+                    // ANTHROPIC_CONFIG_DIR is set: say so.
+                    let sdk_note = if user_configured {
+                        "; with ANTHROPIC_CONFIG_DIR set, the official SDKs report this as an error"
+                    } else {
+                        ""
+                    };
                     return Step::Skip(format!(
-                        "no profile {name:?} ({} does not exist)",
+                        "no profile {name:?} ({} does not exist){sdk_note}",
                         self.profiles.config_path(&name).display()
                     ));
                 }

@@ -1,0 +1,453 @@
+//! Rotation-safe refresh against a real authorization server (oidc-provider,
+//! refresh-token rotation with reuse detection that revokes the grant).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rig;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use claude_auth::credential::now_unix;
+use claude_auth::store::profile_files::ProfileFiles;
+use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings, TokenSet};
+use rig::{skip, Rig};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_claude-auth");
+
+/// A temp HOME with a `work` profile holding `tokens`, pointed at the rig.
+struct Home {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Home {
+    fn new(rig: &Rig, tokens: &TokenSet, expires_at: u64) -> Home {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_owned();
+        let files = ProfileFiles::new(root.join("anthropic"));
+        let mut set = tokens.clone();
+        set.expires_at = Some(expires_at);
+        // base_url = the rig's issuer: the spec's refresh is POST {base_url}/v1/oauth/token.
+        files
+            .write_config_if_missing("work", &set, Some(&rig.issuer))
+            .unwrap();
+        files.write_credentials("work", &set).unwrap();
+        files.set_active_profile("work").unwrap();
+        Home { _tmp: tmp, root }
+    }
+
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        let r = |p: &str| self.root.join(p).display().to_string();
+        vec![
+            ("HOME", self.root.display().to_string()),
+            ("ANTHROPIC_CONFIG_DIR", r("anthropic")),
+            ("CLAUDE_AUTH_CONFIG_DIR", r("own")),
+            ("CLAUDE_AUTH_SETTINGS", r("own/config.toml")),
+            ("CLAUDE_CONFIG_DIR", r("claude")),
+        ]
+    }
+
+    fn env(&self) -> Env {
+        self.vars()
+            .into_iter()
+            .fold(Env::empty(), |e, (k, v)| e.with(k, v))
+    }
+
+    fn credentials(&self) -> Value {
+        let path = self.root.join("anthropic/credentials/work.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(args);
+        for (k, v) in self.vars() {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+}
+
+fn manager(home: &Home) -> AuthManager {
+    AuthManager::new(
+        Resolver::with_settings(home.env(), Settings::default()),
+        ManagerOptions::default(),
+    )
+    .unwrap()
+}
+
+fn access(v: &Value) -> String {
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+fn refresh(v: &Value) -> String {
+    v["refresh_token"].as_str().unwrap().to_owned()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn thousand_concurrent_tasks_on_an_expired_token_make_exactly_one_refresh() {
+    let Some(rig) = Rig::start(&["--require-json"]) else {
+        return skip("thousand_tasks");
+    };
+    let tokens = rig.tokens_from_browser_login("json");
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    let before = home.credentials();
+    rig.admin("reset");
+    rig.admin("delay?ms=200");
+    let mgr = manager(&home);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let got: Vec<String> = rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..1000 {
+            let m = mgr.clone();
+            set.spawn(async move { m.credential().await.unwrap().secret().expose().to_owned() });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap());
+        }
+        out
+    });
+    let after = home.credentials();
+    assert_eq!(got.len(), 1000);
+    assert!(
+        got.iter().all(|t| *t == access(&after)),
+        "every caller gets the persisted new token"
+    );
+    assert_ne!(access(&after), access(&before));
+    assert_ne!(
+        refresh(&after),
+        refresh(&before),
+        "the rotated refresh token was persisted"
+    );
+    assert_eq!(rig.stat("refreshGrants"), 1);
+    assert_eq!(rig.stat("reuseDetected"), 0);
+    assert_eq!(rig.stats()["tokenRequests"][0]["encoding"], "json");
+}
+
+#[test]
+fn rotation_chain_survives_repeated_refreshes() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("rotation_chain");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    rig.admin("reset");
+    let mgr = manager(&home);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut seen_refresh = vec![refresh(&home.credentials())];
+    for _ in 0..3 {
+        let current = rt.block_on(mgr.credential()).unwrap();
+        rt.block_on(mgr.force_refresh(current.secret())).unwrap();
+        let r = refresh(&home.credentials());
+        assert!(
+            !seen_refresh.contains(&r),
+            "each refresh rotates the refresh token"
+        );
+        seen_refresh.push(r);
+    }
+    // First call refreshed the expired token, then three forced refreshes.
+    assert_eq!(rig.stat("refreshGrants"), 4);
+    assert_eq!(rig.stat("reuseDetected"), 0);
+    assert_eq!(rig.stat("revokedGrants"), 0);
+}
+
+#[test]
+fn sixteen_processes_on_an_expired_token_make_exactly_one_refresh_and_log_no_secret() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("sixteen_processes");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    let before = home.credentials();
+    rig.admin("reset");
+    rig.admin("delay?ms=300");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            home.command(&["token"])
+                .env("RUST_LOG", "trace")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let after = home.credentials();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), format!("{}\n", access(&after)));
+        let err = text(&out.stderr);
+        for secret in [
+            access(&before),
+            refresh(&before),
+            access(&after),
+            refresh(&after),
+        ] {
+            assert!(
+                !err.contains(&secret),
+                "a secret leaked into RUST_LOG=trace output"
+            );
+        }
+    }
+    assert_eq!(rig.stat("refreshGrants"), 1);
+    assert_eq!(rig.stat("reuseDetected"), 0);
+}
+
+#[test]
+fn refresh_form_encoding_through_a_provider_preset() {
+    let Some(rig) = Rig::start(&["--require-form"]) else {
+        return skip("form_encoding");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    std::fs::create_dir_all(home.root.join("own/state")).unwrap();
+    std::fs::write(
+        home.root.join("own/config.toml"),
+        rig.provider_toml("rig", "form", "form"),
+    )
+    .unwrap();
+    std::fs::write(
+        home.root.join("own/state/profile-work.json"),
+        r#"{"provider":"rig"}"#,
+    )
+    .unwrap();
+    rig.admin("reset");
+    let out = home.run(&["token"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}\n", access(&home.credentials()))
+    );
+    assert_eq!(rig.stat("refreshGrants"), 1);
+    assert_eq!(rig.stats()["tokenRequests"][0]["encoding"], "form");
+    let status: Value = serde_json::from_slice(&home.run(&["status", "--json"]).stdout).unwrap();
+    assert!(status["refresh"]["lastRefreshAt"].is_string(), "{status}");
+    assert_eq!(status["refresh"]["provider"], "rig");
+}
+
+#[test]
+fn invalid_grant_asks_for_login_keeps_the_file_and_is_not_retried() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("invalid_grant");
+    };
+    let mut tokens = TokenSet::access_only(
+        "sk-ant-oat01-stale-access-0000".into(),
+        claude_auth::Provider::Anthropic,
+    );
+    tokens.refresh_token = Some("bogus-refresh-token-that-the-server-never-issued".into());
+    tokens.client_id = Some(rig::CLIENT_ID.into());
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    let path = home.root.join("anthropic/credentials/work.json");
+    let before = std::fs::read(&path).unwrap();
+    let first = home.run(&["token"]);
+    assert_eq!(first.status.code(), Some(4), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stderr).contains("log in again: claude-auth login --profile work"),
+        "{}",
+        text(&first.stderr)
+    );
+    assert!(first.stdout.is_empty());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the stored credential is never blanked"
+    );
+    let requests = rig.stats()["tokenRequests"].as_array().unwrap().len();
+    assert_eq!(requests, 1);
+    let second = home.run(&["token"]);
+    assert_eq!(second.status.code(), Some(4));
+    assert_eq!(
+        rig.stats()["tokenRequests"].as_array().unwrap().len(),
+        1,
+        "a dead refresh token is not presented again"
+    );
+    let status: Value = serde_json::from_slice(&home.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["refresh"]["loginRequired"], true);
+    assert_eq!(status["ok"], false);
+}
+
+#[test]
+fn transient_failure_while_the_token_is_still_valid_hands_out_the_old_token_with_a_warning() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("transient_failure");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    // Inside the refresh threshold (300 s) but not expired.
+    let home = Home::new(&rig, &tokens, now_unix() + 100);
+    let before = std::fs::read(home.root.join("anthropic/credentials/work.json")).unwrap();
+    rig.admin("reset");
+    rig.admin("fail?status=503&count=50");
+    let out = home.run(&["token"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}\n", tokens.access_token.expose())
+    );
+    assert!(
+        text(&out.stderr).contains("refresh failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(home.root.join("anthropic/credentials/work.json")).unwrap(),
+        before
+    );
+    assert_eq!(
+        rig.stat("injectedFailures"),
+        4,
+        "retried with backoff up to the attempt limit"
+    );
+    assert_eq!(rig.stat("refreshGrants"), 0);
+}
+
+fn hold_flock(path: &Path) -> std::process::Child {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)",
+        ])
+        .arg(path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    child
+}
+
+#[test]
+fn a_killed_lock_holder_delays_others_only_until_it_dies() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("killed_lock_holder");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    rig.admin("reset");
+    let mut holder = hold_flock(&home.root.join("anthropic/credentials/work.json.lock"));
+    let mut token = home
+        .command(&["token"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the holder lives, the refresh waits and nothing reaches the server.
+    let until = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < until {
+        assert!(
+            token.try_wait().unwrap().is_none(),
+            "token finished while another process held the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(rig.stats()["tokenRequests"].as_array().unwrap().len(), 0);
+    holder.kill().unwrap(); // SIGKILL: the kernel drops its lock
+    holder.wait().unwrap();
+    let killed_at = Instant::now();
+    let out = token.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(killed_at.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}\n", access(&home.credentials()))
+    );
+    assert_eq!(rig.stat("refreshGrants"), 1);
+}
+
+#[test]
+fn a_held_claude_code_lock_makes_us_wait_and_adopt_what_claude_code_wrote() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("claude_code_lock");
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let claude = root.join("claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    let expired_ms = (now_unix() - 60) * 1000;
+    std::fs::write(
+        claude.join(".credentials.json"),
+        format!(
+            r#"{{"claudeAiOauth":{{"accessToken":"sk-ant-oat01-expired-aaaaaaaa","refreshToken":"sk-ant-ort01-old-bbbbbbbb","expiresAt":{expired_ms},"scopes":["user:inference"],"subscriptionType":"max"}},"mcpOAuth":{{"x":1}}}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("own")).unwrap();
+    // Were we to refresh, it would go to the rig (and fail on this fake token).
+    std::fs::write(
+        root.join("own/config.toml"),
+        format!("[providers.claude]\ntoken_url = \"{}\"\n", rig.token_url()),
+    )
+    .unwrap();
+    let lock = claude.join(".oauth_refresh.lock");
+    std::fs::create_dir(&lock).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", root)
+        .env("ANTHROPIC_CONFIG_DIR", root.join("anthropic"))
+        .env("CLAUDE_AUTH_CONFIG_DIR", root.join("own"))
+        .env("CLAUDE_AUTH_SETTINGS", root.join("own/config.toml"))
+        .env("CLAUDE_CONFIG_DIR", &claude)
+        .arg("token")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let until = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < until {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "did not wait for Claude Code's lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // "Claude Code" finishes its refresh: writes a fresh token, releases the lock.
+    let fresh_ms = (now_unix() + 8 * 3600) * 1000;
+    std::fs::write(
+        claude.join(".credentials.json"),
+        format!(
+            r#"{{"claudeAiOauth":{{"accessToken":"sk-ant-oat01-fresh-from-claude-code","refreshToken":"sk-ant-ort01-new-cccccccc","expiresAt":{fresh_ms},"scopes":["user:inference"],"subscriptionType":"max"}},"mcpOAuth":{{"x":1}}}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::remove_dir(&lock).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "sk-ant-oat01-fresh-from-claude-code\n");
+    assert_eq!(
+        rig.stats()["tokenRequests"].as_array().unwrap().len(),
+        0,
+        "no refresh of our own"
+    );
+    assert!(
+        !lock.exists() && !root.join("claude.lock").exists(),
+        "our locks were released"
+    );
+}
