@@ -62,6 +62,16 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Print the variables a child process needs for the credential
+    Env {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = commands::env::Format::Env)]
+        format: commands::env::Format,
+    },
+    /// Run a command with the credential in its environment
+    Exec(commands::exec::ExecArgs),
+    /// Run an authenticating reverse proxy on loopback
+    Proxy(commands::proxy::ProxyArgs),
     /// List, select and inspect profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -116,6 +126,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Status => commands::status::run(&cli.global),
+        Command::Env { format } => commands::env::run(&cli.global, format),
+        Command::Exec(args) => commands::exec::run(&cli.global, &args),
+        Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
         Command::Refresh => commands::refresh::run(&cli.global),
         Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
         Command::Login(args) => commands::login::run(&cli.global, &args),

@@ -303,9 +303,7 @@ pub(crate) fn parse_provider(map: &Map<String, Value>) -> Result<Provider, Strin
     match map.get("provider").and_then(Value::as_str) {
         None | Some("anthropic") => Ok(Provider::Anthropic),
         Some("openai") => Ok(Provider::Openai),
-        Some(other) => Err(format!(
-            "unknown provider {other:?} (expected anthropic or openai)"
-        )),
+        Some(_) => Err("field 'provider' is not one of anthropic, openai".into()),
     }
 }
 
@@ -443,9 +441,7 @@ pub fn from_portable_json(value: &Value) -> Result<Credential, String> {
             })
         }
         Some("oauth_token") | None => token_set_from_spec_map(map).map(Credential::OAuth),
-        Some(other) => Err(format!(
-            "unknown credential type {other:?} (expected oauth_token, api_key or bearer_token)"
-        )),
+        Some(_) => Err("field 'type' is not one of oauth_token, api_key, bearer_token".into()),
     }
 }
 

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod cache;
+pub mod child_env;
 pub mod credential;
 pub mod env;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod lock;
 pub mod manager;
 pub mod oauth;
 pub mod provider;
+pub mod proxy;
 pub mod refresh_state;
 pub mod secret;
 pub mod secure_file;

@@ -1,9 +1,12 @@
 //! One module per command.
 
+pub mod env;
+pub mod exec;
 pub mod login;
 pub mod logout;
 pub mod oauth_login;
 pub mod profile;
+pub mod proxy;
 pub mod refresh;
 pub mod status;
 pub mod token;
@@ -70,4 +73,74 @@ pub fn auth_failure(e: claude_auth::AuthError) -> Failure {
         _ => 1,
     };
     Failure::error(e.to_string()).with_code(code)
+}
+
+/// A usable credential for the global flags, refreshed first when it is
+/// within the refresh threshold, with the base URL it belongs to and where
+/// it came from.
+pub struct Usable {
+    /// The credential.
+    pub credential: claude_auth::Credential,
+    /// The base URL its source pins (profile or `ANTHROPIC_BASE_URL`).
+    pub base_url: Option<String>,
+    /// The winning source's label.
+    pub source: String,
+    /// The profile, when a profile won.
+    pub profile: Option<String>,
+}
+
+/// Resolve, refresh when needed, or fail with exit 4 when nothing is usable.
+pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
+    use claude_auth::source::NoCredential;
+    let resolver = resolver()?;
+    let resolution = resolver.resolve(&options(global, false));
+    let winner = resolution.winner();
+    let source = winner.map_or_else(String::new, |w| w.id.label().to_owned());
+    let found = resolution.winning();
+    let base_url = found.and_then(|f| f.base_url.clone());
+    let profile = found.and_then(|f| f.profile.clone());
+    let via_manager = match resolution.credential() {
+        Ok(c) => {
+            let now = claude_auth::credential::now_unix();
+            let threshold = resolver.settings().refresh_threshold_secs;
+            if c.can_refresh() && c.expires_at().is_some_and(|e| e <= now + threshold) {
+                true
+            } else if c.is_expired_at(now) {
+                return Err(Failure::error(format!(
+                    "the {} from {source} has expired",
+                    c.kind().label()
+                ))
+                .with_hint("log in again: claude-auth login")
+                .with_code(crate::EXIT_AUTH_REQUIRED));
+            } else {
+                return Ok(Usable {
+                    credential: c.clone(),
+                    base_url,
+                    source,
+                    profile,
+                });
+            }
+        }
+        Err(NoCredential::NeedsExchange) => true,
+        Err(e @ NoCredential::Failed { .. }) => return Err(Failure::error(e.to_string())),
+        Err(e) => {
+            return Err(Failure::error(e.to_string())
+                .with_hint("run `claude-auth status` to see every source")
+                .with_code(crate::EXIT_AUTH_REQUIRED))
+        }
+    };
+    debug_assert!(via_manager);
+    let manager = manager(resolver, global)?;
+    let obtained = runtime()?
+        .block_on(manager.obtain())
+        .map_err(auth_failure)?;
+    if let Some(w) = &obtained.warning {
+        crate::output::warn(w);
+    }
+    Ok(Usable {
+        credential: (*obtained.credential).clone(),
+        base_url,
+        source,
+        profile,
+    })
 }

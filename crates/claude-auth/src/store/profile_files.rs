@@ -271,7 +271,7 @@ impl ProfileFiles {
                     if t != "oauth_token" {
                         return Err(Error::parse(
                             &path,
-                            format!("type is {t:?}; expected \"oauth_token\""),
+                            "field 'type' is not \"oauth_token\"".to_owned(),
                         ));
                     }
                 }

@@ -1,0 +1,184 @@
+//! `claude-auth exec -- CMD ARGS…`: run a program with the credential in its
+//! environment (or, with `--proxy`, only a private proxy's URL and one-time
+//! key, so the real token never reaches it and refresh stays here).
+//!
+//! Signals are forwarded to the child; the exit code is the child's (128 +
+//! signal when it was killed). Nesting is refused unless `--force`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::time::Duration;
+
+use clap::Args;
+
+use claude_auth::child_env::{variables_for, CREDENTIAL_VARS};
+use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
+
+use crate::commands::{manager, resolver, usable_credential};
+use crate::output::{CommandResult, Failure};
+use crate::GlobalArgs;
+
+/// Set in the child's environment: the profile (or source) it runs with.
+pub const EXEC_MARKER: &str = "CLAUDE_AUTH_EXEC";
+
+/// `exec` options.
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Run even inside another `claude-auth exec`
+    #[arg(long)]
+    pub force: bool,
+    /// Add the agent variables (AGENT_ID, ACTIVE_AUTH_PROVIDER)
+    #[arg(long, value_name = "ID")]
+    pub agent_id: Option<String>,
+    /// Give the child only a private proxy's URL and a one-time key
+    #[arg(long)]
+    pub proxy: bool,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// Run `exec`.
+pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
+    if let Some(outer) = std::env::var_os(EXEC_MARKER) {
+        if !args.force {
+            return Err(Failure::usage(format!(
+                "already inside `claude-auth exec` (profile {}); pass --force to nest",
+                outer.to_string_lossy()
+            )));
+        }
+    }
+    let usable = usable_credential(global)?;
+    let marker = usable
+        .profile
+        .clone()
+        .unwrap_or_else(|| usable.source.clone());
+    let mut cmd = Command::new(&args.command[0]);
+    cmd.args(&args.command[1..]);
+    for var in CREDENTIAL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env(EXEC_MARKER, &marker);
+    if let Some(agent) = &args.agent_id {
+        cmd.env("AGENT_ID", agent).env(
+            "ACTIVE_AUTH_PROVIDER",
+            usable.credential.provider().as_str(),
+        );
+    }
+
+    let mut proxy_runtime = None;
+    if args.proxy {
+        let upstream = crate::commands::proxy::upstream_for(global, None)?;
+        let manager = manager(resolver()?, global)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?;
+        let key = generate_local_key()?;
+        let mut config = ProxyConfig::new(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            upstream,
+            Some(key.clone()),
+        );
+        config.access_log = false;
+        let handle = runtime.block_on(start(manager, config))?;
+        cmd.env("ANTHROPIC_BASE_URL", handle.url())
+            .env("ANTHROPIC_API_KEY", key.expose());
+        proxy_runtime = Some((runtime, handle));
+    } else {
+        for (k, v) in variables_for(&usable.credential, usable.base_url.as_deref()) {
+            cmd.env(k, v);
+        }
+    }
+
+    let mut child = cmd.spawn().map_err(|e| {
+        Failure::error(format!("could not run {:?}: {e}", args.command[0])).with_code(
+            if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            },
+        )
+    })?;
+    let forwarder = signals::forward_to(child.id());
+    let status = child
+        .wait()
+        .map_err(|e| Failure::error(format!("could not wait for the child: {e}")))?;
+    drop(forwarder);
+    if let Some((runtime, handle)) = proxy_runtime {
+        runtime.block_on(handle.shutdown(Duration::from_secs(2)));
+    }
+    Ok(exit_code(&status))
+}
+
+fn exit_code(status: &std::process::ExitStatus) -> u8 {
+    if let Some(code) = status.code() {
+        return u8::try_from(code & 0xff).unwrap_or(1);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return u8::try_from(128 + sig).unwrap_or(255);
+        }
+    }
+    1
+}
+
+#[cfg(unix)]
+mod signals {
+    use std::io::IsTerminal;
+
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+    use signal_hook::iterator::{Handle, Signals};
+
+    /// Forwards signals to the child while alive; stops on drop.
+    pub struct Forwarder(Option<Handle>);
+
+    impl Drop for Forwarder {
+        fn drop(&mut self) {
+            if let Some(h) = self.0.take() {
+                h.close();
+            }
+        }
+    }
+
+    /// Forward TERM, HUP, USR1, USR2 and WINCH to `pid`; INT and QUIT too
+    /// unless stdin is a terminal (then the terminal already sent them to
+    /// the child, which shares our process group).
+    pub fn forward_to(pid: u32) -> Forwarder {
+        let Ok(mut signals) =
+            Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH])
+        else {
+            return Forwarder(None);
+        };
+        let handle = signals.handle();
+        let from_tty = std::io::stdin().is_terminal();
+        let Ok(pid) = i32::try_from(pid) else {
+            return Forwarder(None);
+        };
+        std::thread::spawn(move || {
+            for sig in signals.forever() {
+                if from_tty && (sig == SIGINT || sig == SIGQUIT) {
+                    continue;
+                }
+                if let Ok(s) = Signal::try_from(sig) {
+                    let _ = kill(Pid::from_raw(pid), s);
+                }
+            }
+        });
+        Forwarder(Some(handle))
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    /// Console signals reach the child directly on Windows.
+    pub struct Forwarder;
+    pub fn forward_to(_pid: u32) -> Forwarder {
+        Forwarder
+    }
+}

@@ -1,0 +1,116 @@
+//! `claude-auth proxy`: the authenticating reverse proxy on loopback.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::Args;
+
+use claude_auth::child_env::{render, EnvFormat};
+use claude_auth::provider::DEFAULT_BASE_URL;
+use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
+
+use crate::commands::{auth_failure, manager, options, resolver};
+use crate::output::{CommandResult, Failure};
+use crate::GlobalArgs;
+
+/// `proxy` options.
+#[derive(Args, Debug)]
+pub struct ProxyArgs {
+    /// Port on 127.0.0.1 (default: OS-assigned)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Accept requests without the local key (any local process can then use your credential)
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Forward to this API base URL instead of the profile's (or ANTHROPIC_BASE_URL, or the default)
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// No access log
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The upstream for the selected credential.
+pub fn upstream_for(global: &GlobalArgs, explicit: Option<&str>) -> Result<String, Failure> {
+    if let Some(u) = explicit {
+        return Ok(u.to_owned());
+    }
+    let resolver = resolver()?;
+    let resolution = resolver.resolve(&options(global, false));
+    Ok(resolution
+        .winning()
+        .and_then(|f| f.base_url.clone())
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()))
+}
+
+/// Run `proxy` until Ctrl-C / SIGTERM.
+pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
+    let upstream = upstream_for(global, args.upstream.as_deref())?;
+    let manager = manager(resolver()?, global)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        // Fail early, before printing anything, when there is no credential.
+        manager.obtain().await.map_err(auth_failure)?;
+        let local_key = if args.no_auth {
+            None
+        } else {
+            Some(generate_local_key()?)
+        };
+        let mut config = ProxyConfig::new(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+            upstream.clone(),
+            local_key.clone(),
+        );
+        config.access_log = !args.quiet;
+        let handle = start(manager, config).await?;
+        let mut vars = vec![("ANTHROPIC_BASE_URL", handle.url())];
+        if let Some(key) = &local_key {
+            vars.push(("ANTHROPIC_API_KEY", key.expose().to_owned()));
+        }
+        // The settings clients need, as data on stdout.
+        print!(
+            "{}",
+            render(
+                &vars,
+                if global.json {
+                    EnvFormat::Json
+                } else {
+                    EnvFormat::Export
+                }
+            )
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        eprintln!(
+            "claude-auth proxy: listening on {}, forwarding to {upstream} (Ctrl-C to stop)",
+            handle.url()
+        );
+        if args.no_auth {
+            crate::output::warn(
+                "--no-auth: any process on this machine can use your credential through the proxy",
+            );
+        }
+        wait_for_shutdown_signal().await;
+        eprintln!("claude-auth proxy: shutting down");
+        handle.shutdown(Duration::from_secs(10)).await;
+        Ok::<u8, Failure>(0)
+    })
+}
+
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
