@@ -4,6 +4,23 @@
 //! stderr. Exit codes: 0 ok, 1 error or not logged in, 2 usage, 4
 //! authentication required.
 
+/// `println!` for data on stdout that ends quietly on a closed pipe
+/// (`claude-auth status | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod commands;
 mod output;
 

@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, format: Format) -> CommandResult {
         (Format::Export, _) => EnvFormat::Export,
         (Format::Dotenv, _) => EnvFormat::Dotenv,
     };
-    print!("{}", render(&vars, format));
+    out!("{}", render(&vars, format));
     if matches!(usable.credential, claude_auth::Credential::OAuth(_)) {
         eprintln!(
             "note: OAuth tokens need the `anthropic-beta: oauth-2025-04-20` header, which the official SDKs do not add for ANTHROPIC_AUTH_TOKEN; `claude-auth exec --proxy -- CMD` adds it (and refreshes) for them"

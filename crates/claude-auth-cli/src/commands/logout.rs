@@ -9,11 +9,81 @@ use crate::commands::{resolver, target_profile};
 use crate::output::{success, warn, CommandResult};
 use crate::GlobalArgs;
 
+/// Revoke the profile's refresh token at its provider when the provider has
+/// a revocation endpoint. Best effort: whatever the network says, the local
+/// credentials are deleted afterwards.
+fn revoke_best_effort(resolver: &Resolver, profile: &str) {
+    let Ok(Some(found)) = resolver.load_profile(profile) else {
+        return;
+    };
+    let Some(set) = found
+        .credential
+        .as_ref()
+        .and_then(claude_auth::Credential::token_set)
+    else {
+        return;
+    };
+    let Ok(presets) = resolver.settings().presets() else {
+        return;
+    };
+    let own = claude_auth::locations::own_config_dir(resolver.env()).path;
+    let state = claude_auth::refresh_state::key_for(false, Some(profile))
+        .map(|k| {
+            claude_auth::refresh_state::RefreshState::load(&claude_auth::refresh_state::path(
+                &own, &k,
+            ))
+        })
+        .unwrap_or_default();
+    let preset = state
+        .provider
+        .as_deref()
+        .and_then(|id| presets.get(id).ok())
+        .or_else(|| {
+            set.client_id
+                .as_deref()
+                .and_then(|c| presets.by_client_id(c))
+        });
+    let Some(preset) = preset else { return };
+    let Some(url) = preset.revocation_url.clone() else {
+        return;
+    };
+    let (token, hint) = match &set.refresh_token {
+        Some(r) => (r.clone(), "refresh_token"),
+        None => (set.access_token.clone(), "access_token"),
+    };
+    let client_id = set
+        .client_id
+        .clone()
+        .unwrap_or_else(|| preset.client_id.clone());
+    let result = crate::commands::runtime().ok().map(|rt| {
+        rt.block_on(async {
+            let client = claude_auth::oauth::token_client::TokenClient::new()?;
+            client
+                .revoke(
+                    &url,
+                    &token,
+                    hint,
+                    &client_id,
+                    preset.client_secret.as_ref(),
+                )
+                .await
+        })
+    });
+    match result {
+        Some(Ok(())) => eprintln!("  revoked the login at {}", preset.name),
+        Some(Err(e)) => warn(&format!(
+            "could not revoke the login at the provider ({e}); deleting it locally anyway"
+        )),
+        None => {}
+    }
+}
+
 fn remove_everywhere(
     resolver: &Resolver,
     profile: &str,
     removed: &mut Vec<String>,
 ) -> Result<(), claude_auth::Error> {
+    revoke_best_effort(resolver, profile);
     let files = resolver.profile_files();
     let creds = files.credentials_path(profile, files.read_config(profile).ok().flatten().as_ref());
     if files.delete_credentials(profile)? {

@@ -66,7 +66,7 @@ pub fn list(global: &GlobalArgs) -> CommandResult {
             (None, Some(err)) => s.red(err),
             _ => String::new(),
         };
-        println!("{mark} {:<20} {:<15} {what}", e.name, e.storage);
+        outln!("{mark} {:<20} {:<15} {what}", e.name, e.storage);
     }
     Ok(0)
 }
@@ -120,29 +120,29 @@ pub fn show(global: &GlobalArgs, name: Option<&str>) -> CommandResult {
         print_json(&e)?;
         return Ok(if e.credential.is_some() { 0 } else { 1 });
     }
-    println!(
+    outln!(
         "Profile:      {}{}",
         e.name,
         if e.active { " (active)" } else { "" }
     );
-    println!("Storage:      {}", e.storage);
-    println!(
+    outln!("Storage:      {}", e.storage);
+    outln!(
         "SDK-readable: {}",
         if e.sdk_readable { "yes" } else { "no" }
     );
     if let Some(c) = &e.credential {
-        println!(
+        outln!(
             "Type:         {} {}",
             c.kind,
             c.masked.clone().unwrap_or_default()
         );
         if let Some(iso) = &c.expires_at_iso {
-            println!("Expires:      {iso}");
+            outln!("Expires:      {iso}");
         }
-        println!("Stored in:    {}", c.location);
+        outln!("Stored in:    {}", c.location);
     }
     if let Some(err) = &e.error {
-        println!("Error:        {err}");
+        outln!("Error:        {err}");
         return Ok(1);
     }
     Ok(0)

@@ -71,7 +71,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             vars.push(("ANTHROPIC_API_KEY", key.expose().to_owned()));
         }
         // The settings clients need, as data on stdout.
-        print!(
+        out!(
             "{}",
             render(
                 &vars,

@@ -189,5 +189,5 @@ fn print_human(r: &StatusReport) {
             out.push(format!("  {} {}", s.yellow("!"), w.message));
         }
     }
-    println!("{}", out.join("\n"));
+    outln!("{}", out.join("\n"));
 }
