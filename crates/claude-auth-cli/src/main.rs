@@ -89,6 +89,8 @@ enum Command {
     Exec(commands::exec::ExecArgs),
     /// Run an authenticating reverse proxy on loopback
     Proxy(commands::proxy::ProxyArgs),
+    /// Ask Claude: the answer streams to stdout (prompt as argument or on stdin)
+    Chat(commands::chat::ChatArgs),
     /// List, select and inspect profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -146,6 +148,7 @@ fn main() -> ExitCode {
         Command::Env { format } => commands::env::run(&cli.global, format),
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
+        Command::Chat(args) => commands::chat::run(&cli.global, &args),
         Command::Refresh => commands::refresh::run(&cli.global),
         Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
         Command::Login(args) => commands::login::run(&cli.global, &args),

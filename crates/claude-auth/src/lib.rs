@@ -23,6 +23,7 @@
 
 pub mod cache;
 pub mod child_env;
+pub mod client;
 pub mod credential;
 pub mod env;
 pub mod error;

@@ -134,6 +134,9 @@ pub struct Settings {
     pub profiles: BTreeMap<String, ProfileSettings>,
     /// Provider preset overrides and custom providers (`[providers.<id>]`).
     pub providers: BTreeMap<String, PresetOverride>,
+    /// Where logins actually stored each profile (claude-auth's own
+    /// `profiles.json`, written by `login`, never by hand).
+    pub stored_in: BTreeMap<String, StorageKind>,
 }
 
 impl Default for Settings {
@@ -148,6 +151,7 @@ impl Default for Settings {
             keyring_service: "claude-auth".into(),
             profiles: BTreeMap::new(),
             providers: BTreeMap::new(),
+            stored_in: BTreeMap::new(),
         }
     }
 }
@@ -180,6 +184,7 @@ impl Settings {
         let path = Settings::default_path(env);
         let mut settings = Settings::from_file(&path)?;
         settings.apply_env(env)?;
+        settings.stored_in = load_registry(&registry_path(env));
         Ok(settings)
     }
 
@@ -273,11 +278,23 @@ impl Settings {
         Presets::load(&self.providers, &origin)
     }
 
-    /// The storage a profile uses.
+    /// Where to read a profile's credential: where a login put it, else the
+    /// profile's setting, else the default.
     pub fn storage_for(&self, profile: &str) -> StorageKind {
+        self.stored_in
+            .get(profile)
+            .copied()
+            .or_else(|| self.profiles.get(profile).and_then(|p| p.storage))
+            .unwrap_or(self.storage)
+    }
+
+    /// Where a new login for a profile goes (without `--storage`): the
+    /// profile's setting, else where the last login put it, else the default.
+    pub fn storage_for_new_login(&self, profile: &str) -> StorageKind {
         self.profiles
             .get(profile)
             .and_then(|p| p.storage)
+            .or_else(|| self.stored_in.get(profile).copied())
             .unwrap_or(self.storage)
     }
 
@@ -289,6 +306,36 @@ impl Settings {
             .filter(|id| !self.disabled.contains(id))
             .collect()
     }
+}
+
+/// `<own config dir>/profiles.json`: where logins stored each profile.
+pub fn registry_path(env: &Env) -> PathBuf {
+    own_config_dir(env).path.join("profiles.json")
+}
+
+fn load_registry(path: &Path) -> BTreeMap<String, StorageKind> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Record that `profile`'s credential is in `storage` (`None`: forget it).
+pub fn record_storage(env: &Env, profile: &str, storage: Option<StorageKind>) -> Result<()> {
+    let path = registry_path(env);
+    let mut map = load_registry(&path);
+    match storage {
+        Some(kind) => {
+            map.insert(profile.to_owned(), kind);
+        }
+        None => {
+            if map.remove(profile).is_none() {
+                return Ok(());
+            }
+        }
+    }
+    let bytes = serde_json::to_vec_pretty(&map).unwrap_or_default();
+    crate::secure_file::write_atomic(&path, &bytes, 0o600)
 }
 
 #[cfg(test)]

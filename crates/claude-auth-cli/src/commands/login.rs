@@ -130,15 +130,13 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
     let credential = credential_for(secret, args.kind)?;
     let storage = args
         .storage
-        .unwrap_or_else(|| resolver.settings().storage_for(&profile));
-    let location = store(&resolver, &profile, &credential, storage, args.no_fallback)?;
+        .unwrap_or_else(|| resolver.settings().storage_for_new_login(&profile));
+    let (location, stored_in) = store(&resolver, &profile, &credential, storage, args.no_fallback)?;
 
     // Like `ant auth login`: make the profile active when none is, or when it
     // was named — but only where the official SDKs can read it.
     let files = resolver.profile_files();
-    let sdk_readable = files.config_exists(&profile)
-        && storage == StorageKind::File
-        && !matches!(credential, Credential::ApiKey { .. });
+    let sdk_readable = files.config_exists(&profile) && stored_in == StorageKind::File;
     let no_pointer = files.active_profile().ok().flatten().is_none();
     if sdk_readable && (no_pointer || global.profile.is_some()) {
         files.set_active_profile(&profile)?;
@@ -155,67 +153,81 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
         credential.kind().label(),
         credential.secret().masked()
     ));
-    if matches!(credential, Credential::ApiKey { .. }) && storage == StorageKind::File {
+    if matches!(credential, Credential::ApiKey { .. }) {
         eprintln!("  The official SDKs read API keys only from ANTHROPIC_API_KEY: export ANTHROPIC_API_KEY=\"$(claude-auth token)\"");
     }
     Ok(0)
 }
 
-/// Store the credential where `storage` says; returns where it went.
+/// An API key replaces a profile's OAuth login in the official files: the
+/// spec files cannot hold a key, and leaving them would keep the old login
+/// winning. Say what was removed.
+fn replace_spec_login(resolver: &Resolver, profile: &str) -> Result<(), Failure> {
+    let files = resolver.profile_files();
+    if !files.config_exists(profile) {
+        return Ok(());
+    }
+    let config = files.read_config(profile).ok().flatten();
+    let creds = files.credentials_path(profile, config.as_ref());
+    files.delete_credentials(profile)?;
+    claude_auth::secure_file::remove_if_exists(&files.config_path(profile))?;
+    if files.active_profile().ok().flatten().as_deref() == Some(profile) {
+        claude_auth::secure_file::remove_if_exists(&files.active_config_path())?;
+        claude_auth::secure_file::write_atomic(
+            &resolver.own_active_path(),
+            profile.as_bytes(),
+            0o600,
+        )?;
+    }
+    warn(&format!(
+        "replaced the OAuth login of profile {profile:?}: removed {} and {}; the official SDKs no longer see this profile",
+        files.config_path(profile).display(),
+        creds.display()
+    ));
+    Ok(())
+}
+
+/// Store the credential where `storage` says (falling back from an
+/// unavailable keyring to a file, visibly, unless `no_fallback`); returns
+/// where it went and in which storage, and records that for later reads.
 pub fn store(
     resolver: &Resolver,
     profile: &str,
     credential: &Credential,
     storage: StorageKind,
     no_fallback: bool,
-) -> Result<String, Failure> {
-    match storage {
-        StorageKind::File => {
-            if matches!(credential, Credential::ApiKey { .. }) {
-                let keys = resolver.own_keys();
-                keys.save(profile, credential)?;
-                Ok(keys.path(profile).display().to_string())
-            } else {
-                let files = resolver.profile_files();
-                let set = match credential {
-                    Credential::OAuth(set) => set.clone(),
-                    Credential::Bearer {
-                        token,
-                        provider,
-                        expires_at,
-                    } => {
-                        let mut set = TokenSet::access_only(token.clone(), provider.clone());
-                        set.expires_at = *expires_at;
-                        set
-                    }
-                    Credential::ApiKey { .. } => unreachable_api_key()?,
-                };
-                files.write_config_if_missing(profile, &set, None)?;
-                Ok(files
-                    .write_credentials(profile, &set)?
-                    .display()
-                    .to_string())
-            }
-        }
+) -> Result<(String, StorageKind), Failure> {
+    let stored = match storage {
+        StorageKind::File => (
+            store_in_file(resolver, profile, credential)?,
+            StorageKind::File,
+        ),
         StorageKind::Keyring => {
             let store = resolver.store_for(StorageKind::Keyring)?;
             match store.save(profile, credential) {
-                Ok(()) => Ok(store.location(profile)),
-                Err(e) if no_fallback => Err(Failure::error(e.to_string()).with_hint(
-                    "start or unlock your keyring, or choose --storage file / encrypted-file",
-                )),
+                Ok(()) => (store.location(profile), StorageKind::Keyring),
+                Err(e) if no_fallback => {
+                    return Err(Failure::error(e.to_string()).with_hint(
+                        "start or unlock your keyring, or choose --storage file / encrypted-file",
+                    ))
+                }
                 Err(e) => {
                     warn(&format!("the keyring is unavailable ({e}); falling back to a file readable only by you"));
-                    store_in_file(resolver, profile, credential)
+                    (
+                        store_in_file(resolver, profile, credential)?,
+                        StorageKind::File,
+                    )
                 }
             }
         }
         StorageKind::EncryptedFile => {
             let store = resolver.store_for(StorageKind::EncryptedFile)?;
             store.save(profile, credential)?;
-            Ok(store.location(profile))
+            (store.location(profile), StorageKind::EncryptedFile)
         }
-    }
+    };
+    claude_auth::settings::record_storage(resolver.env(), profile, Some(stored.1))?;
+    Ok(stored)
 }
 
 fn store_in_file(
@@ -223,11 +235,35 @@ fn store_in_file(
     profile: &str,
     credential: &Credential,
 ) -> Result<String, Failure> {
-    store(resolver, profile, credential, StorageKind::File, true)
-}
-
-fn unreachable_api_key() -> Result<TokenSet, Failure> {
-    Err(Failure::error(
-        "internal: API key routed to the profile files",
-    ))
+    if matches!(credential, Credential::ApiKey { .. }) {
+        replace_spec_login(resolver, profile)?;
+        let keys = resolver.own_keys();
+        keys.save(profile, credential)?;
+        return Ok(keys.path(profile).display().to_string());
+    }
+    let set = match credential {
+        Credential::OAuth(set) => set.clone(),
+        Credential::Bearer {
+            token,
+            provider,
+            expires_at,
+        } => {
+            let mut set = TokenSet::access_only(token.clone(), provider.clone());
+            set.expires_at = *expires_at;
+            set
+        }
+        Credential::ApiKey { .. } => {
+            return Err(Failure::error(
+                "internal: API key routed to the profile files",
+            ))
+        }
+    };
+    // A key file left from an earlier API-key login would otherwise linger.
+    resolver.own_keys().delete(profile)?;
+    let files = resolver.profile_files();
+    files.write_config_if_missing(profile, &set, None)?;
+    Ok(files
+        .write_credentials(profile, &set)?
+        .display()
+        .to_string())
 }

@@ -84,6 +84,7 @@ fn remove_everywhere(
     removed: &mut Vec<String>,
 ) -> Result<(), claude_auth::Error> {
     revoke_best_effort(resolver, profile);
+    claude_auth::settings::record_storage(resolver.env(), profile, None)?;
     let files = resolver.profile_files();
     let creds = files.credentials_path(profile, files.read_config(profile).ok().flatten().as_ref());
     if files.delete_credentials(profile)? {

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod chat;
 pub mod env;
 pub mod exec;
 pub mod login;

@@ -96,8 +96,11 @@ pub fn store_login(
             files.write_config_if_missing(profile, set, base_url)?;
             files.write_credentials(profile, set)?.display().to_string()
         }
-        _ => crate::commands::login::store(resolver, profile, credential, storage, false)?,
+        _ => crate::commands::login::store(resolver, profile, credential, storage, false)?.0,
     };
+    if storage == StorageKind::File {
+        claude_auth::settings::record_storage(resolver.env(), profile, Some(StorageKind::File))?;
+    }
     let sdk_readable = storage == StorageKind::File && files.config_exists(profile);
     if sdk_readable && (named || files.active_profile().ok().flatten().is_none()) {
         files.set_active_profile(profile)?;
@@ -115,7 +118,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
     let profile = target_profile(global, &resolver)?;
     let storage = args
         .storage
-        .unwrap_or_else(|| resolver.settings().storage_for(&profile));
+        .unwrap_or_else(|| resolver.settings().storage_for_new_login(&profile));
     if preset.subscription {
         eprintln!("{}\n", Style::stderr().dim(SUBSCRIPTION_NOTICE));
     }

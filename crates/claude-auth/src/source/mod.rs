@@ -489,6 +489,7 @@ impl Resolver {
         self.profiles.config_exists(name)
             || self.own_keys.path(name).exists()
             || self.settings.profiles.contains_key(name)
+            || self.settings.stored_in.contains_key(name)
     }
 
     /// Every known profile, sorted.
@@ -506,6 +507,7 @@ impl Resolver {
             }
         }
         names.extend(self.settings.profiles.keys().cloned());
+        names.extend(self.settings.stored_in.keys().cloned());
         names.sort();
         names.dedup();
         Ok(names)
@@ -513,7 +515,11 @@ impl Resolver {
 
     /// Load one profile from wherever its storage says.
     pub fn load_profile(&self, name: &str) -> Result<Option<Found>> {
-        let storage = self.settings.storage_for(name);
+        self.load_profile_from(name, self.settings.storage_for(name))
+    }
+
+    /// Load one profile from a given storage.
+    pub fn load_profile_from(&self, name: &str, storage: StorageKind) -> Result<Option<Found>> {
         let base_url_env = self.env.get("ANTHROPIC_BASE_URL").map(str::to_owned);
         if storage == StorageKind::File {
             if let Some((config, content)) = self.profiles.load_profile(name)? {
@@ -622,13 +628,7 @@ impl Resolver {
         // A login that fell back to a file (keyring unavailable at the time)
         // is still found, and said so.
         if storage == StorageKind::Keyring {
-            let file_only = Settings {
-                profiles: Default::default(),
-                storage: StorageKind::File,
-                ..self.settings.clone()
-            };
-            let fallback = Resolver::with_settings(self.env.clone(), file_only);
-            if let Ok(Some(mut f)) = fallback.load_profile(name) {
+            if let Ok(Some(mut f)) = self.load_profile_from(name, StorageKind::File) {
                 f.notes.push(format!(
                     "profile {name:?} is set to use the keyring, but its credential is in a file (the keyring was unavailable when it was stored)"
                 ));

@@ -40,7 +40,7 @@ pub trait CredentialStore: Send + Sync {
 }
 
 /// The storage a profile's credential uses (a per-profile setting).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StorageKind {
     /// The official spec files (`credentials/<profile>.json`); API keys,

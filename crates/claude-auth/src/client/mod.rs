@@ -1,0 +1,781 @@
+//! A Messages API client on top of [`AuthManager`].
+//!
+//! Every request carries a credential the manager vouches for, with exactly
+//! the headers its kind calls for and nothing that imitates another tool:
+//!
+//! | credential | headers |
+//! |---|---|
+//! | API key | `x-api-key` |
+//! | OAuth token | `Authorization: Bearer`, `anthropic-beta: oauth-2025-04-20` (merged with the caller's betas), `anthropic-workspace-id` when the login has one |
+//! | bearer token (gateways) | `Authorization: Bearer` |
+//!
+//! plus `anthropic-version: 2023-06-01` and this crate's own User-Agent —
+//! never `x-app`, a Claude Code identity prompt, or billing/attestation
+//! headers.
+//!
+//! Failures are retried with exponential backoff and jitter (408, 409, 429,
+//! 5xx, 529 and connection errors; `retry-after-ms` / `retry-after` are
+//! honoured up to a minute; two retries by default). A 401 triggers exactly
+//! one [`AuthManager::force_refresh`] with the rejected token and, when that
+//! yields a different token, one more try. Streams are decoded into typed
+//! [`StreamEvent`]s as the bytes arrive ([`MessageStream`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), claude_auth::client::ClientError> {
+//! use claude_auth::client::{Client, MessageRequest, DEFAULT_MODEL};
+//! use futures_util::StreamExt;
+//!
+//! // The credential, base URL and workspace the environment selects.
+//! let client = Client::from_env()?;
+//!
+//! let answer = client
+//!     .create_message(&MessageRequest::new(DEFAULT_MODEL, 256).user("Say hi"))
+//!     .await?;
+//! println!("{}", answer.text());
+//!
+//! let mut stream = client
+//!     .stream_message(&MessageRequest::new(DEFAULT_MODEL, 256).user("Count to 3"))
+//!     .await?;
+//! while let Some(event) = stream.next().await {
+//!     if let Some(text) = event?.text_delta() {
+//!         print!("{text}");
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+mod meta;
+pub mod sse;
+mod stream;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::credential::{Credential, Provider};
+use crate::env::Env;
+use crate::manager::{AuthManager, ManagerOptions};
+use crate::oauth::token_client::{sanitize, USER_AGENT};
+use crate::provider::DEFAULT_BASE_URL;
+use crate::secret::Secret;
+use crate::source::{ResolveOptions, Resolver};
+
+pub use error::{ApiError, ClientError};
+pub use meta::{RateLimits, Response, ResponseMeta};
+pub use stream::MessageStream;
+pub use types::{
+    ContentBlock, Delta, ErrorBody, InputMessage, ListModels, Message, MessageAccumulator,
+    MessageContent, MessageDeltaBody, MessageRequest, Metadata, ModelInfo, ModelPage,
+    RedactedThinkingBlock, Role, StreamEvent, SystemPrompt, TextBlock, ThinkingBlock, ToolUseBlock,
+    Usage, UsageDelta,
+};
+
+/// The `anthropic-version` header value.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The beta that OAuth access tokens need on the Messages API.
+pub const OAUTH_BETA: &str = "oauth-2025-04-20";
+/// The model the examples and `claude-auth chat` use unless told otherwise.
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
+/// Retries after the first attempt, by default.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Longest wait for a whole non-streamed response (and for a stream's headers).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest wait for a TCP + TLS connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence inside a stream (the API pings every few seconds).
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Error bodies are read up to this size; the rest is dropped.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Whether a status is retried: 408, 409, 429 and every 5xx (529 included).
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429) || (500..600).contains(&status)
+}
+
+/// The base URL for the credential `options` selects: the winning source's
+/// (a profile's `base_url`, else `ANTHROPIC_BASE_URL`), else the resolver
+/// environment's `ANTHROPIC_BASE_URL`, else [`DEFAULT_BASE_URL`]. Reads
+/// files, never the network.
+pub fn resolve_base_url(resolver: &Resolver, options: &ResolveOptions) -> String {
+    let resolution = resolver.resolve(options);
+    resolution
+        .winning()
+        .and_then(|found| found.base_url.clone())
+        .or_else(|| resolver.env().get("ANTHROPIC_BASE_URL").map(str::to_owned))
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+}
+
+/// Builds a [`Client`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use claude_auth::client::ClientBuilder;
+/// use claude_auth::{Env, ManagerOptions, Resolver};
+///
+/// let resolver = Resolver::new(Env::from_process())?;
+/// let client = ClientBuilder::from_resolver(resolver, ManagerOptions::default())?
+///     .max_retries(4)
+///     .timeout(Duration::from_secs(120))
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    manager: AuthManager,
+    base_url: Option<String>,
+    resolved_base_url: Option<String>,
+    max_retries: u32,
+    timeout: Duration,
+    connect_timeout: Duration,
+    stream_idle_timeout: Duration,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    max_retry_after: Duration,
+    betas: Vec<String>,
+}
+
+impl ClientBuilder {
+    /// A builder over `manager`; the base URL is [`DEFAULT_BASE_URL`] unless
+    /// set with [`base_url`](Self::base_url) or
+    /// [`base_url_from`](Self::base_url_from).
+    pub fn new(manager: AuthManager) -> Self {
+        ClientBuilder {
+            manager,
+            base_url: None,
+            resolved_base_url: None,
+            max_retries: DEFAULT_MAX_RETRIES,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            betas: Vec::new(),
+        }
+    }
+
+    /// A manager over `resolver`, and the base URL its resolution selects
+    /// (see [`resolve_base_url`]).
+    pub fn from_resolver(resolver: Resolver, options: ManagerOptions) -> Result<Self, ClientError> {
+        let base = resolve_base_url(&resolver, &options.resolve);
+        let manager = AuthManager::new(resolver, options)?;
+        let mut builder = ClientBuilder::new(manager);
+        builder.resolved_base_url = Some(base);
+        Ok(builder)
+    }
+
+    /// Use the base URL `resolver` selects for `options` (see
+    /// [`resolve_base_url`]); an explicit [`base_url`](Self::base_url) still wins.
+    pub fn base_url_from(mut self, resolver: &Resolver, options: &ResolveOptions) -> Self {
+        self.resolved_base_url = Some(resolve_base_url(resolver, options));
+        self
+    }
+
+    /// Send requests here (e.g. a gateway or a test server), whatever the
+    /// profile or environment says.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Retries after the first attempt (default 2; 0 disables retries).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Longest wait for a whole non-streamed response, and for a stream's
+    /// first bytes (default 10 minutes).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Longest wait for a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest silence inside a stream (default 5 minutes).
+    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// Backoff: the first retry waits about `base`, doubling up to `max`,
+    /// each with up to 25 % jitter off (defaults 0.5 s and 8 s).
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff_base = base;
+        self.backoff_max = max;
+        self
+    }
+
+    /// Honour a server's `retry-after` up to this long; a longer one falls
+    /// back to the backoff (default 60 s).
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Ask for a beta feature on every request (`anthropic-beta`).
+    pub fn beta(mut self, beta: impl Into<String>) -> Self {
+        self.betas.push(beta.into());
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, ClientError> {
+        let base = self
+            .base_url
+            .or(self.resolved_base_url)
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let parsed = url::Url::parse(&base)
+            .map_err(|e| ClientError::Config(format!("base URL {base:?} is not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ClientError::Config(format!(
+                "base URL {base:?} must start with https:// (or http:// for a local gateway)"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|e| ClientError::Config(format!("could not build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                manager: self.manager,
+                base_url: base.trim_end_matches('/').to_owned(),
+                max_retries: self.max_retries,
+                timeout: self.timeout,
+                stream_idle_timeout: self.stream_idle_timeout,
+                backoff_base: self.backoff_base,
+                backoff_max: self.backoff_max,
+                max_retry_after: self.max_retry_after,
+                betas: self.betas,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    /// One pool of connections for every request.
+    http: reqwest::Client,
+    manager: AuthManager,
+    base_url: String,
+    max_retries: u32,
+    timeout: Duration,
+    stream_idle_timeout: Duration,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    max_retry_after: Duration,
+    betas: Vec<String>,
+}
+
+/// The Messages API client: cheap to clone (one shared connection pool and
+/// [`AuthManager`]), `Send + Sync`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("max_retries", &self.inner.max_retries)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One API call, replayable across retries.
+struct Call<'a> {
+    method: Method,
+    path: &'static str,
+    query: Vec<(&'static str, String)>,
+    body: Option<Bytes>,
+    betas: &'a [String],
+    stream: bool,
+}
+
+/// Why sending failed before any status arrived.
+enum Transport {
+    Http(reqwest::Error),
+    TimedOut,
+}
+
+impl Transport {
+    fn retryable(&self) -> bool {
+        match self {
+            Transport::TimedOut => true,
+            Transport::Http(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+        }
+    }
+
+    fn into_error(self, url: &str, timeout: Duration, attempts: u32) -> ClientError {
+        match self {
+            Transport::Http(e) if !e.is_timeout() => ClientError::Connection {
+                url: url.to_owned(),
+                message: describe_transport(&e),
+                attempts,
+            },
+            _ => ClientError::Timeout {
+                url: url.to_owned(),
+                after: timeout,
+                attempts,
+            },
+        }
+    }
+}
+
+/// A transport error in words: its innermost cause, sanitised.
+pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let detail = sanitize(&cause.to_string());
+    if e.is_connect() {
+        format!("could not connect ({detail})")
+    } else {
+        detail
+    }
+}
+
+/// Merge beta lists (each may itself be comma separated) into one header
+/// value: trimmed, first occurrence kept, order kept.
+fn merge_betas<'a>(lists: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for beta in lists.into_iter().flat_map(|l| l.split(',')) {
+        let beta = beta.trim();
+        if !beta.is_empty() && !seen.contains(&beta) {
+            seen.push(beta);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join(","))
+}
+
+fn secret_header(value: &str, what: &str) -> Result<HeaderValue, ClientError> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        ClientError::Config(format!(
+            "the {what} contains characters an HTTP header cannot carry; check it with `claude-auth status`"
+        ))
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn plain_header(value: &str, what: &str) -> Result<HeaderValue, ClientError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        ClientError::InvalidRequest(format!("{what} {value:?} cannot go in an HTTP header"))
+    })
+}
+
+/// Read at most [`MAX_ERROR_BODY`] bytes of an error response, within `timeout`.
+async fn read_error_body(mut response: reqwest::Response, timeout: Duration) -> Vec<u8> {
+    let read = async {
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = MAX_ERROR_BODY - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
+        body
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_default()
+}
+
+/// The typed error for an error response.
+fn api_error(status: u16, headers: &HeaderMap, body: &[u8], url: &str, attempts: u32) -> ApiError {
+    let mut error_type = None;
+    let mut message = None;
+    let mut body_request_id = None;
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(sanitize);
+        body_request_id = text(map.get("request_id"));
+        match map.get("error") {
+            // Anthropic: {"type":"error","error":{"type":..,"message":..},"request_id":..}
+            Some(Value::Object(inner)) => {
+                error_type = text(inner.get("type"));
+                message = text(inner.get("message"));
+            }
+            // OAuth-style and gateway bodies: {"error":"..","error_description":".."}
+            Some(Value::String(e)) => {
+                error_type = Some(sanitize(e));
+                message = text(map.get("error_description")).or_else(|| text(map.get("message")));
+            }
+            _ => message = text(map.get("message")),
+        }
+    }
+    let message = message.unwrap_or_else(|| {
+        if status == 404 {
+            format!("this endpoint moved or is wrong: {url}")
+        } else {
+            reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .to_owned()
+        }
+    });
+    let meta = ResponseMeta::from_response(status, headers, attempts);
+    ApiError {
+        status,
+        error_type,
+        message,
+        request_id: meta.request_id.or(body_request_id),
+        url: url.to_owned(),
+        retry_after: meta.rate_limits.retry_after,
+        rate_limits: meta.rate_limits,
+        attempts,
+    }
+}
+
+fn message_body(request: &MessageRequest, stream: bool) -> Result<Bytes, ClientError> {
+    let mut value = serde_json::to_value(request)
+        .map_err(|e| ClientError::InvalidRequest(format!("the request does not serialize: {e}")))?;
+    if let Value::Object(map) = &mut value {
+        if stream {
+            map.insert("stream".into(), Value::Bool(true));
+        } else {
+            map.remove("stream");
+        }
+    }
+    serde_json::to_vec(&value)
+        .map(Bytes::from)
+        .map_err(|e| ClientError::InvalidRequest(format!("the request does not serialize: {e}")))
+}
+
+impl Client {
+    /// A builder over `manager`.
+    pub fn builder(manager: AuthManager) -> ClientBuilder {
+        ClientBuilder::new(manager)
+    }
+
+    /// A client for the credential this process's environment selects
+    /// (the full resolution chain, settings included), with its base URL.
+    pub fn from_env() -> Result<Client, ClientError> {
+        let resolver = Resolver::new(Env::from_process())?;
+        ClientBuilder::from_resolver(resolver, ManagerOptions::default())?.build()
+    }
+
+    /// Where requests go, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The manager that supplies credentials.
+    pub fn manager(&self) -> &AuthManager {
+        &self.inner.manager
+    }
+
+    /// `POST /v1/messages`: the whole answer at once.
+    pub async fn create_message(
+        &self,
+        request: &MessageRequest,
+    ) -> Result<Response<Message>, ClientError> {
+        let call = Call {
+            method: Method::POST,
+            path: "/v1/messages",
+            query: Vec::new(),
+            body: Some(message_body(request, false)?),
+            betas: &request.betas,
+            stream: false,
+        };
+        self.json(&call).await
+    }
+
+    /// `POST /v1/messages` with `stream: true`: typed events as they arrive.
+    /// Retries and 401 recovery apply until the stream's headers arrive.
+    pub async fn stream_message(
+        &self,
+        request: &MessageRequest,
+    ) -> Result<MessageStream, ClientError> {
+        let call = Call {
+            method: Method::POST,
+            path: "/v1/messages",
+            query: Vec::new(),
+            body: Some(message_body(request, true)?),
+            betas: &request.betas,
+            stream: true,
+        };
+        let (response, meta, url) = self.execute(&call).await?;
+        Ok(MessageStream::new(
+            response,
+            meta,
+            url,
+            self.inner.stream_idle_timeout,
+        ))
+    }
+
+    /// `GET /v1/models`: one page of the models this credential may use.
+    pub async fn list_models(&self, page: &ListModels) -> Result<Response<ModelPage>, ClientError> {
+        let call = Call {
+            method: Method::GET,
+            path: "/v1/models",
+            query: page.query(),
+            body: None,
+            betas: &[],
+            stream: false,
+        };
+        self.json(&call).await
+    }
+
+    async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Response<T>, ClientError> {
+        let (response, meta, url) = self.execute(call).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Transport::Http(e).into_error(&url, self.inner.timeout, meta.attempts))?;
+        let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse {
+            url: url.clone(),
+            message: sanitize(&e.to_string()),
+        })?;
+        Ok(Response { body, meta })
+    }
+
+    fn headers(&self, call: &Call<'_>, credential: &Credential) -> Result<HeaderMap, ClientError> {
+        if credential.provider() != &Provider::Anthropic {
+            return Err(ClientError::Config(format!(
+                "the selected credential is an {} credential; this client talks to Anthropic's API",
+                credential.provider().as_str()
+            )));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static(if call.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }),
+        );
+        if call.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let mut betas: Vec<&str> = Vec::new();
+        match credential {
+            Credential::ApiKey { key, .. } => {
+                headers.insert(
+                    HeaderName::from_static("x-api-key"),
+                    secret_header(key.expose(), "API key")?,
+                );
+            }
+            Credential::Bearer { token, .. } => {
+                headers.insert(AUTHORIZATION, bearer(token)?);
+            }
+            Credential::OAuth(set) => {
+                headers.insert(AUTHORIZATION, bearer(&set.access_token)?);
+                betas.push(OAUTH_BETA);
+                if let Some(ws) = &set.identity.workspace_id {
+                    headers.insert(
+                        HeaderName::from_static("anthropic-workspace-id"),
+                        plain_header(ws, "workspace id")?,
+                    );
+                }
+            }
+        }
+        betas.extend(self.inner.betas.iter().map(String::as_str));
+        betas.extend(call.betas.iter().map(String::as_str));
+        if let Some(value) = merge_betas(betas) {
+            headers.insert(
+                HeaderName::from_static("anthropic-beta"),
+                plain_header(&value, "beta list")?,
+            );
+        }
+        Ok(headers)
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let exp = self
+            .inner
+            .backoff_base
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.inner.backoff_max);
+        // Up to 25 % jitter off, so that many clients do not retry in step.
+        let mut b = [0u8; 2];
+        let _ = getrandom::fill(&mut b);
+        let jitter = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.25;
+        exp.mul_f64(1.0 - jitter)
+    }
+
+    fn retry_wait(&self, headers: &HeaderMap, retry: u32) -> Duration {
+        match meta::retry_after(headers) {
+            Some(wait) if wait <= self.inner.max_retry_after => wait,
+            _ => self.backoff(retry),
+        }
+    }
+
+    /// Send `call` until it succeeds, fails for good, or runs out of retries.
+    async fn execute(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<(reqwest::Response, ResponseMeta, String), ClientError> {
+        let inner = &*self.inner;
+        let url = format!("{}{}", inner.base_url, call.path);
+        let obtained = inner.manager.obtain().await?;
+        if let Some(warning) = &obtained.warning {
+            tracing::warn!("{warning}");
+        }
+        let mut credential = obtained.credential;
+        let mut refreshed_after_401 = false;
+        let mut retries = 0u32;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let mut request = inner
+                .http
+                .request(call.method.clone(), &url)
+                .headers(self.headers(call, &credential)?);
+            if !call.query.is_empty() {
+                request = request.query(&call.query);
+            }
+            if let Some(body) = &call.body {
+                request = request.body(body.clone());
+            }
+            tracing::debug!(method = %call.method, url = %url, attempt = attempts, kind = credential.kind().label(), "API request");
+            let sent = if call.stream {
+                // No total timeout on a stream (it may run for minutes); the
+                // wait for its headers is bounded here, its silences by the
+                // stream's idle timeout.
+                match tokio::time::timeout(inner.timeout, request.send()).await {
+                    Ok(result) => result.map_err(Transport::Http),
+                    Err(_) => Err(Transport::TimedOut),
+                }
+            } else {
+                request
+                    .timeout(inner.timeout)
+                    .send()
+                    .await
+                    .map_err(Transport::Http)
+            };
+            let response = match sent {
+                Ok(response) => response,
+                Err(transport) => {
+                    let retry = transport.retryable() && retries < inner.max_retries;
+                    let error = transport.into_error(&url, inner.timeout, attempts);
+                    if !retry {
+                        return Err(error);
+                    }
+                    let wait = self.backoff(retries);
+                    retries += 1;
+                    tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            if response.status().is_success() {
+                let meta = ResponseMeta::from_response(status, response.headers(), attempts);
+                tracing::debug!(status, request_id = ?meta.request_id, "API response");
+                return Ok((response, meta, url));
+            }
+            let headers = response.headers().clone();
+            let body = read_error_body(response, inner.timeout).await;
+            let error = api_error(status, &headers, &body, &url, attempts);
+            tracing::debug!(status, request_id = ?error.request_id, error_type = ?error.error_type, "API error");
+            if status == 401 && !refreshed_after_401 {
+                refreshed_after_401 = true;
+                match inner.manager.force_refresh(credential.secret()).await {
+                    Ok(fresh) if fresh.credential.secret() != credential.secret() => {
+                        tracing::debug!("401: retrying once with the refreshed credential");
+                        credential = fresh.credential;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    // A refreshable login that cannot be refreshed: the
+                    // manager's error says what to do (log in again).
+                    Err(e) if credential.can_refresh() => return Err(e.into()),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "401: the credential cannot be refreshed")
+                    }
+                }
+                return Err(ClientError::Api(Box::new(error)));
+            }
+            let should_retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
+                Some("true") => true,
+                Some("false") => false,
+                _ => retryable_status(status),
+            };
+            if should_retry && retries < inner.max_retries {
+                let wait = self.retry_wait(&headers, retries);
+                retries += 1;
+                tracing::debug!(status, wait_ms = wait.as_millis() as u64, "retrying");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Err(ClientError::Api(Box::new(error)));
+        }
+    }
+}
+
+fn bearer(token: &Secret) -> Result<HeaderValue, ClientError> {
+    secret_header(&format!("Bearer {}", token.expose()), "token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn betas_merge_without_duplicates_in_order() {
+        assert_eq!(
+            merge_betas(["oauth-2025-04-20", "a, oauth-2025-04-20", " b ,a", ""]).as_deref(),
+            Some("oauth-2025-04-20,a,b")
+        );
+        assert_eq!(merge_betas(Vec::<&str>::new()), None);
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [408, 409, 429, 500, 502, 503, 529] {
+            assert!(retryable_status(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 413] {
+            assert!(!retryable_status(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn error_bodies_become_typed_errors() {
+        let mut h = HeaderMap::new();
+        h.insert("request-id", HeaderValue::from_static("req_1"));
+        let e = api_error(
+            400,
+            &h,
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"bad sk-ant-api03-secretsecret"},"request_id":"req_body"}"#,
+            "u",
+            1,
+        );
+        assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
+        assert_eq!(e.message, "bad [redacted]");
+        assert_eq!(e.request_id.as_deref(), Some("req_1"));
+        let e = api_error(404, &HeaderMap::new(), b"<html>", "http://x/v1/messages", 1);
+        assert_eq!(
+            e.message,
+            "this endpoint moved or is wrong: http://x/v1/messages"
+        );
+    }
+}
