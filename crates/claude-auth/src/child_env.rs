@@ -3,15 +3,18 @@
 
 use crate::credential::Credential;
 
-/// Every variable through which a credential can reach a child; `exec`
-/// clears them all before setting the ones it means.
-pub const CREDENTIAL_VARS: [&str; 6] = [
+/// Every variable through which a credential (or a key that unlocks one) can
+/// reach a child; `exec` clears them all before setting the ones it means.
+pub const CREDENTIAL_VARS: [&str; 9] = [
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
     "CLAUDE_CODE_OAUTH_TOKEN",
     "CLAUDE_ACCESS_TOKEN",
     "CLAUDE_REFRESH_TOKEN",
     "ANTHROPIC_PROFILE",
+    "ANTHROPIC_IDENTITY_TOKEN",
+    "CLAUDE_AUTH_ENCRYPTION_KEY",
+    "CLAUDE_AUTH_PASSPHRASE",
 ];
 
 /// The variables for `credential`: `ANTHROPIC_API_KEY` for keys,

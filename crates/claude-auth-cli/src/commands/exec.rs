@@ -92,6 +92,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         }
     }
 
+    // Take over the signals before the child exists, so none arriving in
+    // between kills us and orphans it; they are forwarded once it runs.
+    let pending = signals::install();
     let mut child = cmd.spawn().map_err(|e| {
         Failure::error(format!("could not run {:?}: {e}", args.command[0])).with_code(
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -101,7 +104,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             },
         )
     })?;
-    let forwarder = signals::forward_to(child.id());
+    let forwarder = pending.forward_to(child.id());
     let status = child
         .wait()
         .map_err(|e| Failure::error(format!("could not wait for the child: {e}")))?;
@@ -135,6 +138,9 @@ mod signals {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
     use signal_hook::iterator::{Handle, Signals};
 
+    /// Signals taken over but not yet forwarded (no child yet).
+    pub struct Pending(Option<Signals>);
+
     /// Forwards signals to the child while alive; stops on drop.
     pub struct Forwarder(Option<Handle>);
 
@@ -146,39 +152,52 @@ mod signals {
         }
     }
 
-    /// Forward TERM, HUP, USR1, USR2 and WINCH to `pid`; INT and QUIT too
-    /// unless stdin is a terminal (then the terminal already sent them to
-    /// the child, which shares our process group).
-    pub fn forward_to(pid: u32) -> Forwarder {
-        let Ok(mut signals) =
-            Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH])
-        else {
-            return Forwarder(None);
-        };
-        let handle = signals.handle();
-        let from_tty = std::io::stdin().is_terminal();
-        let Ok(pid) = i32::try_from(pid) else {
-            return Forwarder(None);
-        };
-        std::thread::spawn(move || {
-            for sig in signals.forever() {
-                if from_tty && (sig == SIGINT || sig == SIGQUIT) {
-                    continue;
+    /// Take over TERM, HUP, USR1, USR2, WINCH, INT and QUIT; they queue until
+    /// [`Pending::forward_to`].
+    pub fn install() -> Pending {
+        Pending(Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH]).ok())
+    }
+
+    impl Pending {
+        /// Forward to `pid`: INT and QUIT only when stdin is not a terminal
+        /// (otherwise the terminal already sent them to the child, which
+        /// shares our process group).
+        pub fn forward_to(self, pid: u32) -> Forwarder {
+            let Some(mut signals) = self.0 else {
+                return Forwarder(None);
+            };
+            let handle = signals.handle();
+            let from_tty = std::io::stdin().is_terminal();
+            let Ok(pid) = i32::try_from(pid) else {
+                return Forwarder(None);
+            };
+            std::thread::spawn(move || {
+                for sig in signals.forever() {
+                    if from_tty && (sig == SIGINT || sig == SIGQUIT) {
+                        continue;
+                    }
+                    if let Ok(s) = Signal::try_from(sig) {
+                        let _ = kill(Pid::from_raw(pid), s);
+                    }
                 }
-                if let Ok(s) = Signal::try_from(sig) {
-                    let _ = kill(Pid::from_raw(pid), s);
-                }
-            }
-        });
-        Forwarder(Some(handle))
+            });
+            Forwarder(Some(handle))
+        }
     }
 }
 
 #[cfg(not(unix))]
 mod signals {
     /// Console signals reach the child directly on Windows.
+    pub struct Pending;
+    /// Nothing to stop.
     pub struct Forwarder;
-    pub fn forward_to(_pid: u32) -> Forwarder {
-        Forwarder
+    pub fn install() -> Pending {
+        Pending
+    }
+    impl Pending {
+        pub fn forward_to(self, _pid: u32) -> Forwarder {
+            Forwarder
+        }
     }
 }
