@@ -606,3 +606,28 @@ fn oauth_login_over_an_api_key_profile_replaces_what_token_prints() {
     token.assert_code(0);
     assert_eq!(token.stdout, format!("{OAUTH}\n"));
 }
+
+#[test]
+fn keyring_fallback_under_a_keyring_setting_is_a_status_warning() {
+    let mut sb = Sandbox::new();
+    sb.set("CLAUDE_AUTH_STORAGE", "keyring");
+    let run = sb.run_stdin(
+        &["login", "--with-token", "--profile", "kr"],
+        &format!("{OAUTH}\n"),
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("warning: the keyring is unavailable"),
+        "{run}"
+    );
+    let status = sb.run(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let codes: Vec<&str> = json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["keyring-fallback"], "{json}");
+    assert_eq!(json["credential"]["storage"], "file");
+}

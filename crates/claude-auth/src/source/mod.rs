@@ -1026,6 +1026,31 @@ impl Resolver {
                 }
             }
         }
+        // A profile meant for the keyring whose credential sits in a file:
+        // the fallback is never silent.
+        for report in &r.reports {
+            let Some(found) = report.found() else {
+                continue;
+            };
+            let (Some(profile), Some(StorageKind::File)) = (&found.profile, found.storage) else {
+                continue;
+            };
+            let intended = self
+                .settings
+                .profiles
+                .get(profile)
+                .and_then(|p| p.storage)
+                .unwrap_or(self.settings.storage);
+            if intended == StorageKind::Keyring {
+                out.push(Warning {
+                    code: "keyring-fallback",
+                    message: format!(
+                        "profile {profile:?} is set to use the keyring, but its credential is in a file ({}) because the keyring was unavailable when it was stored; run `claude-auth login --profile {profile} --storage keyring` once the keyring works",
+                        found.location
+                    ),
+                });
+            }
+        }
         // Another tool's files read leniently: say when others can read them.
         let loose = [self.claude_code.path(), seed_auth_file(env).path];
         for path in loose {
