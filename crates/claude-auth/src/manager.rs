@@ -297,6 +297,23 @@ impl AuthManager {
         });
     }
 
+    /// Cache `credential` as current and hand it out.
+    fn hand_out(
+        &self,
+        credential: Credential,
+        origin: Origin,
+        found: Option<&Found>,
+        refreshed: bool,
+    ) -> Obtained {
+        let c = Arc::new(credential);
+        self.remember(Arc::clone(&c), origin, found);
+        Obtained {
+            credential: c,
+            refreshed,
+            warning: None,
+        }
+    }
+
     fn state_key(origin: &Origin) -> Option<String> {
         match origin {
             Origin::Profile { name, .. } => refresh_state::key_for(false, Some(name)),
@@ -341,22 +358,10 @@ impl AuthManager {
         let rejected_matches = rejected.as_ref().is_some_and(|r| r == credential.secret());
         if rejected.is_some() && !rejected_matches {
             // The store already holds a newer token than the one the API rejected.
-            let c = Arc::new(credential);
-            self.remember(Arc::clone(&c), origin, Some(&found));
-            return Ok(Obtained {
-                credential: c,
-                refreshed: true,
-                warning: None,
-            });
+            return Ok(self.hand_out(credential, origin, Some(&found), true));
         }
         if !rejected_matches && !self.needs_refresh(&credential, now) {
-            let c = Arc::new(credential);
-            self.remember(Arc::clone(&c), origin, Some(&found));
-            return Ok(Obtained {
-                credential: c,
-                refreshed: false,
-                warning: None,
-            });
+            return Ok(self.hand_out(credential, origin, Some(&found), false));
         }
         if !credential.can_refresh()
             || !matches!(origin, Origin::Profile { .. } | Origin::ClaudeCode)
@@ -371,13 +376,7 @@ impl AuthManager {
                     command: self.login_command(&origin),
                 });
             }
-            let c = Arc::new(credential);
-            self.remember(Arc::clone(&c), origin, Some(&found));
-            return Ok(Obtained {
-                credential: c,
-                refreshed: false,
-                warning: None,
-            });
+            return Ok(self.hand_out(credential, origin, Some(&found), false));
         }
         self.refresh_locked(origin, credential, rejected_matches)
             .await
@@ -547,13 +546,7 @@ impl AuthManager {
         if changed && (forced || !self.needs_refresh(&current, now)) {
             drop(guard);
             tracing::debug!("adopting a refresh made by another process");
-            let c = Arc::new(current);
-            self.remember(Arc::clone(&c), origin, Some(&found));
-            return Ok(Obtained {
-                credential: c,
-                refreshed: true,
-                warning: None,
-            });
+            return Ok(self.hand_out(current, origin, Some(&found), true));
         }
         let Some(refresh_token) = set.refresh_token.clone() else {
             return Err(AuthError::LoginRequired {

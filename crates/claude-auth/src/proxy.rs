@@ -219,6 +219,21 @@ pub fn upstream_headers(incoming: &HeaderMap, credential: &Credential) -> Result
     Ok(out)
 }
 
+// The error is the response itself, handed straight back to hyper.
+#[allow(clippy::result_large_err)]
+fn headers_for(
+    incoming: &HeaderMap,
+    credential: &Credential,
+) -> std::result::Result<HeaderMap, Response<ProxyBody>> {
+    upstream_headers(incoming, credential).map_err(|e| {
+        json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            &e.to_string(),
+        )
+    })
+}
+
 enum BodyPlan {
     Buffered(Bytes),
     Stream(Incoming),
@@ -367,15 +382,9 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
         }
     };
     let credential = obtained.credential;
-    let headers = match upstream_headers(&parts.headers, &credential) {
+    let headers = match headers_for(&parts.headers, &credential) {
         Ok(h) => h,
-        Err(e) => {
-            return json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api_error",
-                &e.to_string(),
-            )
-        }
+        Err(resp) => return resp,
     };
     let plan = match plan_body(body, &parts.headers, shared.config.max_buffered_body).await {
         Ok(p) => p,
@@ -426,15 +435,9 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
                     )
                 }
             };
-            let headers = match upstream_headers(&parts.headers, &refreshed) {
+            let headers = match headers_for(&parts.headers, &refreshed) {
                 Ok(h) => h,
-                Err(e) => {
-                    return json_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "api_error",
-                        &e.to_string(),
-                    )
-                }
+                Err(resp) => return resp,
             };
             match send(shared, &method, &url, headers, reqwest::Body::from(bytes)).await {
                 Ok(r) => relay(r),
