@@ -203,31 +203,28 @@ impl ProfileFiles {
             .get("authentication")
             .and_then(Value::as_object)
             .ok_or_else(|| Error::parse(&path, "missing the 'authentication' object"))?;
-        let auth = match auth_map.get("type").and_then(Value::as_str) {
-            Some("user_oauth") => ProfileAuth::UserOauth {
-                client_id: str_of(auth_map, "client_id"),
-                scope: str_of(auth_map, "scope"),
-            },
-            Some("oidc_federation") => ProfileAuth::OidcFederation {
-                federation_rule_id: str_of(auth_map, "federation_rule_id"),
-                service_account_id: str_of(auth_map, "service_account_id"),
-                identity_token_path: auth_map
-                    .get("identity_token")
-                    .and_then(Value::as_object)
-                    .and_then(|t| str_of(t, "path"))
-                    .map(|p| expand_tilde(&p)),
-                scope: str_of(auth_map, "scope"),
-            },
-            Some(other) => {
-                return Err(Error::parse(
+        let auth =
+            match auth_map.get("type").and_then(Value::as_str) {
+                Some("user_oauth") => ProfileAuth::UserOauth {
+                    client_id: str_of(auth_map, "client_id"),
+                    scope: str_of(auth_map, "scope"),
+                },
+                Some("oidc_federation") => ProfileAuth::OidcFederation {
+                    federation_rule_id: str_of(auth_map, "federation_rule_id"),
+                    service_account_id: str_of(auth_map, "service_account_id"),
+                    identity_token_path: auth_map
+                        .get("identity_token")
+                        .and_then(Value::as_object)
+                        .and_then(|t| str_of(t, "path"))
+                        .map(|p| expand_tilde(&p)),
+                    scope: str_of(auth_map, "scope"),
+                },
+                Some(_) => return Err(Error::parse(
                     &path,
-                    format!(
-                        "authentication.type {other:?} is not supported (expected user_oauth or oidc_federation)"
-                    ),
-                ))
-            }
-            None => return Err(Error::parse(&path, "authentication.type is missing")),
-        };
+                    "authentication.type is not supported (expected user_oauth or oidc_federation)",
+                )),
+                None => return Err(Error::parse(&path, "authentication.type is missing")),
+            };
         Ok(Some(ProfileConfig {
             credentials_path: str_of(auth_map, "credentials_path").map(|p| expand_tilde(&p)),
             path,
@@ -347,6 +344,12 @@ impl ProfileFiles {
     /// this library does not own. Refuses to replace a file it cannot parse.
     pub fn write_credentials(&self, profile: &str, set: &TokenSet) -> Result<PathBuf> {
         validate_profile_name(profile, "profile")?;
+        if set.provider != crate::credential::Provider::Anthropic {
+            return Err(Error::Unsupported(format!(
+                "the official profile files hold Anthropic logins only; a {} token is stored in claude-auth's own key file, the keyring or the encrypted file",
+                set.provider.as_str()
+            )));
+        }
         let config = self.read_config(profile)?;
         if let Some(config) = &config {
             match &config.auth {
@@ -557,9 +560,10 @@ mod tests {
         write_atomic(&path, br#"{"authentication":{"type":"magic"}}"#, 0o644).unwrap();
         let err = files.load("p").unwrap_err().to_string();
         assert!(
-            err.contains("configs/p.json") && err.contains("magic"),
+            err.contains("configs/p.json") && err.contains("authentication.type"),
             "{err}"
         );
+        assert!(!err.contains("magic"), "values are never quoted: {err}");
     }
 
     #[test]
