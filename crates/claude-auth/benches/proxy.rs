@@ -204,13 +204,14 @@ async fn one_stream(
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
-                if r.first_event.is_none() {
+                let first = r.first_event.is_none();
+                if first {
                     r.first_event = Some(start.elapsed());
-                    if !read_to_end {
-                        return r;
-                    }
                 }
                 r.events += chunk.windows(7).filter(|w| w == b"event: ").count() as u64;
+                if first && !read_to_end {
+                    return r;
+                }
             }
             Ok(None) => return r,
             Err(e) => {
