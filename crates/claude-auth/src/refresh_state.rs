@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::secure_file::{read_optional, write_atomic, ReadPolicy};
+use crate::secure_file::{read_optional, write_atomic, write_atomic_relaxed, ReadPolicy};
 
 /// What is remembered about one login's refreshes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,10 +65,16 @@ impl RefreshState {
             .unwrap_or_default()
     }
 
-    /// Write it.
+    /// Write it. A rejected refresh token's fingerprint is written durably;
+    /// timestamps alone are bookkeeping and skip the fsyncs (they sit on the
+    /// refresh's critical path).
     pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(path, &bytes, 0o600)
+        if self.dead_refresh_token.is_some() {
+            write_atomic(path, &bytes, 0o600)
+        } else {
+            write_atomic_relaxed(path, &bytes, 0o600)
+        }
     }
 
     /// Update it in place (read, change, write).

@@ -145,6 +145,17 @@ pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
 /// exclusively in the destination's directory, written, fsynced and renamed
 /// over the destination; then the directory is fsynced.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    write_atomic_with(path, contents, mode, true)
+}
+
+/// [`write_atomic`] without the fsyncs: still never torn (rename is atomic),
+/// but a power loss may lose the write. Only for bookkeeping that can be
+/// lost (refresh timestamps), never for credentials.
+pub fn write_atomic_relaxed(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    write_atomic_with(path, contents, mode, false)
+}
+
+fn write_atomic_with(path: &Path, contents: &[u8], mode: u32, durable: bool) -> Result<()> {
     let target = resolve_symlinks(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -160,11 +171,15 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let result = (|| {
         file.write_all(contents)
             .map_err(|e| Error::io("write", &tmp_path, e))?;
-        file.sync_all()
-            .map_err(|e| Error::io("sync", &tmp_path, e))?;
+        if durable {
+            file.sync_all()
+                .map_err(|e| Error::io("sync", &tmp_path, e))?;
+        }
         drop(file);
         fs::rename(&tmp_path, &target).map_err(|e| Error::io("replace", &target, e))?;
-        sync_dir(&dir);
+        if durable {
+            sync_dir(&dir);
+        }
         Ok(())
     })();
     if result.is_err() {
