@@ -71,7 +71,7 @@ enum Command {
         #[arg(short = 'n')]
         no_newline: bool,
     },
-    /// Store a credential for a profile (`--with-token` reads it from stdin)
+    /// Log in with OAuth in the browser (or by pasting the code), or store a token from stdin with --with-token
     Login(commands::login::LoginArgs),
     /// Remove a profile's stored credentials
     Logout {
