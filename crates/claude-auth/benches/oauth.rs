@@ -514,10 +514,7 @@ fn refresh_parts(
     g.bench_function("part: ProfileFiles::write_credentials (persist)", |b| {
         b.iter(|| black_box(files.write_credentials("default", &set).unwrap()));
     });
-    let state = claude_auth::refresh_state::path(
-        &home.join(".config/claude-auth"),
-        &claude_auth::refresh_state::key_for(false, Some("default")).unwrap(),
-    );
+    let state = home.join(".config/claude-auth/state/profile-default.json");
     g.bench_function("part: RefreshState::update (last_refresh_at)", |b| {
         b.iter(|| {
             claude_auth::refresh_state::RefreshState::update(&state, |s| {

@@ -314,17 +314,13 @@ impl AuthManager {
         }
     }
 
-    fn state_key(origin: &Origin) -> Option<String> {
+    fn state_path(&self, origin: &Origin) -> Option<PathBuf> {
+        let env = self.inner.resolver.env();
         match origin {
-            Origin::Profile { name, .. } => refresh_state::key_for(false, Some(name)),
-            Origin::ClaudeCode => refresh_state::key_for(true, None),
+            Origin::Profile { name, .. } => refresh_state::state_path(env, false, Some(name)),
+            Origin::ClaudeCode => refresh_state::state_path(env, true, None),
             _ => None,
         }
-    }
-
-    fn state_path(&self, origin: &Origin) -> Option<PathBuf> {
-        let own = own_config_dir(self.inner.resolver.env()).path;
-        Self::state_key(origin).map(|k| refresh_state::path(&own, &k))
     }
 
     async fn slow_path(&self, rejected: Option<Secret>) -> Result<Obtained, AuthError> {
@@ -462,20 +458,11 @@ impl AuthManager {
         found: &Found,
         state: &RefreshState,
     ) -> Endpoint {
-        let presets = &self.inner.presets;
-        let preset = state
-            .provider
-            .as_deref()
-            .and_then(|id| presets.get(id).ok())
-            .or_else(|| match origin {
-                Origin::ClaudeCode => presets.get("claude").ok(),
-                _ => None,
-            })
-            .or_else(|| {
-                set.client_id
-                    .as_deref()
-                    .and_then(|c| presets.by_client_id(c))
-            });
+        let preset = state.preset(
+            &self.inner.presets,
+            matches!(origin, Origin::ClaudeCode),
+            set.client_id.as_deref(),
+        );
         match preset {
             Some(p) => {
                 let mut headers = p.token_headers.clone();

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::env::Env;
 use crate::error::Result;
+use crate::locations::own_config_dir;
+use crate::provider::{Presets, ProviderPreset};
 use crate::secret::Secret;
 use crate::secure_file::{read_optional, write_atomic, write_atomic_relaxed, ReadPolicy};
 
@@ -40,19 +43,22 @@ pub fn fingerprint(token: &Secret) -> String {
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The state key of a login: `profile-<name>` or `claude-code`; `None` for
-/// credentials that are not stored (environment variables, commands).
-pub fn key_for(claude_code: bool, profile: Option<&str>) -> Option<String> {
-    match (claude_code, profile) {
-        (true, _) => Some("claude-code".into()),
-        (false, Some(p)) => Some(format!("profile-{p}")),
-        (false, None) => None,
-    }
-}
-
-/// Where a login's state lives: `<own dir>/state/<key>.json`.
-pub fn path(own_dir: &Path, key: &str) -> PathBuf {
-    own_dir.join("state").join(format!("{key}.json"))
+/// Where a login's state lives: `<own config dir>/state/claude-code.json`
+/// for Claude Code's login, `state/profile-<name>.json` for a profile;
+/// `None` for credentials that are not stored (environment variables,
+/// commands).
+pub fn state_path(env: &Env, claude_code: bool, profile: Option<&str>) -> Option<PathBuf> {
+    let key = match (claude_code, profile) {
+        (true, _) => "claude-code".to_owned(),
+        (false, Some(p)) => format!("profile-{p}"),
+        (false, None) => return None,
+    };
+    Some(
+        own_config_dir(env)
+            .path
+            .join("state")
+            .join(format!("{key}.json")),
+    )
 }
 
 impl RefreshState {
@@ -75,6 +81,27 @@ impl RefreshState {
         } else {
             write_atomic_relaxed(path, &bytes, 0o600)
         }
+    }
+
+    /// The provider preset this login belongs to: the one it was made with,
+    /// else Claude's for Claude Code's login, else the one owning its client id.
+    pub fn preset<'a>(
+        &self,
+        presets: &'a Presets,
+        claude_code: bool,
+        client_id: Option<&str>,
+    ) -> Option<&'a ProviderPreset> {
+        self.provider
+            .as_deref()
+            .and_then(|id| presets.get(id).ok())
+            .or_else(|| {
+                if claude_code {
+                    presets.get("claude").ok()
+                } else {
+                    None
+                }
+            })
+            .or_else(|| client_id.and_then(|c| presets.by_client_id(c)))
     }
 
     /// Update it in place (read, change, write).

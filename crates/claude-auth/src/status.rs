@@ -284,16 +284,17 @@ impl StatusReport {
 
 impl StatusReport {
     /// Add the winning login's refresh health from claude-auth's state dir.
-    pub fn add_refresh_health(&mut self, resolution: &Resolution, own_dir: &std::path::Path) {
+    pub fn add_refresh_health(&mut self, resolution: &Resolution, env: &crate::env::Env) {
         let Some(winner) = resolution.winner() else {
             return;
         };
         let Some(found) = winner.found() else { return };
         let claude_code = winner.id == SourceId::ClaudeCode;
-        let Some(key) = crate::refresh_state::key_for(claude_code, found.profile.as_deref()) else {
+        let Some(path) =
+            crate::refresh_state::state_path(env, claude_code, found.profile.as_deref())
+        else {
             return;
         };
-        let path = crate::refresh_state::path(own_dir, &key);
         if !path.exists() {
             return;
         }

@@ -131,19 +131,16 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
     let storage = args
         .storage
         .unwrap_or_else(|| resolver.settings().storage_for_new_login(&profile));
-    let (location, stored_in) = store(&resolver, &profile, &credential, storage, args.no_fallback)?;
-
-    // Like `ant auth login`: make the profile active when none is, or when it
-    // was named — but only where the official SDKs can read it.
-    let files = resolver.profile_files();
-    let sdk_readable = files.config_exists(&profile) && stored_in == StorageKind::File;
-    let no_pointer = files.active_profile().ok().flatten().is_none();
-    if sdk_readable && (no_pointer || global.profile.is_some()) {
-        files.set_active_profile(&profile)?;
-    } else if !sdk_readable
-        && global.profile.is_some()
-        && resolver.active_profile(None)?.name != profile
-    {
+    let (location, stored_in) = store(
+        &resolver,
+        &profile,
+        &credential,
+        storage,
+        None,
+        args.no_fallback,
+    )?;
+    let sdk_readable = activate(&resolver, &profile, stored_in, global.profile.is_some())?;
+    if !sdk_readable && global.profile.is_some() && resolver.active_profile(None)?.name != profile {
         warn(&format!(
             "profile {profile:?} holds a credential the official SDKs cannot read from profile files, so it was not made active; select it with `claude-auth profile use {profile}` or `--profile {profile}`"
         ));
@@ -195,11 +192,12 @@ pub fn store(
     profile: &str,
     credential: &Credential,
     storage: StorageKind,
+    base_url: Option<&str>,
     no_fallback: bool,
 ) -> Result<(String, StorageKind), Failure> {
     let stored = match storage {
         StorageKind::File => (
-            store_in_file(resolver, profile, credential)?,
+            store_in_file(resolver, profile, credential, base_url)?,
             StorageKind::File,
         ),
         StorageKind::Keyring => {
@@ -214,7 +212,7 @@ pub fn store(
                 Err(e) => {
                     warn(&format!("the keyring is unavailable ({e}); falling back to a file readable only by you"));
                     (
-                        store_in_file(resolver, profile, credential)?,
+                        store_in_file(resolver, profile, credential, base_url)?,
                         StorageKind::File,
                     )
                 }
@@ -230,10 +228,28 @@ pub fn store(
     Ok(stored)
 }
 
+/// Like `ant auth login`: make the profile active when none is, or when it
+/// was named — but only where the official SDKs can read it. Returns whether
+/// they can.
+pub fn activate(
+    resolver: &Resolver,
+    profile: &str,
+    stored_in: StorageKind,
+    named: bool,
+) -> Result<bool, Failure> {
+    let files = resolver.profile_files();
+    let sdk_readable = stored_in == StorageKind::File && files.config_exists(profile);
+    if sdk_readable && (named || files.active_profile().ok().flatten().is_none()) {
+        files.set_active_profile(profile)?;
+    }
+    Ok(sdk_readable)
+}
+
 fn store_in_file(
     resolver: &Resolver,
     profile: &str,
     credential: &Credential,
+    base_url: Option<&str>,
 ) -> Result<String, Failure> {
     if matches!(credential, Credential::ApiKey { .. }) {
         replace_spec_login(resolver, profile)?;
@@ -261,7 +277,7 @@ fn store_in_file(
     // A key file left from an earlier API-key login would otherwise linger.
     resolver.own_keys().delete(profile)?;
     let files = resolver.profile_files();
-    files.write_config_if_missing(profile, &set, None)?;
+    files.write_config_if_missing(profile, &set, base_url)?;
     Ok(files
         .write_credentials(profile, &set)?
         .display()

@@ -26,23 +26,10 @@ fn revoke_best_effort(resolver: &Resolver, profile: &str) {
     let Ok(presets) = resolver.settings().presets() else {
         return;
     };
-    let own = claude_auth::locations::own_config_dir(resolver.env()).path;
-    let state = claude_auth::refresh_state::key_for(false, Some(profile))
-        .map(|k| {
-            claude_auth::refresh_state::RefreshState::load(&claude_auth::refresh_state::path(
-                &own, &k,
-            ))
-        })
+    let state = claude_auth::refresh_state::state_path(resolver.env(), false, Some(profile))
+        .map(|p| claude_auth::refresh_state::RefreshState::load(&p))
         .unwrap_or_default();
-    let preset = state
-        .provider
-        .as_deref()
-        .and_then(|id| presets.get(id).ok())
-        .or_else(|| {
-            set.client_id
-                .as_deref()
-                .and_then(|c| presets.by_client_id(c))
-        });
+    let preset = state.preset(&presets, false, set.client_id.as_deref());
     let Some(preset) = preset else { return };
     let Some(url) = preset.revocation_url.clone() else {
         return;

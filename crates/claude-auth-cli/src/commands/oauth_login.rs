@@ -9,8 +9,7 @@ use std::time::Duration;
 use claude_auth::oauth::login::{login, LoginError, LoginEvents, LoginRequest};
 use claude_auth::oauth::token_client::TokenClient;
 use claude_auth::refresh_state::{self, RefreshState};
-use claude_auth::store::StorageKind;
-use claude_auth::{Credential, Env, Resolver};
+use claude_auth::{Credential, Env};
 
 use crate::commands::login::LoginArgs;
 use crate::commands::{resolver, target_profile};
@@ -80,34 +79,6 @@ impl LoginEvents for TerminalEvents {
     }
 }
 
-/// Store a fresh login for `profile` (as `ant auth login`: config on first
-/// login, credentials every time, active_config when none or when named).
-pub fn store_login(
-    resolver: &Resolver,
-    profile: &str,
-    credential: &Credential,
-    storage: StorageKind,
-    base_url: Option<&str>,
-    named: bool,
-) -> Result<String, Failure> {
-    let files = resolver.profile_files();
-    let location = match (storage, credential) {
-        (StorageKind::File, Credential::OAuth(set)) => {
-            files.write_config_if_missing(profile, set, base_url)?;
-            files.write_credentials(profile, set)?.display().to_string()
-        }
-        _ => crate::commands::login::store(resolver, profile, credential, storage, false)?.0,
-    };
-    if storage == StorageKind::File {
-        claude_auth::settings::record_storage(resolver.env(), profile, Some(StorageKind::File))?;
-    }
-    let sdk_readable = storage == StorageKind::File && files.config_exists(profile);
-    if sdk_readable && (named || files.active_profile().ok().flatten().is_none()) {
-        files.set_active_profile(profile)?;
-    }
-    Ok(location)
-}
-
 /// Run the OAuth login.
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
     let resolver = resolver()?;
@@ -154,17 +125,17 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
     events.waiting.store(false, Ordering::Relaxed);
     let set = result?;
     let credential = Credential::OAuth(set.clone());
-    let location = store_login(
+    let (location, stored_in) = crate::commands::login::store(
         &resolver,
         &profile,
         &credential,
         storage,
         preset.base_url.as_deref(),
-        global.profile.is_some(),
+        false,
     )?;
-    let own = claude_auth::locations::own_config_dir(resolver.env()).path;
-    if let Some(key) = refresh_state::key_for(false, Some(&profile)) {
-        let _ = RefreshState::update(&refresh_state::path(&own, &key), |s| {
+    crate::commands::login::activate(&resolver, &profile, stored_in, global.profile.is_some())?;
+    if let Some(path) = refresh_state::state_path(resolver.env(), false, Some(&profile)) {
+        let _ = RefreshState::update(&path, |s| {
             *s = RefreshState {
                 provider: Some(preset.id.clone()),
                 ..RefreshState::default()

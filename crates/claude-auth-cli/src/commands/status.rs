@@ -11,10 +11,7 @@ pub fn run(global: &GlobalArgs) -> CommandResult {
     let resolver = resolver()?;
     let resolution = resolver.resolve(&options(global, true));
     let mut report = StatusReport::from_resolution(&resolution);
-    report.add_refresh_health(
-        &resolution,
-        &claude_auth::locations::own_config_dir(resolver.env()).path,
-    );
+    report.add_refresh_health(&resolution, resolver.env());
     if global.json {
         print_json(&report)?;
     } else {

@@ -471,17 +471,7 @@ impl Resolver {
 
     /// The name in claude-auth's own pointer, if any.
     pub fn own_active_profile(&self) -> Result<Option<String>> {
-        let path = self.own_active_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().is_empty() => Ok(None),
-            Ok(text) => {
-                let name = text.trim().to_owned();
-                validate_profile_name(&name, &path.display().to_string())?;
-                Ok(Some(name))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", path, e)),
-        }
+        crate::store::profile_files::read_profile_pointer(&self.own_active_path())
     }
 
     /// Whether a profile exists anywhere (spec config, own key file, settings).

@@ -81,6 +81,23 @@ pub enum ProfileCredential {
     Federation,
 }
 
+/// Read a file holding a profile name (`active_config`, claude-auth's own
+/// pointer): trimmed and validated; `None` when missing or empty.
+pub fn read_profile_pointer(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let name = text.trim();
+            if name.is_empty() {
+                return Ok(None);
+            }
+            validate_profile_name(name, &path.display().to_string())?;
+            Ok(Some(name.to_owned()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
 /// The spec's files under one config dir.
 #[derive(Clone, Debug)]
 pub struct ProfileFiles {
@@ -131,19 +148,7 @@ impl ProfileFiles {
 
     /// The name in `active_config`, trimmed; `None` when missing or empty.
     pub fn active_profile(&self) -> Result<Option<String>> {
-        let path = self.active_config_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                let name = text.trim();
-                if name.is_empty() {
-                    return Ok(None);
-                }
-                validate_profile_name(name, &path.display().to_string())?;
-                Ok(Some(name.to_owned()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", path, e)),
-        }
+        read_profile_pointer(&self.active_config_path())
     }
 
     /// Write `active_config`.
