@@ -144,6 +144,101 @@ fn thousand_concurrent_tasks_on_an_expired_token_make_exactly_one_refresh() {
 }
 
 #[test]
+fn a_caller_that_gives_up_mid_refresh_does_not_lose_the_rotated_token() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("caller_gives_up");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    let home = Home::new(&rig, &tokens, now_unix() - 60);
+    let before = home.credentials();
+    rig.admin("reset");
+    // The server rotates the refresh token, then holds its answer.
+    rig.admin("delay?ms=400&phase=after");
+    let mgr = manager(&home);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let m = mgr.clone();
+    let caller = rt.spawn(async move { m.credential().await });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rig.stat("refreshGrants") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The old refresh token is now spent at the server; the caller gives up
+    // before the answer arrives (a timeout, a closed connection).
+    caller.abort();
+    assert!(rt.block_on(caller).unwrap_err().is_cancelled());
+    let got = rt.block_on(mgr.credential()).unwrap();
+    let after = home.credentials();
+    assert_eq!(got.secret().expose(), access(&after));
+    assert_ne!(
+        refresh(&after),
+        refresh(&before),
+        "the rotated token was persisted"
+    );
+    assert_eq!(rig.stat("refreshGrants"), 1, "the refresh was not repeated");
+    assert_eq!(rig.stat("reuseDetected"), 0);
+    assert_eq!(rig.stat("revokedGrants"), 0);
+}
+
+#[test]
+fn callers_waiting_on_a_failing_refresh_share_its_outcome_instead_of_retrying_it() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("waiters_share_failure");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    // Inside the refresh threshold (300 s) but not expired.
+    let home = Home::new(&rig, &tokens, now_unix() + 100);
+    rig.admin("reset");
+    rig.admin("fail?status=503&count=1000");
+    let mgr = manager(&home);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let m = mgr.clone();
+            set.spawn(async move { m.obtain().await.unwrap() });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap());
+        }
+        out
+    });
+    assert_eq!(got.len(), 50);
+    for o in &got {
+        assert_eq!(o.credential.secret().expose(), tokens.access_token.expose());
+        assert!(
+            o.warning
+                .as_deref()
+                .unwrap_or_default()
+                .contains("refresh failed"),
+            "{:?}",
+            o.warning
+        );
+    }
+    assert_eq!(
+        rig.stat("injectedFailures"),
+        4,
+        "one refresh (with its retries) for all 50 callers"
+    );
+    // The failure is not cached: the next call tries again.
+    let again = rt.block_on(mgr.obtain()).unwrap();
+    assert!(again.warning.is_some());
+    assert_eq!(rig.stat("injectedFailures"), 8);
+}
+
+#[test]
 fn rotation_chain_survives_repeated_refreshes() {
     let Some(rig) = Rig::start(&[]) else {
         return skip("rotation_chain");

@@ -588,6 +588,12 @@ fn waiters_once(tasks: usize, hold: Duration) -> WaitersRun {
         now_unix() - 60,
     );
     let manager = manager_for(home.path(), &server.base_url);
+    if std::env::var_os("BENCH_WAITERS_DEBUG").is_some() {
+        eprintln!(
+            "debug: credential() future is {} bytes",
+            std::mem::size_of_val(&manager.credential())
+        );
+    }
     let rt = runtime_2_workers();
     let returns = Returns::new(tasks);
     let instants: Vec<Instant> = rt.block_on(async {

@@ -7,7 +7,9 @@
 //! - Ahead of expiry (the settings' `refresh.threshold_secs`, default 300 s;
 //!   the official SDKs use 120 s advisory / 30 s mandatory) the credential is
 //!   refreshed. Within a process one refresh runs at a time per manager: N
-//!   concurrent callers wait on it and all get its result. Across processes
+//!   concurrent callers wait on it and all get its result, released at once
+//!   (a broadcast, not a queue: both runtime workers hand them out in
+//!   parallel, and a waiter's future stays small). Across processes
 //!   a lock beside the store (an OS file lock; for Claude Code's login,
 //!   Claude Code's own lock directories) is held across re-read → refresh →
 //!   atomic persist. After taking it the store is re-read, and a refresh
@@ -23,7 +25,7 @@
 //!   the store already holds a different token than the rejected one.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -58,6 +60,13 @@ pub enum AuthError {
     /// A store or lock failed.
     #[error(transparent)]
     Store(#[from] Error),
+    /// The refresh this call waited for (run by another caller of the same
+    /// manager) failed; `message` is that refresh's error.
+    #[error("{message}")]
+    FlightFailed {
+        /// The failed refresh's error, as it displayed.
+        message: String,
+    },
 }
 
 impl AuthError {
@@ -136,8 +145,57 @@ struct Inner {
     /// Millis since `epoch` when the backing file was last stat'ed.
     last_stat_ms: AtomicU64,
     epoch: Instant,
-    flight: tokio::sync::Mutex<()>,
+    /// Whether a caller is in the slow path (resolve, refresh, exchange).
+    flight: AtomicBool,
+    /// Bumped with the outcome each time a flight lands; waiters watch it.
+    landed: tokio::sync::watch::Sender<Landing>,
     dead: std::sync::Mutex<Vec<String>>,
+}
+
+/// What the last flight came to, for the callers that waited on it.
+#[derive(Clone, Default)]
+enum Landing {
+    /// Nothing yet, or the flight was cancelled (its future dropped).
+    #[default]
+    None,
+    /// The credential it handed out.
+    Ok(Obtained),
+    /// Its error, as displayed (`command` set for "log in again").
+    Failed {
+        message: String,
+        command: Option<String>,
+    },
+}
+
+impl Landing {
+    fn of(result: &Result<Obtained, AuthError>) -> Landing {
+        match result {
+            Ok(o) => Landing::Ok(o.clone()),
+            Err(AuthError::LoginRequired { message, command }) => Landing::Failed {
+                message: message.clone(),
+                command: Some(command.clone()),
+            },
+            Err(e) => Landing::Failed {
+                message: e.to_string(),
+                command: None,
+            },
+        }
+    }
+}
+
+/// The one caller in the slow path. Dropping it (done, failed or cancelled)
+/// frees the flight first and then wakes every waiter with the outcome.
+struct Flight<'a> {
+    inner: &'a Inner,
+    outcome: Landing,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.inner.flight.store(false, Ordering::Release);
+        let outcome = std::mem::take(&mut self.outcome);
+        self.inner.landed.send_replace(outcome);
+    }
 }
 
 /// Hands out valid credentials; cheap to clone, `Send + Sync`.
@@ -184,7 +242,8 @@ impl AuthManager {
                 current: RwLock::new(None),
                 last_stat_ms: AtomicU64::new(0),
                 epoch: Instant::now(),
-                flight: tokio::sync::Mutex::new(()),
+                flight: AtomicBool::new(false),
+                landed: tokio::sync::watch::Sender::new(Landing::None),
                 dead: std::sync::Mutex::new(Vec::new()),
             }),
         })
@@ -209,13 +268,86 @@ impl AuthManager {
                 warning: None,
             });
         }
-        self.slow_path(None).await
+        self.single_flight(None).await
     }
 
     /// Refresh now (after an API 401 with `rejected`): unless the store already
     /// holds a different token than the rejected one, which is then adopted.
     pub async fn force_refresh(&self, rejected: &Secret) -> Result<Obtained, AuthError> {
-        self.slow_path(Some(rejected.clone())).await
+        self.single_flight(Some(rejected)).await
+    }
+
+    /// Run the slow path, or, while another caller runs it, wait for it to
+    /// land and take its outcome. Waiters do not queue: the landing wakes
+    /// them all at once. A forced caller whose rejected token is what the
+    /// flight handed out, or any caller whose flight was cancelled, tries
+    /// again (and may lead the next flight).
+    ///
+    /// On a tokio runtime the flight runs as its own task, so a caller that
+    /// gives up (a timeout, a closed connection) does not cancel a refresh
+    /// half way: once the server has rotated the refresh token, the answer is
+    /// still received and persisted, and the waiters still get it.
+    async fn single_flight(&self, rejected: Option<&Secret>) -> Result<Obtained, AuthError> {
+        loop {
+            // Subscribe before trying, so a landing between the two is seen.
+            let mut landed = self.inner.landed.subscribe();
+            if self
+                .inner
+                .flight
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                let this = self.clone();
+                let rejected = rejected.cloned();
+                let fly = async move {
+                    let mut flight = Flight {
+                        inner: &this.inner,
+                        outcome: Landing::None,
+                    };
+                    let result = this.slow_path(rejected).await;
+                    flight.outcome = Landing::of(&result);
+                    drop(flight);
+                    result
+                };
+                // Spawned, or boxed off a runtime: the slow path's state is
+                // large, and a caller that only waits should not carry it.
+                return match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => runtime.spawn(fly).await.unwrap_or_else(|e| {
+                        // Not `e` itself: a panic's message is not ours to print.
+                        let how = if e.is_panic() {
+                            "panicked"
+                        } else {
+                            "was cancelled"
+                        };
+                        Err(AuthError::FlightFailed {
+                            message: format!("the refresh task {how}"),
+                        })
+                    }),
+                    Err(_) => Box::pin(fly).await,
+                };
+            }
+            if landed.changed().await.is_err() {
+                continue; // unreachable: `Inner` owns the sender
+            }
+            let outcome = landed.borrow_and_update().clone();
+            match outcome {
+                Landing::Ok(o) if rejected.is_none_or(|r| r != o.credential.secret()) => {
+                    return Ok(Obtained {
+                        refreshed: o.refreshed && rejected.is_some(),
+                        ..o
+                    });
+                }
+                Landing::Failed {
+                    message,
+                    command: Some(command),
+                } => return Err(AuthError::LoginRequired { message, command }),
+                Landing::Failed {
+                    message,
+                    command: None,
+                } => return Err(AuthError::FlightFailed { message }),
+                Landing::Ok(_) | Landing::None => continue,
+            }
+        }
     }
 
     fn fast_path(&self) -> Option<Arc<Credential>> {
@@ -324,8 +456,7 @@ impl AuthManager {
     }
 
     async fn slow_path(&self, rejected: Option<Secret>) -> Result<Obtained, AuthError> {
-        let _flight = self.inner.flight.lock().await;
-        // Someone may have refreshed while we waited for the flight.
+        // Someone may have refreshed since our fast path looked.
         if rejected.is_none() {
             if let Some(c) = self.fast_path() {
                 return Ok(Obtained {
