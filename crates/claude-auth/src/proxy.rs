@@ -21,16 +21,19 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::http::uri::{Authority, PathAndQuery, Scheme};
+use hyper::{Request, Response, StatusCode, Uri, Version};
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -108,19 +111,216 @@ impl ProxyHandle {
     }
 }
 
+/// The upstream base URL, parsed once at start: every request only joins
+/// its path and query to it.
+struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    /// The `Host` header for `authority` (what the HTTP client would derive).
+    host: HeaderValue,
+    /// The base URL's path without its trailing slash ("" for none).
+    prefix: String,
+}
+
+impl Target {
+    fn parse(raw: &str) -> Result<Target> {
+        let upstream = raw.trim_end_matches('/');
+        let setting = |message: String| Error::Setting {
+            setting: "upstream base URL".into(),
+            message,
+        };
+        let url = url::Url::parse(upstream).map_err(|e| setting(format!("{upstream:?}: {e}")))?;
+        let scheme = match url.scheme() {
+            "https" => Scheme::HTTPS,
+            "http" => Scheme::HTTP,
+            other => {
+                return Err(setting(format!(
+                    "{other}: only http and https are supported"
+                )))
+            }
+        };
+        // Not echoed: it may hold a password.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(setting(
+                "user names and passwords in the URL are not supported".into(),
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(setting(format!(
+                "{upstream:?}: a base URL has no query or fragment"
+            )));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| setting(format!("{upstream:?}: no host")))?;
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let bad = |_| setting(format!("{upstream:?}: not a usable host"));
+        Ok(Target {
+            scheme,
+            host: HeaderValue::from_str(&authority).map_err(bad)?,
+            authority: Authority::try_from(authority)
+                .map_err(|_| setting(format!("{upstream:?}: not a usable host")))?,
+            prefix: url.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The upstream URI for an incoming origin-form target.
+    fn uri(&self, incoming: Option<&PathAndQuery>) -> Option<Uri> {
+        let path_and_query = match incoming {
+            Some(pq) if !pq.as_str().starts_with('/') => return None,
+            Some(pq) if self.prefix.is_empty() => pq.clone(),
+            Some(pq) => PathAndQuery::try_from(format!("{}{}", self.prefix, pq.as_str())).ok()?,
+            None if self.prefix.is_empty() => PathAndQuery::from_static("/"),
+            None => PathAndQuery::try_from(format!("{}/", self.prefix)).ok()?,
+        };
+        let mut parts = hyper::http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts).ok()
+    }
+}
+
+type UpstreamBody = Either<Full<Bytes>, Incoming>;
+type ProxyBody = Either<Full<Bytes>, Either<Incoming, reqwest::Body>>;
+
+/// The upstream HTTP client.
+// One per proxy, never moved after start: boxing would only add a pointer
+// chase per request.
+#[allow(clippy::large_enum_variant)]
+enum Upstream {
+    /// hyper-util's pooled HTTP/1.1 client over rustls: the normal case.
+    Direct(hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, UpstreamBody>),
+    /// reqwest, only when an `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` setting
+    /// applies to the upstream (it speaks to outgoing proxies).
+    ViaProxy(reqwest::Client),
+}
+
+/// Why the upstream request failed.
+struct SendFailed {
+    connect: bool,
+}
+
+impl Upstream {
+    fn new(target: &Target, config: &ProxyConfig) -> Result<Upstream> {
+        let probe = target.uri(None).ok_or_else(|| Error::Setting {
+            setting: "upstream base URL".into(),
+            message: "not a usable URL".into(),
+        })?;
+        let system_proxy =
+            hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&probe);
+        if system_proxy.is_some() {
+            let http = reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_nodelay(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| {
+                    Error::Unsupported(format!("could not build the upstream HTTP client: {e}"))
+                })?;
+            return Ok(Upstream::ViaProxy(http));
+        }
+        // As reqwest sets them up (it is what served this before).
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        http.set_keepalive(Some(Duration::from_secs(15)));
+        http.set_keepalive_interval(Some(Duration::from_secs(15)));
+        http.set_keepalive_retries(Some(3));
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
+        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Unsupported(format!("could not set up TLS: {e}")))?
+        .with_webpki_roots()
+        .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let connector = HttpsConnector::from((http, tls));
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Ok(Upstream::Direct(client))
+    }
+
+    async fn send(
+        &self,
+        req: Request<UpstreamBody>,
+    ) -> std::result::Result<Response<Either<Incoming, reqwest::Body>>, SendFailed> {
+        match self {
+            Upstream::Direct(client) => match client.request(req).await {
+                Ok(resp) => Ok(resp.map(Either::Left)),
+                Err(e) => Err(SendFailed {
+                    connect: e.is_connect(),
+                }),
+            },
+            Upstream::ViaProxy(client) => {
+                let req = req.map(|body| match body {
+                    Either::Left(full) => reqwest::Body::wrap(full),
+                    Either::Right(incoming) => reqwest::Body::wrap_stream(
+                        http_body_util::BodyStream::new(incoming)
+                            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) }),
+                    ),
+                });
+                let req =
+                    reqwest::Request::try_from(req).map_err(|_| SendFailed { connect: false })?;
+                match client.execute(req).await {
+                    Ok(resp) => Ok(Response::from(resp).map(Either::Right)),
+                    Err(e) => Err(SendFailed {
+                        connect: e.is_connect(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// The last credential header built, for the credential it was built from.
+struct CachedAuth {
+    credential: Arc<Credential>,
+    value: HeaderValue,
+}
+
 struct Shared {
     manager: AuthManager,
     config: ProxyConfig,
-    upstream: String,
-    http: reqwest::Client,
+    target: Target,
+    upstream: Upstream,
+    auth: Mutex<Option<CachedAuth>>,
 }
 
-type ProxyBody = BoxBody<Bytes, std::io::Error>;
+impl Shared {
+    /// The credential's header value (`x-api-key` or `Authorization`),
+    /// built once per credential rather than per request.
+    fn auth_value(&self, credential: &Arc<Credential>) -> Result<HeaderValue> {
+        if let Ok(cached) = self.auth.lock() {
+            if let Some(c) = cached
+                .as_ref()
+                .filter(|c| Arc::ptr_eq(&c.credential, credential))
+            {
+                return Ok(c.value.clone());
+            }
+        }
+        let value = auth_value(credential)?;
+        if let Ok(mut cached) = self.auth.lock() {
+            *cached = Some(CachedAuth {
+                credential: Arc::clone(credential),
+                value: value.clone(),
+            });
+        }
+        Ok(value)
+    }
+}
 
 fn full(body: impl Into<Bytes>) -> ProxyBody {
-    Full::new(body.into())
-        .map_err(|never| match never {})
-        .boxed()
+    Either::Left(Full::new(body.into()))
 }
 
 fn json_error(status: StatusCode, kind: &str, message: &str) -> Response<ProxyBody> {
@@ -133,105 +333,163 @@ fn json_error(status: StatusCode, kind: &str, message: &str) -> Response<ProxyBo
     resp
 }
 
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
+/// Never forwarded in either direction.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+];
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
+const WORKSPACE_ID: HeaderName = HeaderName::from_static("anthropic-workspace-id");
+
+/// Remove `names` (and, with a `Transfer-Encoding`, `Content-Length`) from
+/// `headers`. One pass over the headers finds which are there, so the
+/// common case (a few of them, or none) costs a few comparisons, not a
+/// hash lookup per name.
+fn strip(headers: &mut HeaderMap, names: &[HeaderName]) {
+    debug_assert!(names.len() <= 32);
+    let mut found = 0u32;
+    let mut chunked = false;
+    for name in headers.keys() {
+        if let Some(i) = names.iter().position(|n| n == name) {
+            found |= 1 << i;
+            chunked |= name == header::TRANSFER_ENCODING;
+        }
+    }
+    if found == 0 {
+        return;
+    }
+    for (i, name) in names.iter().enumerate() {
+        if found & (1 << i) != 0 {
+            headers.remove(name);
+        }
+    }
+    // hyper frames the body anew; a length sent next to chunking is not one to pass on.
+    if chunked {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+}
+
+/// What a client sends that never goes upstream: hop-by-hop headers and its
+/// own auth headers (the local key). `Host` is overwritten instead.
+const REQUEST_DROPPED: [HeaderName; 10] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    X_API_KEY,
+    header::AUTHORIZATION,
 ];
 
-fn presented_key(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(v.to_owned());
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get(X_API_KEY) {
+        return v.to_str().ok();
     }
     headers
-        .get("authorization")
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::to_owned)
 }
 
-/// The upstream headers for `credential`: the client's headers minus
-/// hop-by-hop and auth headers, plus exactly one credential header.
-pub fn upstream_headers(incoming: &HeaderMap, credential: &Credential) -> Result<HeaderMap> {
-    let mut out = HeaderMap::new();
-    for (name, value) in incoming {
-        let n = name.as_str();
-        if HOP_BY_HOP.contains(&n)
-            || n == "x-api-key"
-            || n == "authorization"
-            || n == "content-length"
-        {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
+/// The credential's own header value, marked sensitive.
+fn auth_value(credential: &Credential) -> Result<HeaderValue> {
     let bad =
         |_| Error::Unsupported("the credential contains characters not allowed in a header".into());
-    match credential {
-        Credential::ApiKey { key, .. } => {
-            let mut v = HeaderValue::from_str(key.expose()).map_err(bad)?;
-            v.set_sensitive(true);
-            out.insert(HeaderName::from_static("x-api-key"), v);
-        }
+    let mut v = match credential {
+        Credential::ApiKey { key, .. } => HeaderValue::from_str(key.expose()).map_err(bad)?,
         Credential::Bearer { token, .. } => {
-            let mut v =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(bad)?;
-            v.set_sensitive(true);
-            out.insert(hyper::header::AUTHORIZATION, v);
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(bad)?
         }
         Credential::OAuth(set) => {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", set.access_token.expose()))
-                .map_err(bad)?;
-            v.set_sensitive(true);
-            out.insert(hyper::header::AUTHORIZATION, v);
-            let mut betas: Vec<String> = out
-                .get_all("anthropic-beta")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(|b| b.trim().to_owned())
-                .filter(|b| !b.is_empty())
-                .collect();
-            if !betas.iter().any(|b| b == OAUTH_BETA) {
-                betas.push(OAUTH_BETA.to_owned());
-            }
-            out.remove("anthropic-beta");
-            let joined = HeaderValue::from_str(&betas.join(",")).map_err(bad)?;
-            out.insert(HeaderName::from_static("anthropic-beta"), joined);
+            HeaderValue::from_str(&format!("Bearer {}", set.access_token.expose())).map_err(bad)?
+        }
+    };
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Add exactly one credential header (`value`, from [`auth_value`]) to
+/// already stripped `headers`, and for OAuth the beta and workspace.
+fn inject(headers: &mut HeaderMap, credential: &Credential, value: HeaderValue) -> Result<()> {
+    match credential {
+        Credential::ApiKey { .. } => {
+            headers.insert(X_API_KEY, value);
+        }
+        Credential::Bearer { .. } => {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        Credential::OAuth(set) => {
+            headers.insert(header::AUTHORIZATION, value);
+            merge_oauth_beta(headers)?;
             if let Some(ws) = &set.identity.workspace_id {
-                if !out.contains_key("anthropic-workspace-id") {
+                if !headers.contains_key(WORKSPACE_ID) {
                     if let Ok(v) = HeaderValue::from_str(ws) {
-                        out.insert(HeaderName::from_static("anthropic-workspace-id"), v);
+                        headers.insert(WORKSPACE_ID, v);
                     }
                 }
             }
         }
     }
+    Ok(())
+}
+
+/// One `anthropic-beta` header: the client's betas, trimmed, comma-joined,
+/// with [`OAUTH_BETA`] added when missing.
+fn merge_oauth_beta(headers: &mut HeaderMap) -> Result<()> {
+    if !headers.contains_key(ANTHROPIC_BETA) {
+        headers.insert(ANTHROPIC_BETA, HeaderValue::from_static(OAUTH_BETA));
+        return Ok(());
+    }
+    let mut betas: Vec<String> = headers
+        .get_all(ANTHROPIC_BETA)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty())
+        .collect();
+    if !betas.iter().any(|b| b == OAUTH_BETA) {
+        betas.push(OAUTH_BETA.to_owned());
+    }
+    let joined = HeaderValue::from_str(&betas.join(",")).map_err(|_| {
+        Error::Unsupported("the anthropic-beta header contains characters not allowed".into())
+    })?;
+    headers.insert(ANTHROPIC_BETA, joined);
+    Ok(())
+}
+
+/// The upstream headers for `credential`: the client's headers minus
+/// hop-by-hop, auth and `Content-Length` headers, plus exactly one
+/// credential header.
+pub fn upstream_headers(incoming: &HeaderMap, credential: &Credential) -> Result<HeaderMap> {
+    let mut out = incoming.clone();
+    strip(&mut out, &REQUEST_DROPPED);
+    out.remove(header::HOST);
+    out.remove(header::CONTENT_LENGTH);
+    inject(&mut out, credential, auth_value(credential)?)?;
     Ok(out)
 }
 
-// The error is the response itself, handed straight back to hyper.
-#[allow(clippy::result_large_err)]
-fn headers_for(
-    incoming: &HeaderMap,
-    credential: &Credential,
-) -> std::result::Result<HeaderMap, Response<ProxyBody>> {
-    upstream_headers(incoming, credential).map_err(|e| {
-        json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "api_error",
-            &e.to_string(),
-        )
-    })
+fn internal_error(e: &Error) -> Response<ProxyBody> {
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "api_error",
+        &e.to_string(),
+    )
 }
 
 enum BodyPlan {
@@ -239,17 +497,21 @@ enum BodyPlan {
     Stream(Incoming),
 }
 
+/// Buffer the body when a retry may need it again; otherwise (or when it
+/// declares more than `limit`) stream it. A body of unknown length is
+/// always buffered, up to `limit`.
 async fn plan_body(
     body: Incoming,
     headers: &HeaderMap,
     limit: usize,
+    may_retry: bool,
 ) -> std::result::Result<BodyPlan, Response<ProxyBody>> {
     let declared = headers
-        .get("content-length")
+        .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     match declared {
-        Some(n) if n > limit => Ok(BodyPlan::Stream(body)),
+        Some(n) if n > limit || !may_retry => Ok(BodyPlan::Stream(body)),
         _ => {
             let limited = http_body_util::Limited::new(body, limit);
             match limited.collect().await {
@@ -266,77 +528,54 @@ async fn plan_body(
 
 async fn send(
     shared: &Shared,
-    method: &hyper::Method,
-    url: &str,
+    method: hyper::Method,
+    uri: Uri,
     headers: HeaderMap,
-    body: reqwest::Body,
-) -> std::result::Result<reqwest::Response, Response<ProxyBody>> {
-    let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|_| {
+    body: UpstreamBody,
+) -> std::result::Result<Response<Either<Incoming, reqwest::Body>>, Response<ProxyBody>> {
+    let mut req = Request::new(body);
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
+    shared.upstream.send(req).await.map_err(|e| {
+        let why = if e.connect {
+            "could not connect to the upstream API"
+        } else {
+            "the upstream request failed"
+        };
         json_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request_error",
-            "unsupported method",
+            StatusCode::BAD_GATEWAY,
+            "api_error",
+            &format!("claude-auth proxy: {why}"),
         )
-    })?;
-    shared
-        .http
-        .request(method, url)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            let why = if e.is_connect() {
-                "could not connect to the upstream API"
-            } else {
-                "the upstream request failed"
-            };
-            json_error(
-                StatusCode::BAD_GATEWAY,
-                "api_error",
-                &format!("claude-auth proxy: {why}"),
-            )
-        })
+    })
 }
 
-fn relay(upstream: reqwest::Response) -> Response<ProxyBody> {
-    let status =
-        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut headers = HeaderMap::new();
-    for (name, value) in upstream.headers() {
-        if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "content-length" {
-            continue;
-        }
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            headers.append(n, v);
-        }
-    }
-    let stream = upstream
-        .bytes_stream()
-        .map_ok(Frame::data)
-        .map_err(std::io::Error::other);
-    let mut resp = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    *resp.status_mut() = status;
-    *resp.headers_mut() = headers;
-    resp
+/// The upstream response as ours: status, headers (minus hop-by-hop ones;
+/// `Content-Length` stays, so a fixed-length answer is not re-chunked) and
+/// the body, streamed frame by frame.
+fn relay(upstream: Response<Either<Incoming, reqwest::Body>>) -> Response<ProxyBody> {
+    let (mut parts, body) = upstream.into_parts();
+    strip(&mut parts.headers, &HOP_BY_HOP);
+    parts.version = Version::HTTP_11;
+    parts.extensions.clear();
+    Response::from_parts(parts, Either::Right(body))
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBody> {
+    if !shared.config.access_log {
+        return handle_inner(&shared, req).await;
+    }
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = handle_inner(&shared, req).await;
-    if shared.config.access_log {
-        // Path only: query strings and headers never reach the log.
-        eprintln!(
-            "claude-auth proxy: {method} {path} -> {} ({:.1} ms)",
-            resp.status().as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0
-        );
-    }
+    // Path only: query strings and headers never reach the log.
+    eprintln!(
+        "claude-auth proxy: {method} {path} -> {} ({:.1} ms)",
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     resp
 }
 
@@ -354,7 +593,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
     }
     if let Some(expected) = &shared.config.local_key {
         let ok =
-            presented_key(req.headers()).is_some_and(|k| constant_time_eq(&k, expected.expose()));
+            presented_key(req.headers()).is_some_and(|k| constant_time_eq(k, expected.expose()));
         if !ok {
             return json_error(
                 StatusCode::UNAUTHORIZED,
@@ -363,14 +602,16 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
             );
         }
     }
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let url = format!("{}{}", shared.upstream, path_and_query);
-    let method = req.method().clone();
+    let Some(uri) = shared.target.uri(req.uri().path_and_query()) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "claude-auth proxy: the request target must be a path",
+        );
+    };
     let (parts, body) = req.into_parts();
+    let method = parts.method;
+    let mut headers = parts.headers;
     let obtained = match shared.manager.obtain().await {
         Ok(o) => o,
         Err(e) => {
@@ -382,68 +623,72 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
         }
     };
     let credential = obtained.credential;
-    let headers = match headers_for(&parts.headers, &credential) {
-        Ok(h) => h,
-        Err(resp) => return resp,
-    };
-    let plan = match plan_body(body, &parts.headers, shared.config.max_buffered_body).await {
+    strip(&mut headers, &REQUEST_DROPPED);
+    headers.insert(header::HOST, shared.target.host.clone());
+    let may_retry = credential.can_refresh();
+    let plan = match plan_body(body, &headers, shared.config.max_buffered_body, may_retry).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    match plan {
+    // Kept for the retry: the stripped client headers, before the credential.
+    let retry_headers = match &plan {
+        BodyPlan::Buffered(_) if may_retry => Some(headers.clone()),
+        _ => None,
+    };
+    let injected = shared
+        .auth_value(&credential)
+        .and_then(|value| inject(&mut headers, &credential, value));
+    if let Err(e) = injected {
+        return internal_error(&e);
+    }
+    let bytes = match plan {
         BodyPlan::Stream(body) => {
-            let stream = http_body_util::BodyStream::new(body)
-                .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) });
-            match send(
-                shared,
-                &method,
-                &url,
-                headers,
-                reqwest::Body::wrap_stream(stream),
-            )
-            .await
-            {
+            return match send(shared, method, uri, headers, Either::Right(body)).await {
                 Ok(r) => relay(r),
                 Err(resp) => resp,
-            }
+            };
         }
-        BodyPlan::Buffered(bytes) => {
-            let first = match send(
-                shared,
-                &method,
-                &url,
-                headers,
-                reqwest::Body::from(bytes.clone()),
+        BodyPlan::Buffered(bytes) => bytes,
+    };
+    let first = match send(
+        shared,
+        method.clone(),
+        uri.clone(),
+        headers,
+        Either::Left(Full::new(bytes.clone())),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let Some(mut headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED)
+    else {
+        return relay(first);
+    };
+    // One forced refresh and one retry.
+    drop(first);
+    let refreshed = match shared.manager.force_refresh(credential.secret()).await {
+        Ok(o) => o.credential,
+        Err(e) => {
+            return json_error(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                &format!(
+                    "claude-auth proxy: the API rejected the credential and refreshing failed: {e}"
+                ),
             )
-            .await
-            {
-                Ok(r) => r,
-                Err(resp) => return resp,
-            };
-            if first.status().as_u16() != 401 || !credential.can_refresh() {
-                return relay(first);
-            }
-            // One forced refresh and one retry.
-            drop(first);
-            let refreshed = match shared.manager.force_refresh(credential.secret()).await {
-                Ok(o) => o.credential,
-                Err(e) => {
-                    return json_error(
-                        StatusCode::UNAUTHORIZED,
-                        "authentication_error",
-                        &format!("claude-auth proxy: the API rejected the credential and refreshing failed: {e}"),
-                    )
-                }
-            };
-            let headers = match headers_for(&parts.headers, &refreshed) {
-                Ok(h) => h,
-                Err(resp) => return resp,
-            };
-            match send(shared, &method, &url, headers, reqwest::Body::from(bytes)).await {
-                Ok(r) => relay(r),
-                Err(resp) => resp,
-            }
         }
+    };
+    let injected = shared
+        .auth_value(&refreshed)
+        .and_then(|value| inject(&mut headers, &refreshed, value));
+    if let Err(e) = injected {
+        return internal_error(&e);
+    }
+    match send(shared, method, uri, headers, Either::Left(Full::new(bytes))).await {
+        Ok(r) => relay(r),
+        Err(resp) => resp,
     }
 }
 
@@ -455,30 +700,20 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
             config.listen.ip()
         )));
     }
-    let upstream = config.upstream.trim_end_matches('/').to_owned();
-    url::Url::parse(&upstream).map_err(|e| Error::Setting {
-        setting: "upstream base URL".into(),
-        message: format!("{upstream:?}: {e}"),
-    })?;
+    let target = Target::parse(&config.upstream)?;
+    let upstream = Upstream::new(&target, &config)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Unsupported(format!("could not listen on {}: {e}", config.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Unsupported(format!("proxy listener: {e}")))?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(config.connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| {
-            Error::Unsupported(format!("could not build the upstream HTTP client: {e}"))
-        })?;
     let shared = Arc::new(Shared {
         manager,
         config,
+        target,
         upstream,
-        http,
+        auth: Mutex::new(None),
     });
     let (tx, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
