@@ -333,64 +333,57 @@ fn json_error(status: StatusCode, kind: &str, message: &str) -> Response<ProxyBo
     resp
 }
 
-/// Never forwarded in either direction.
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::HOST,
-];
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 const WORKSPACE_ID: HeaderName = HeaderName::from_static("anthropic-workspace-id");
 
-/// Remove `names` (and, with a `Transfer-Encoding`, `Content-Length`) from
-/// `headers`. One pass over the headers finds which are there, so the
-/// common case (a few of them, or none) costs a few comparisons, not a
-/// hash lookup per name.
-fn strip(headers: &mut HeaderMap, names: &[HeaderName]) {
-    debug_assert!(names.len() <= 32);
-    let mut found = 0u32;
-    let mut chunked = false;
+/// Never forwarded in either direction.
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+    )
+}
+
+/// What a client sends that never goes upstream: hop-by-hop headers and its
+/// own auth headers (the local key). `Host` is overwritten instead.
+fn is_dropped_from_request(name: &str) -> bool {
+    matches!(name, "x-api-key" | "authorization") || (name != "host" && is_hop_by_hop(name))
+}
+
+/// Remove the headers `dropped` names (and, next to a `Transfer-Encoding`,
+/// `Content-Length`). One pass over the names present finds them, so the
+/// usual case (one or two, or none) costs a few string comparisons rather
+/// than a hash lookup for every name that might be there.
+fn strip(headers: &mut HeaderMap, dropped: fn(&str) -> bool) {
+    // Each name is there once, and no more than 11 names are ever dropped.
+    const NONE: Option<HeaderName> = None;
+    let mut found = [NONE; 11];
+    let mut n = 0;
     for name in headers.keys() {
-        if let Some(i) = names.iter().position(|n| n == name) {
-            found |= 1 << i;
-            chunked |= name == header::TRANSFER_ENCODING;
+        if n < found.len() && dropped(name.as_str()) {
+            found[n] = Some(name.clone());
+            n += 1;
         }
     }
-    if found == 0 {
-        return;
-    }
-    for (i, name) in names.iter().enumerate() {
-        if found & (1 << i) != 0 {
-            headers.remove(name);
-        }
+    let mut chunked = false;
+    for name in found.iter().flatten() {
+        chunked |= name == header::TRANSFER_ENCODING;
+        headers.remove(name);
     }
     // hyper frames the body anew; a length sent next to chunking is not one to pass on.
     if chunked {
         headers.remove(header::CONTENT_LENGTH);
     }
 }
-
-/// What a client sends that never goes upstream: hop-by-hop headers and its
-/// own auth headers (the local key). `Host` is overwritten instead.
-const REQUEST_DROPPED: [HeaderName; 10] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    X_API_KEY,
-    header::AUTHORIZATION,
-];
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers.get(X_API_KEY) {
@@ -477,7 +470,7 @@ fn merge_oauth_beta(headers: &mut HeaderMap) -> Result<()> {
 /// credential header.
 pub fn upstream_headers(incoming: &HeaderMap, credential: &Credential) -> Result<HeaderMap> {
     let mut out = incoming.clone();
-    strip(&mut out, &REQUEST_DROPPED);
+    strip(&mut out, is_dropped_from_request);
     out.remove(header::HOST);
     out.remove(header::CONTENT_LENGTH);
     inject(&mut out, credential, auth_value(credential)?)?;
@@ -556,7 +549,7 @@ async fn send(
 /// the body, streamed frame by frame.
 fn relay(upstream: Response<Either<Incoming, reqwest::Body>>) -> Response<ProxyBody> {
     let (mut parts, body) = upstream.into_parts();
-    strip(&mut parts.headers, &HOP_BY_HOP);
+    strip(&mut parts.headers, is_hop_by_hop);
     parts.version = Version::HTTP_11;
     parts.extensions.clear();
     Response::from_parts(parts, Either::Right(body))
@@ -623,7 +616,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
         }
     };
     let credential = obtained.credential;
-    strip(&mut headers, &REQUEST_DROPPED);
+    strip(&mut headers, is_dropped_from_request);
     headers.insert(header::HOST, shared.target.host.clone());
     let may_retry = credential.can_refresh();
     let plan = match plan_body(body, &headers, shared.config.max_buffered_body, may_retry).await {
@@ -788,5 +781,62 @@ mod tests {
         assert_eq!(out["x-api-key"], "sk-ant-api03-k");
         assert!(out.get("authorization").is_none());
         assert!(out.get("anthropic-beta").is_none());
+    }
+    #[test]
+    fn hop_by_hop_headers_are_stripped_and_lengths_kept_unless_chunked() {
+        let mut resp = HeaderMap::new();
+        resp.insert("content-type", HeaderValue::from_static("application/json"));
+        resp.insert("content-length", HeaderValue::from_static("235"));
+        resp.insert("connection", HeaderValue::from_static("keep-alive"));
+        resp.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        resp.append("x-custom", HeaderValue::from_static("a"));
+        resp.append("x-custom", HeaderValue::from_static("b"));
+        strip(&mut resp, is_hop_by_hop);
+        assert_eq!(resp.len(), 4);
+        assert_eq!(resp["content-length"], "235");
+        assert_eq!(resp.get_all("x-custom").iter().count(), 2);
+
+        let mut req = HeaderMap::new();
+        req.insert("host", HeaderValue::from_static("127.0.0.1:1"));
+        req.insert("x-api-key", HeaderValue::from_static("ca-local-xyz"));
+        req.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        req.insert("content-length", HeaderValue::from_static("9"));
+        req.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        strip(&mut req, is_dropped_from_request);
+        let names: Vec<&str> = req.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["host", "anthropic-version"]);
+    }
+
+    #[test]
+    fn the_base_url_is_parsed_once_and_joined_with_the_path() {
+        let pq = |s: &'static str| PathAndQuery::from_static(s);
+        let t = Target::parse("https://api.anthropic.com/").unwrap();
+        assert_eq!(t.host, "api.anthropic.com");
+        assert_eq!(
+            t.uri(Some(&pq("/v1/messages?beta=true"))).unwrap(),
+            "https://api.anthropic.com/v1/messages?beta=true"
+        );
+        let t = Target::parse("http://127.0.0.1:8080/gateway/anthropic/").unwrap();
+        assert_eq!(t.host, "127.0.0.1:8080");
+        assert_eq!(
+            t.uri(Some(&pq("/v1/models"))).unwrap(),
+            "http://127.0.0.1:8080/gateway/anthropic/v1/models"
+        );
+        assert!(t.uri(Some(&pq("*"))).is_none());
+        // Default ports are not repeated in Host, as an HTTP client would not.
+        assert_eq!(
+            Target::parse("https://example.com:443").unwrap().host,
+            "example.com"
+        );
+        assert_eq!(Target::parse("http://[::1]:9/").unwrap().host, "[::1]:9");
+        for bad in [
+            "ftp://example.com",
+            "https://u:p@example.com",
+            "https://example.com/?a=b",
+            "nope",
+        ] {
+            let err = Target::parse(bad).err().unwrap().to_string();
+            assert!(!err.contains(":p@"), "{err}");
+        }
     }
 }
