@@ -174,3 +174,138 @@ print(int(expiry))
     assert_eq!(status["winner"], "seed-file");
     assert_eq!(status["credential"]["expiresAt"], expiry);
 }
+
+/// A stand-in for Anthropic's jwt-bearer token endpoint (no third-party
+/// server implements that grant), in Python's standard library: prints its
+/// port, answers `<argv[1]><n>` valid for an hour to each well-formed
+/// exchange, and prints how many it answered when its stdin closes.
+const FEDERATION_STANDIN: &str = r#"
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+count = 0
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        global count
+        body = json.loads(self.rfile.read(int(self.headers['content-length'])))
+        ok = (self.path == '/v1/oauth/token'
+              and body.get('grant_type') == 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+              and body.get('assertion') == 'eyJinterop'
+              and body.get('federation_rule_id') == 'fdrl_interop')
+        count += 1
+        out = json.dumps({'access_token': sys.argv[1] + str(count), 'expires_in': 3600,
+                          'token_type': 'Bearer'} if ok else {'error': 'invalid_request'}).encode()
+        self.send_response(200 if ok else 400)
+        self.send_header('content-type', 'application/json')
+        self.send_header('content-length', str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *args):
+        pass
+server = HTTPServer(('127.0.0.1', 0), H)
+print(server.server_address[1], flush=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+sys.stdin.read()
+print(count, flush=True)
+"#;
+
+struct Standin {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    base_url: String,
+}
+
+impl Standin {
+    fn start(python: &str, prefix: &str) -> Standin {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(python)
+            .args(["-c", FEDERATION_STANDIN, prefix])
+            .env_clear()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let port = lines.next().unwrap().unwrap();
+        Standin {
+            child,
+            lines,
+            base_url: format!("http://127.0.0.1:{}", port.trim()),
+        }
+    }
+
+    /// Stop it; how many exchanges it answered.
+    fn stop(mut self) -> u64 {
+        drop(self.child.stdin.take());
+        let n = self.lines.next().unwrap().unwrap().trim().parse().unwrap();
+        self.child.wait().unwrap();
+        n
+    }
+}
+
+/// An active `oidc_federation` profile `fed` pointing at `base_url`.
+fn write_federation_profile(sb: &Sandbox, base_url: &str) {
+    let identity = sb.root().join("identity.jwt");
+    std::fs::write(&identity, "eyJinterop\n").unwrap();
+    common::write_file(
+        &sb.config_path("fed"),
+        &serde_json::json!({
+            "version": "1.0",
+            "authentication": {
+                "type": "oidc_federation",
+                "federation_rule_id": "fdrl_interop",
+                "identity_token": {"source": "file", "path": identity},
+            },
+            "organization_id": "org-interop",
+            "base_url": base_url,
+        })
+        .to_string(),
+        0o644,
+    );
+    sb.write_active_config("fed");
+}
+
+#[test]
+fn federation_token_cache_is_shared_with_the_python_sdk_both_ways() {
+    let Some(python) =
+        test_python("federation_token_cache_is_shared_with_the_python_sdk_both_ways")
+    else {
+        return;
+    };
+    let mut sb = Sandbox::new();
+    let dir = sb.root().join("anthropic-config");
+    let dir_text = dir.display().to_string();
+    sb.set("ANTHROPIC_CONFIG_DIR", &dir_text);
+    let sdk_env = [("ANTHROPIC_CONFIG_DIR", dir_text.as_str())];
+
+    // We exchange and cache; the SDK then uses our cache without exchanging.
+    let standin = Standin::start(&python, "sk-ant-oat01-exchangedByUs-");
+    write_federation_profile(&sb, &standin.base_url);
+    let ours = sb.run(&["token"]);
+    ours.assert_code(0);
+    assert_eq!(ours.stdout, "sk-ant-oat01-exchangedByUs-1\n");
+    let py = run_python(&python, &sb, &sdk_env, SDK_RESOLVE);
+    py.assert_code(0);
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.credentials_path("fed")).unwrap()).unwrap();
+    assert_eq!(
+        py.stdout,
+        format!("sk-ant-oat01-exchangedByUs-1\n{}\n", cached["expires_at"])
+    );
+    assert_eq!(standin.stop(), 1, "the SDK used our cache");
+
+    // The SDK exchanges and caches; we then use its cache without exchanging.
+    std::fs::remove_file(sb.credentials_path("fed")).unwrap();
+    let standin = Standin::start(&python, "sk-ant-oat01-exchangedBySdk-");
+    write_federation_profile(&sb, &standin.base_url);
+    let py = run_python(&python, &sb, &sdk_env, SDK_RESOLVE);
+    py.assert_code(0);
+    assert!(
+        py.stdout.starts_with("sk-ant-oat01-exchangedBySdk-1\n"),
+        "{}",
+        py.stdout
+    );
+    let ours = sb.run(&["token"]);
+    ours.assert_code(0);
+    assert_eq!(ours.stdout, "sk-ant-oat01-exchangedBySdk-1\n");
+    assert_eq!(standin.stop(), 1, "we used the SDK's cache");
+}

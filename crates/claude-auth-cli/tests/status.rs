@@ -696,3 +696,59 @@ fn external_command_is_not_run_once_a_source_above_won() {
     sb.run(&["token"]).assert_code(0);
     assert!(!marker.exists(), "the external command ran");
 }
+
+#[test]
+fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_exchanges() {
+    let sb = Sandbox::new();
+    write_file(
+        &sb.config_path("fed"),
+        &json!({
+            "version": "1.0",
+            "authentication": {
+                "type": "oidc_federation",
+                "federation_rule_id": "fdrl_1",
+                "identity_token": {"source": "file", "path": "/nonexistent/identity.jwt"},
+            },
+            "organization_id": "org-1",
+        })
+        .to_string(),
+        0o644,
+    );
+    sb.write_active_config("fed");
+    let cache = sb.credentials_path("fed");
+
+    let (run, status) = sb.status_json();
+    run.assert_code(0);
+    assert_eq!(status["ok"], true);
+    assert_eq!(status["error"], Value::Null);
+    assert_eq!(status["credential"]["type"], "workloadIdentity");
+    assert_eq!(status["credential"]["expiresAt"], Value::Null);
+    assert_eq!(
+        status["credential"]["notes"],
+        json!([format!(
+            "no exchanged token cached yet in {}: the next use exchanges",
+            cache.display()
+        )])
+    );
+
+    let token = "sk-ant-oat01-StatusFederatedEEEEEEEEEEEE5555";
+    let expires_at = now() + 3600;
+    write_file(
+        &cache,
+        &json!({"version": "1.0", "type": "oauth_token", "access_token": token, "expires_at": expires_at})
+            .to_string(),
+        0o600,
+    );
+    let (run, status) = sb.status_json();
+    run.assert_code(0);
+    assert_eq!(status["credential"]["expiresAt"], expires_at);
+    assert_eq!(status["credential"]["masked"], masked(token));
+    assert_eq!(
+        status["credential"]["notes"],
+        json!([format!(
+            "the exchanged token is cached in {}",
+            cache.display()
+        )])
+    );
+    assert!(!run.stdout.contains(token));
+}

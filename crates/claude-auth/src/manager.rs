@@ -38,6 +38,7 @@ use crate::provider::{Encoding, Presets, DEFAULT_BASE_URL};
 use crate::refresh_state::{self, fingerprint, RefreshState};
 use crate::secret::Secret;
 use crate::source::{Federation, Found, NoCredential, ResolveOptions, Resolver, SourceId};
+use crate::store::profile_files::ProfileFiles;
 use crate::store::{CredentialStore, StorageKind};
 
 /// Why no valid credential could be handed out.
@@ -476,7 +477,7 @@ impl AuthManager {
         };
         let origin = self.origin_of(winner.unwrap_or(SourceId::Explicit), &found);
         if let Origin::Federation(key) = &origin {
-            return self.exchange_federation(key).await;
+            return self.federation(key, rejected.as_ref()).await;
         }
         let Some(credential) = found.credential.clone() else {
             return Err(NoCredential::None.into());
@@ -770,7 +771,63 @@ impl AuthManager {
         }
     }
 
-    async fn exchange_federation(&self, key: &FederationKey) -> Result<Obtained, AuthError> {
+    /// A token from workload identity federation. For an `oidc_federation`
+    /// profile the exchanged token is cached in the profile's credentials
+    /// file, as the SDKs do: a cached token that is not within the refresh
+    /// threshold (and is not the `rejected` one) is used without an
+    /// exchange, and across processes the exchange runs under the same lock
+    /// file as a refresh, re-reading the cache once it is held. Federation
+    /// from the environment is cached in memory only, as in the SDKs.
+    async fn federation(
+        &self,
+        key: &FederationKey,
+        rejected: Option<&Secret>,
+    ) -> Result<Obtained, AuthError> {
+        let Some(path) = key.federation.token_cache.clone() else {
+            return self.exchange_federation(key, None).await;
+        };
+        let cached = || -> Option<Credential> {
+            let (token, expires_at) = match ProfileFiles::read_token_cache(&path) {
+                Ok(found) => found?,
+                Err(e) => {
+                    tracing::warn!("ignoring the cached federation token: {e}");
+                    return None;
+                }
+            };
+            let mut set = TokenSet::access_only(token, crate::credential::Provider::Anthropic);
+            set.expires_at = Some(expires_at);
+            let usable = rejected.is_none_or(|r| *r != set.access_token)
+                && !self.needs_refresh(&Credential::OAuth(set.clone()), now_unix());
+            usable.then_some(Credential::OAuth(set))
+        };
+        let origin = Origin::Federation(Box::new(key.clone()));
+        if let Some(c) = cached() {
+            return Ok(self.hand_out(c, origin, None, false));
+        }
+        let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+        let timeout = self.inner.options.lock_timeout;
+        let guard = tokio::task::spawn_blocking(move || FileLock::acquire(&lock_path, timeout))
+            .await
+            .map_err(|e| Error::Unsupported(format!("lock task failed: {e}")))?;
+        let _guard = match guard {
+            Ok(g) => Some(g),
+            Err(e) => {
+                tracing::warn!("exchanging without the cross-process lock: {e}");
+                None
+            }
+        };
+        // Another process may have exchanged while we waited.
+        if let Some(c) = cached() {
+            return Ok(self.hand_out(c, origin, None, true));
+        }
+        self.exchange_federation(key, Some(&path)).await
+    }
+
+    async fn exchange_federation(
+        &self,
+        key: &FederationKey,
+        cache: Option<&std::path::Path>,
+    ) -> Result<Obtained, AuthError> {
         let fed = &key.federation;
         let assertion = match (&fed.identity_token_file, &fed.identity_token) {
             (Some(path), _) => {
@@ -827,6 +884,12 @@ impl AuthManager {
             .request(&endpoint, &Grant::JwtBearer { assertion, fields })
             .await?;
         let set = response.into_token_set(crate::credential::Provider::Anthropic, None, None);
+        if let (Some(path), Some(expires_at)) = (cache, set.expires_at) {
+            // Best effort, as in the SDKs: the token is good without the cache.
+            if let Err(e) = ProfileFiles::write_token_cache(path, &set.access_token, expires_at) {
+                tracing::warn!("could not cache the federation token: {e}");
+            }
+        }
         let c = Arc::new(Credential::OAuth(set));
         self.remember(
             Arc::clone(&c),

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::credential::{Credential, CredentialKind};
 use crate::locations::Located;
-use crate::source::{ActiveProfile, Found, Outcome, Resolution, SourceId, Warning};
+use crate::source::{ActiveProfile, Found, NoCredential, Outcome, Resolution, SourceId, Warning};
+use crate::store::profile_files::ProfileFiles;
 
 /// What a credential looks like to a human (never the value itself).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -180,6 +181,30 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
         s.organization = fed.organization_id.clone();
         s.workspace = fed.workspace_id.clone();
         s.refreshable = true;
+        if let Some(cache) = &fed.token_cache {
+            let note = match ProfileFiles::read_token_cache(cache) {
+                Ok(Some((token, expires_at))) => {
+                    s.masked = Some(token.masked());
+                    s.expires_at = Some(expires_at);
+                    s.expires_at_iso = Some(rfc3339(expires_at));
+                    s.expires_in_secs = Some(expires_at as i64 - now as i64);
+                    if expires_at > now {
+                        format!("the exchanged token is cached in {}", cache.display())
+                    } else {
+                        format!(
+                            "the token cached in {} has expired: the next use exchanges anew",
+                            cache.display()
+                        )
+                    }
+                }
+                Ok(None) => format!(
+                    "no exchanged token cached yet in {}: the next use exchanges",
+                    cache.display()
+                ),
+                Err(e) => format!("the cached exchanged token cannot be used: {e}"),
+            };
+            s.notes.push(note);
+        }
     }
     if let Some(cred) = &found.credential {
         s.kind = kind_name(cred.kind()).into();
@@ -261,9 +286,12 @@ impl StatusReport {
         let winner = resolution.winner();
         let usable = resolution.credential();
         StatusReport {
-            ok: usable
-                .as_ref()
-                .is_ok_and(|c| !c.is_expired_at(now) || c.can_refresh()),
+            // Federation is usable: its token comes from an exchange.
+            ok: match &usable {
+                Ok(c) => !c.is_expired_at(now) || c.can_refresh(),
+                Err(NoCredential::NeedsExchange) => true,
+                Err(_) => false,
+            },
             active_profile: resolution.active_profile.clone(),
             config_dir: resolution.config_dir.clone(),
             settings_file: resolution
@@ -272,7 +300,10 @@ impl StatusReport {
                 .map(|p| p.display().to_string()),
             winner: winner.map(|w| w.id.as_str().to_owned()),
             credential: resolution.winning().map(|f| summarize(f, now)),
-            error: usable.err().map(|e| e.to_string()),
+            error: usable
+                .err()
+                .filter(|e| !matches!(e, NoCredential::NeedsExchange))
+                .map(|e| e.to_string()),
             hint: hint_for(resolution),
             sources,
             warnings: resolution.warnings.clone(),

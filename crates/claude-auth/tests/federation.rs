@@ -22,7 +22,9 @@ struct Seen {
     body: Value,
 }
 
-async fn start_endpoint(seen: Arc<Mutex<Vec<Seen>>>) -> String {
+/// The stand-in answers `sk-ant-oat01-federated-<n>` (n counts requests),
+/// valid for `expires_in` seconds.
+async fn start_endpoint(seen: Arc<Mutex<Vec<Seen>>>, expires_in: u64) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -59,7 +61,7 @@ async fn start_endpoint(seen: Arc<Mutex<Vec<Seen>>>) -> String {
                                 s.len()
                             };
                             let answer = format!(
-                                r#"{{"access_token":"sk-ant-oat01-federated-{n}","expires_in":60,"token_type":"Bearer"}}"#
+                                r#"{{"access_token":"sk-ant-oat01-federated-{n}","expires_in":{expires_in},"token_type":"Bearer"}}"#
                             );
                             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(answer))))
                         }
@@ -84,7 +86,7 @@ fn jwt_bearer_exchange_rereads_the_identity_file_and_sends_the_spec_fields() {
         .enable_all()
         .build()
         .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen)));
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 60));
     let env = Env::empty()
         .with("HOME", tmp.path().display().to_string())
         .with(
@@ -119,6 +121,8 @@ fn jwt_bearer_exchange_rereads_the_identity_file_and_sends_the_spec_fields() {
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
+    // Federation from the environment is cached in memory only.
+    assert!(!tmp.path().join("anthropic/credentials").exists());
     for (request, assertion) in seen.iter().zip(["eyJidentity-one", "eyJidentity-two"]) {
         assert_eq!(request.path, "/v1/oauth/token");
         assert_eq!(request.beta, "oauth-2025-04-20,oidc-federation-2026-04-01");
@@ -150,7 +154,7 @@ fn an_identity_token_over_16_kib_is_refused_before_sending() {
         .enable_all()
         .build()
         .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen)));
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 60));
     let env = Env::empty()
         .with("HOME", tmp.path().display().to_string())
         .with("ANTHROPIC_FEDERATION_RULE_ID", "fdrl_123")
@@ -168,4 +172,170 @@ fn an_identity_token_over_16_kib_is_refused_before_sending() {
     let err = rt.block_on(manager.credential()).unwrap_err().to_string();
     assert!(err.contains("over 16 KiB"), "{err}");
     assert!(seen.lock().unwrap().is_empty());
+}
+
+/// A temp HOME with an `oidc_federation` profile `fed` (active) whose base
+/// URL is `base`.
+fn federation_profile(tmp: &std::path::Path, base: &str) -> Env {
+    let dir = tmp.join("anthropic");
+    std::fs::create_dir_all(dir.join("configs")).unwrap();
+    let token_file = tmp.join("identity.jwt");
+    std::fs::write(&token_file, "eyJidentity\n").unwrap();
+    let config = serde_json::json!({
+        "version": "1.0",
+        "authentication": {
+            "type": "oidc_federation",
+            "federation_rule_id": "fdrl_1",
+            "identity_token": {"source": "file", "path": token_file},
+        },
+        "organization_id": "org-1",
+        "base_url": base,
+    });
+    std::fs::write(
+        dir.join("configs/fed.json"),
+        serde_json::to_vec_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("active_config"), "fed").unwrap();
+    Env::empty()
+        .with("HOME", tmp.display().to_string())
+        .with("ANTHROPIC_CONFIG_DIR", dir.display().to_string())
+        .with(
+            "CLAUDE_AUTH_CONFIG_DIR",
+            tmp.join("own").display().to_string(),
+        )
+}
+
+fn new_manager(env: &Env) -> AuthManager {
+    AuthManager::new(
+        Resolver::with_settings(env.clone(), Settings::default()),
+        ManagerOptions::default(),
+    )
+    .unwrap()
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn an_oidc_federation_profile_caches_the_exchanged_token_in_its_credentials_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
+    let env = federation_profile(tmp.path(), &base);
+    let cache = tmp.path().join("anthropic/credentials/fed.json");
+    let count = || seen.lock().unwrap().len();
+
+    let first = rt.block_on(new_manager(&env).credential()).unwrap();
+    assert_eq!(first.secret().expose(), "sk-ant-oat01-federated-1");
+    assert_eq!(count(), 1);
+    // Written as the SDKs write it: these four keys, 0600 in a 0700 dir.
+    let file = read_json(&cache);
+    let expires_at = file["expires_at"].as_u64().unwrap();
+    let now = claude_auth::credential::now_unix();
+    assert!(
+        (now + 3590..=now + 3600).contains(&expires_at),
+        "{expires_at}"
+    );
+    assert_eq!(
+        file,
+        serde_json::json!({
+            "version": "1.0",
+            "type": "oauth_token",
+            "access_token": "sk-ant-oat01-federated-1",
+            "expires_at": expires_at,
+        })
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache), 0o600);
+    assert_eq!(mode(cache.parent().unwrap()), 0o700);
+
+    // A new process (a fresh manager) uses the cache: no exchange.
+    let manager = new_manager(&env);
+    let again = rt.block_on(manager.credential()).unwrap();
+    assert_eq!(again.secret().expose(), "sk-ant-oat01-federated-1");
+    assert_eq!(count(), 1);
+
+    // After a 401 the cached token is not served again; keys others put in
+    // the file are kept.
+    let mut with_extra = read_json(&cache);
+    with_extra["written_by"] = "someone else".into();
+    std::fs::write(&cache, serde_json::to_vec(&with_extra).unwrap()).unwrap();
+    let forced = rt.block_on(manager.force_refresh(again.secret())).unwrap();
+    assert_eq!(
+        forced.credential.secret().expose(),
+        "sk-ant-oat01-federated-2"
+    );
+    assert_eq!(count(), 2);
+    let file = read_json(&cache);
+    assert_eq!(file["access_token"], "sk-ant-oat01-federated-2");
+    assert_eq!(file["written_by"], "someone else");
+
+    // A cached token inside the refresh threshold is exchanged anew.
+    let mut near = read_json(&cache);
+    near["expires_at"] = (now + 100).into();
+    std::fs::write(&cache, serde_json::to_vec(&near).unwrap()).unwrap();
+    let fresh = rt.block_on(new_manager(&env).credential()).unwrap();
+    assert_eq!(fresh.secret().expose(), "sk-ant-oat01-federated-3");
+    assert_eq!(count(), 3);
+}
+
+#[test]
+fn eight_managers_starting_together_on_a_federation_profile_exchange_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
+    let env = federation_profile(tmp.path(), &base);
+    // Separate managers hold separate locks in-process, as separate
+    // processes would: only the cross-process lock and the re-read under it
+    // keep them to one exchange.
+    let got: Vec<String> = rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let m = new_manager(&env);
+            set.spawn(async move { m.credential().await.unwrap().secret().expose().to_owned() });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap());
+        }
+        out
+    });
+    assert_eq!(got, vec!["sk-ant-oat01-federated-1".to_owned(); 8]);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn an_unparseable_federation_cache_is_left_alone_and_the_token_still_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
+    let env = federation_profile(tmp.path(), &base);
+    let cache = tmp.path().join("anthropic/credentials/fed.json");
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    claude_auth_test_write_0600(&cache, b"{not json");
+    let got = rt.block_on(new_manager(&env).credential()).unwrap();
+    assert_eq!(got.secret().expose(), "sk-ant-oat01-federated-1");
+    assert_eq!(std::fs::read(&cache).unwrap(), b"{not json");
+}
+
+fn claude_auth_test_write_0600(path: &std::path::Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }

@@ -165,6 +165,11 @@ pub struct Federation {
     pub identity_token_file: Option<PathBuf>,
     /// A literal identity token (`ANTHROPIC_IDENTITY_TOKEN`).
     pub identity_token: Option<Secret>,
+    /// Where exchanged tokens are cached: an `oidc_federation` profile's
+    /// credentials file (`credentials_path`, else `credentials/<p>.json`),
+    /// as the SDKs do; `None` for federation from the environment, which is
+    /// cached in memory only.
+    pub token_cache: Option<PathBuf>,
 }
 
 /// What a source found.
@@ -334,7 +339,7 @@ pub enum NoCredential {
         message: String,
     },
     /// Workload identity federation won; its token comes from an exchange.
-    #[error("workload identity federation won; its access token comes from a token exchange, which `claude-auth token` does not perform yet")]
+    #[error("workload identity federation won: its access token comes from a token exchange, which `AuthManager` (and so `claude-auth token`, `env`, `exec` and `proxy`) performs")]
     NeedsExchange,
 }
 
@@ -580,6 +585,7 @@ impl Resolver {
                                 .clone()
                                 .or_else(|| self.env.path("ANTHROPIC_IDENTITY_TOKEN_FILE")),
                             identity_token: None,
+                            token_cache: Some(self.profiles.credentials_path(name, Some(&config))),
                         };
                         Found {
                             credential: None,
@@ -921,6 +927,7 @@ impl Resolver {
                 None
             },
             identity_token_file: file.clone(),
+            token_cache: None,
         };
         let location = match &file {
             Some(f) => format!("identity token file {}", f.display()),

@@ -394,6 +394,49 @@ impl ProfileFiles {
         Ok(path)
     }
 
+    /// The token a federation exchange cached at `path` (by us or by an
+    /// official SDK), with its expiry. `Ok(None)` when there is no file or
+    /// it holds no token with an expiry. Read with the credentials rules: a
+    /// symlink or group/other bits are refused.
+    pub fn read_token_cache(path: &Path) -> Result<Option<(Secret, u64)>> {
+        let Some(map) = Self::read_json_object(path, ReadPolicy::Strict)? else {
+            return Ok(None);
+        };
+        let token = str_of(&map, "access_token");
+        // The SDKs write an integer; a float is read as its whole seconds.
+        let expires_at = map.get("expires_at").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        });
+        Ok(token.zip(expires_at).map(|(t, e)| (Secret::new(t), e)))
+    }
+
+    /// Cache an exchanged token at `path` as the SDKs do: `version`, `type`,
+    /// `access_token` and `expires_at` set, other keys kept; 0600 in a 0700
+    /// directory, atomically. A file that cannot be parsed is not replaced.
+    pub fn write_token_cache(path: &Path, token: &Secret, expires_at: u64) -> Result<()> {
+        let mut map = match read_optional(path, ReadPolicy::Lenient)? {
+            Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) | Err(_) => {
+                    return Err(Error::parse(
+                        path,
+                        "cannot be parsed, so the exchanged token was not cached over it",
+                    ))
+                }
+            },
+            None => Map::new(),
+        };
+        map.insert("version".into(), "1.0".into());
+        map.insert("type".into(), "oauth_token".into());
+        map.insert("access_token".into(), token.expose().into());
+        map.insert("expires_at".into(), expires_at.into());
+        if let Some(parent) = path.parent() {
+            create_dir_all_with_mode(parent, 0o700)?;
+        }
+        write_atomic(path, &to_json_bytes(&Value::Object(map)), 0o600)
+    }
+
     /// Remove `profile`'s credentials file (what `ant auth logout` does).
     pub fn delete_credentials(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile, "profile")?;
