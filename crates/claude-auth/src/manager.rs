@@ -506,7 +506,7 @@ impl AuthManager {
             }
             return Ok(self.hand_out(credential, origin, Some(&found), false));
         }
-        self.refresh_locked(origin, credential, rejected_matches)
+        self.refresh_locked(origin, &found, credential, rejected_matches)
             .await
     }
 
@@ -652,11 +652,11 @@ impl AuthManager {
     async fn refresh_locked(
         &self,
         origin: Origin,
+        resolved: &Found,
         stale: Credential,
         forced: bool,
     ) -> Result<Obtained, AuthError> {
-        let (found0, _) = self.reload(&origin)?.ok_or(NoCredential::None)?;
-        let guard = self.take_lock(&origin, &found0).await?;
+        let guard = self.take_lock(&origin, resolved).await?;
         // Re-read under the lock: another process may have refreshed.
         let (found, set) = self.reload(&origin)?.ok_or(NoCredential::None)?;
         let now = now_unix();
@@ -715,9 +715,9 @@ impl AuthManager {
                     });
                 }
                 drop(guard);
-                let (found_after, _) = self.reload(&origin)?.unwrap_or((found, set));
+                // `found` names the file just written: `remember` stamps it anew.
                 let c = Arc::new(Credential::OAuth(new));
-                self.remember(Arc::clone(&c), origin, Some(&found_after));
+                self.remember(Arc::clone(&c), origin, Some(&found));
                 Ok(Obtained {
                     credential: c,
                     refreshed: true,
