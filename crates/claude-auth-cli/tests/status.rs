@@ -731,6 +731,16 @@ fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_ex
         )])
     );
 
+    let human = sb.run(&["status"]);
+    human.assert_code(0);
+    let lines = human.stdout_lines();
+    assert!(
+        lines.contains(&"  Expires:     no token yet: exchanged on first use"),
+        "{}",
+        human.stdout
+    );
+    assert!(lines.contains(&"  Org:         org-1"), "{}", human.stdout);
+
     let token = "sk-ant-oat01-StatusFederatedEEEEEEEEEEEE5555";
     let expires_at = now() + 3600;
     write_file(
@@ -751,4 +761,11 @@ fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_ex
         )])
     );
     assert!(!run.stdout.contains(token));
+    let human = sb.run(&["status"]);
+    assert!(
+        human.stdout.contains(", exchanged anew when due\n"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.stdout.contains(token));
 }

@@ -50,7 +50,9 @@ fn credential_lines(s: &Style, c: &CredentialSummary, now: u64, indent: &str) ->
             } else {
                 format!("{iso} ({rel})")
             };
-            let refresh = if c.refreshable {
+            let refresh = if c.kind == "workloadIdentity" {
+                ", exchanged anew when due"
+            } else if c.refreshable {
                 ", refreshable"
             } else {
                 ", not refreshable"
@@ -58,6 +60,10 @@ fn credential_lines(s: &Style, c: &CredentialSummary, now: u64, indent: &str) ->
             lines.push(format!("{indent}{:<13}{text}{refresh}", "Expires:"));
         }
         _ if c.kind == "apiKey" => {}
+        _ if c.kind == "workloadIdentity" => lines.push(format!(
+            "{indent}{:<13}no token yet: exchanged on first use",
+            "Expires:"
+        )),
         _ => lines.push(format!("{indent}{:<13}unknown", "Expires:")),
     }
     if !c.scopes.is_empty() {
@@ -68,7 +74,12 @@ fn credential_lines(s: &Style, c: &CredentialSummary, now: u64, indent: &str) ->
         .filter_map(|v| v.as_ref().cloned())
         .collect();
     if !who.is_empty() {
-        lines.push(format!("{indent}{:<13}{}", "Account:", who.join(", ")));
+        let label = if c.kind == "workloadIdentity" && c.account.is_none() {
+            "Org:"
+        } else {
+            "Account:"
+        };
+        lines.push(format!("{indent}{:<13}{}", label, who.join(", ")));
     }
     if let Some(sub) = &c.subscription {
         lines.push(format!("{indent}{:<13}{sub}", "Subscription:"));
