@@ -21,19 +21,22 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, Either, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Frame, Incoming};
+use hyper::client::conn::http1;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::{Request, Response, StatusCode, Uri, Version};
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -167,33 +170,41 @@ impl Target {
         })
     }
 
-    /// The upstream URI for an incoming origin-form target.
-    fn uri(&self, incoming: Option<&PathAndQuery>) -> Option<Uri> {
-        let path_and_query = match incoming {
-            Some(pq) if !pq.as_str().starts_with('/') => return None,
-            Some(pq) if self.prefix.is_empty() => pq.clone(),
-            Some(pq) => PathAndQuery::try_from(format!("{}{}", self.prefix, pq.as_str())).ok()?,
-            None if self.prefix.is_empty() => PathAndQuery::from_static("/"),
-            None => PathAndQuery::try_from(format!("{}/", self.prefix)).ok()?,
-        };
+    /// The upstream path and query for an incoming origin-form target.
+    fn join(&self, incoming: Option<&PathAndQuery>) -> Option<PathAndQuery> {
+        match incoming {
+            Some(pq) if !pq.as_str().starts_with('/') => None,
+            Some(pq) if self.prefix.is_empty() => Some(pq.clone()),
+            Some(pq) => PathAndQuery::try_from(format!("{}{}", self.prefix, pq.as_str())).ok(),
+            None if self.prefix.is_empty() => Some(PathAndQuery::from_static("/")),
+            None => PathAndQuery::try_from(format!("{}/", self.prefix)).ok(),
+        }
+    }
+
+    /// The absolute upstream URI for a path and query from [`Target::join`].
+    fn absolute(&self, path_and_query: PathAndQuery) -> Option<Uri> {
         let mut parts = hyper::http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
         parts.path_and_query = Some(path_and_query);
         Uri::from_parts(parts).ok()
     }
+
+    /// The absolute upstream URI for an incoming origin-form target.
+    #[cfg(test)]
+    fn uri(&self, incoming: Option<&PathAndQuery>) -> Option<Uri> {
+        self.absolute(self.join(incoming)?)
+    }
 }
 
 type UpstreamBody = Either<Full<Bytes>, Incoming>;
-type ProxyBody = Either<Full<Bytes>, Either<Incoming, reqwest::Body>>;
+type RelayedBody = Either<PooledBody, reqwest::Body>;
+type ProxyBody = Either<Full<Bytes>, RelayedBody>;
 
 /// The upstream HTTP client.
-// One per proxy, never moved after start: boxing would only add a pointer
-// chase per request.
-#[allow(clippy::large_enum_variant)]
 enum Upstream {
-    /// hyper-util's pooled HTTP/1.1 client over rustls: the normal case.
-    Direct(hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, UpstreamBody>),
+    /// Our own pool of HTTP/1.1 connections (rustls for https): the normal case.
+    Direct(Arc<Pool>),
     /// reqwest, only when an `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` setting
     /// applies to the upstream (it speaks to outgoing proxies).
     ViaProxy(reqwest::Client),
@@ -206,16 +217,19 @@ struct SendFailed {
 
 impl Upstream {
     fn new(target: &Target, config: &ProxyConfig) -> Result<Upstream> {
-        let probe = target.uri(None).ok_or_else(|| Error::Setting {
-            setting: "upstream base URL".into(),
-            message: "not a usable URL".into(),
-        })?;
+        let probe = target
+            .join(None)
+            .and_then(|pq| target.absolute(pq))
+            .ok_or_else(|| Error::Setting {
+                setting: "upstream base URL".into(),
+                message: "not a usable URL".into(),
+            })?;
         let system_proxy =
             hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&probe);
         if system_proxy.is_some() {
             let http = reqwest::Client::builder()
                 .connect_timeout(config.connect_timeout)
-                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .tcp_nodelay(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -224,11 +238,10 @@ impl Upstream {
                 })?;
             return Ok(Upstream::ViaProxy(http));
         }
-        // As reqwest sets them up (it is what served this before).
+        // TCP and TLS as reqwest set them up (it served this before).
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.connect_timeout));
         http.set_keepalive(Some(Duration::from_secs(15)));
         http.set_keepalive_interval(Some(Duration::from_secs(15)));
         http.set_keepalive_retries(Some(3));
@@ -242,26 +255,29 @@ impl Upstream {
         .with_webpki_roots()
         .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let connector = HttpsConnector::from((http, tls));
-        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-        Ok(Upstream::Direct(client))
+        Ok(Upstream::Direct(Arc::new(Pool {
+            connector: HttpsConnector::from((http, tls)),
+            origin: probe,
+            connect_timeout: config.connect_timeout,
+            idle: Mutex::new(Vec::new()),
+        })))
     }
 
     async fn send(
         &self,
-        req: Request<UpstreamBody>,
-    ) -> std::result::Result<Response<Either<Incoming, reqwest::Body>>, SendFailed> {
+        target: &Target,
+        mut req: Request<UpstreamBody>,
+        path_and_query: PathAndQuery,
+    ) -> std::result::Result<Response<RelayedBody>, SendFailed> {
         match self {
-            Upstream::Direct(client) => match client.request(req).await {
-                Ok(resp) => Ok(resp.map(Either::Left)),
-                Err(e) => Err(SendFailed {
-                    connect: e.is_connect(),
-                }),
-            },
+            Upstream::Direct(pool) => {
+                *req.uri_mut() = Uri::from(path_and_query);
+                Ok(Pool::send(pool, req).await?.map(Either::Left))
+            }
             Upstream::ViaProxy(client) => {
+                *req.uri_mut() = target
+                    .absolute(path_and_query)
+                    .ok_or(SendFailed { connect: false })?;
                 let req = req.map(|body| match body {
                     Either::Left(full) => reqwest::Body::wrap(full),
                     Either::Right(incoming) => reqwest::Body::wrap_stream(
@@ -278,6 +294,164 @@ impl Upstream {
                     }),
                 }
             }
+        }
+    }
+}
+
+/// Idle upstream connections are closed after this long (reqwest's default).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Keep-alive HTTP/1.1 connections to the one upstream. Simpler than a
+/// general client's pool, and cheaper per request: no per-host map to hash
+/// into, and a connection goes back when its response body has been read
+/// (by [`PooledBody`]), not through a task spawned per request.
+struct Pool {
+    connector: HttpsConnector<HttpConnector>,
+    /// `scheme://authority/…` of the upstream, for the connector.
+    origin: Uri,
+    connect_timeout: Duration,
+    /// Most recently used last.
+    idle: Mutex<Vec<(http1::SendRequest<UpstreamBody>, Instant)>>,
+}
+
+impl Pool {
+    fn checkout(&self) -> Option<http1::SendRequest<UpstreamBody>> {
+        let mut idle = self.idle.lock().ok()?;
+        while let Some((sender, since)) = idle.pop() {
+            if !sender.is_closed() && since.elapsed() < POOL_IDLE_TIMEOUT {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, sender: http1::SendRequest<UpstreamBody>) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push((sender, Instant::now()));
+        }
+    }
+
+    /// Drop connections idle for longer than [`POOL_IDLE_TIMEOUT`] (or
+    /// closed by the upstream), as a client's pool does between requests.
+    fn prune(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.retain(|(sender, since)| {
+                !sender.is_closed() && since.elapsed() < POOL_IDLE_TIMEOUT
+            });
+        }
+    }
+
+    /// A new connection: TCP, TLS for https, HTTP/1.1 handshake, all within
+    /// the connect timeout.
+    async fn connect(&self) -> std::result::Result<http1::SendRequest<UpstreamBody>, SendFailed> {
+        use tower_service::Service;
+        let failed = SendFailed { connect: true };
+        let connect = async {
+            let mut connector = self.connector.clone();
+            std::future::poll_fn(|cx| connector.poll_ready(cx))
+                .await
+                .map_err(|_| SendFailed { connect: true })?;
+            let io = connector
+                .call(self.origin.clone())
+                .await
+                .map_err(|_| SendFailed { connect: true })?;
+            let (sender, conn) = http1::handshake(io)
+                .await
+                .map_err(|_| SendFailed { connect: true })?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(sender)
+        };
+        tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .unwrap_or(Err(failed))
+    }
+
+    async fn send(
+        pool: &Arc<Pool>,
+        mut req: Request<UpstreamBody>,
+    ) -> std::result::Result<Response<PooledBody>, SendFailed> {
+        loop {
+            let (mut sender, reused) = match pool.checkout() {
+                Some(sender) => (sender, true),
+                None => (pool.connect().await?, false),
+            };
+            // A pooled connection may still be finishing its last response,
+            // or have been closed by the upstream meanwhile.
+            if sender.ready().await.is_err() {
+                if reused {
+                    continue;
+                }
+                return Err(SendFailed { connect: false });
+            }
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    let (parts, body) = resp.into_parts();
+                    let mut body = PooledBody {
+                        inner: body,
+                        sender: Some(sender),
+                        pool: Arc::clone(pool),
+                        done: false,
+                    };
+                    body.done = body.inner.is_end_stream();
+                    return Ok(Response::from_parts(parts, body));
+                }
+                // Closed before the request went out: it comes back, and is
+                // sent again on another connection (a fresh one at the latest).
+                Err(mut e) => match e.take_message() {
+                    Some(again) if reused => req = again,
+                    _ => return Err(SendFailed { connect: false }),
+                },
+            }
+        }
+    }
+}
+
+/// An upstream response body; its connection goes back to the pool once
+/// the body has been read to the end.
+struct PooledBody {
+    inner: Incoming,
+    sender: Option<http1::SendRequest<UpstreamBody>>,
+    pool: Arc<Pool>,
+    done: bool,
+}
+
+impl hyper::body::Body for PooledBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => this.done = true,
+            Poll::Ready(Some(Ok(_))) => this.done = this.inner.is_end_stream(),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for PooledBody {
+    fn drop(&mut self) {
+        // A body dropped before its end leaves the connection unusable.
+        if let (true, Some(sender)) = (self.done, self.sender.take()) {
+            self.pool.checkin(sender);
         }
     }
 }
@@ -522,32 +696,35 @@ async fn plan_body(
 async fn send(
     shared: &Shared,
     method: hyper::Method,
-    uri: Uri,
+    path_and_query: PathAndQuery,
     headers: HeaderMap,
     body: UpstreamBody,
-) -> std::result::Result<Response<Either<Incoming, reqwest::Body>>, Response<ProxyBody>> {
+) -> std::result::Result<Response<RelayedBody>, Response<ProxyBody>> {
     let mut req = Request::new(body);
     *req.method_mut() = method;
-    *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    shared.upstream.send(req).await.map_err(|e| {
-        let why = if e.connect {
-            "could not connect to the upstream API"
-        } else {
-            "the upstream request failed"
-        };
-        json_error(
-            StatusCode::BAD_GATEWAY,
-            "api_error",
-            &format!("claude-auth proxy: {why}"),
-        )
-    })
+    shared
+        .upstream
+        .send(&shared.target, req, path_and_query)
+        .await
+        .map_err(|e| {
+            let why = if e.connect {
+                "could not connect to the upstream API"
+            } else {
+                "the upstream request failed"
+            };
+            json_error(
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                &format!("claude-auth proxy: {why}"),
+            )
+        })
 }
 
 /// The upstream response as ours: status, headers (minus hop-by-hop ones;
 /// `Content-Length` stays, so a fixed-length answer is not re-chunked) and
 /// the body, streamed frame by frame.
-fn relay(upstream: Response<Either<Incoming, reqwest::Body>>) -> Response<ProxyBody> {
+fn relay(upstream: Response<RelayedBody>) -> Response<ProxyBody> {
     let (mut parts, body) = upstream.into_parts();
     strip(&mut parts.headers, is_hop_by_hop);
     parts.version = Version::HTTP_11;
@@ -595,7 +772,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
             );
         }
     }
-    let Some(uri) = shared.target.uri(req.uri().path_and_query()) else {
+    let Some(path_and_query) = shared.target.join(req.uri().path_and_query()) else {
         return json_error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
@@ -636,7 +813,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
     }
     let bytes = match plan {
         BodyPlan::Stream(body) => {
-            return match send(shared, method, uri, headers, Either::Right(body)).await {
+            return match send(shared, method, path_and_query, headers, Either::Right(body)).await {
                 Ok(r) => relay(r),
                 Err(resp) => resp,
             };
@@ -646,7 +823,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
     let first = match send(
         shared,
         method.clone(),
-        uri.clone(),
+        path_and_query.clone(),
         headers,
         Either::Left(Full::new(bytes.clone())),
     )
@@ -679,7 +856,15 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
     if let Err(e) = injected {
         return internal_error(&e);
     }
-    match send(shared, method, uri, headers, Either::Left(Full::new(bytes))).await {
+    match send(
+        shared,
+        method,
+        path_and_query,
+        headers,
+        Either::Left(Full::new(bytes)),
+    )
+    .await
+    {
         Ok(r) => relay(r),
         Err(resp) => resp,
     }
@@ -708,6 +893,21 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
         upstream,
         auth: Mutex::new(None),
     });
+    if let Upstream::Direct(pool) = &shared.upstream {
+        // Close idle upstream connections in time; ends with the proxy.
+        let pool = Arc::downgrade(pool);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POOL_IDLE_TIMEOUT / 3);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match pool.upgrade() {
+                    Some(pool) => pool.prune(),
+                    None => break,
+                }
+            }
+        });
+    }
     let (tx, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
