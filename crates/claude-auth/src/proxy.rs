@@ -13,9 +13,14 @@
 //!   (`x-api-key` for keys; `Authorization: Bearer` plus the OAuth beta,
 //!   merged into `anthropic-beta`, for OAuth tokens), refreshed ahead of
 //!   expiry by the [`AuthManager`];
-//! - on an upstream 401, refreshes once and retries once — request bodies up
-//!   to [`ProxyConfig::max_buffered_body`] are buffered so a retry is possible;
-//! - streams responses (SSE) chunk by chunk, never buffering them;
+//! - on an upstream 401, refreshes once and retries once — when the credential
+//!   can be refreshed, request bodies up to [`ProxyConfig::max_buffered_body`]
+//!   are buffered so a retry is possible (others stream straight through);
+//! - streams responses (SSE) chunk by chunk, never buffering them, keeping
+//!   their `Content-Length`; passes redirects to the client, never follows them;
+//! - keeps upstream connections alive in a small pool of its own (HTTP/1.1,
+//!   rustls for https); goes through reqwest instead only when an
+//!   `HTTPS_PROXY`-style setting applies to the upstream;
 //! - logs each request (method, path, status, time) without query strings or
 //!   headers, so no secret reaches the log; shuts down gracefully.
 
@@ -378,7 +383,9 @@ impl Pool {
         loop {
             let (mut sender, reused) = match pool.checkout() {
                 Some(sender) => (sender, true),
-                None => (pool.connect().await?, false),
+                // Boxed: rare, and it would otherwise enlarge every request's future,
+                // which the server keeps per connection (1,000 SSE streams: 1,000 of them).
+                None => (Box::pin(pool.connect()).await?, false),
             };
             // A pooled connection may still be finishing its last response,
             // or have been closed by the upstream meanwhile.
@@ -832,12 +839,30 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let Some(mut headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED)
-    else {
+    let Some(headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED) else {
         return relay(first);
     };
-    // One forced refresh and one retry.
+    // One forced refresh and one retry; boxed for the same reason as connecting.
     drop(first);
+    Box::pin(retry_after_401(
+        shared,
+        &credential,
+        method,
+        path_and_query,
+        headers,
+        bytes,
+    ))
+    .await
+}
+
+async fn retry_after_401(
+    shared: &Shared,
+    credential: &Credential,
+    method: hyper::Method,
+    path_and_query: PathAndQuery,
+    mut headers: HeaderMap,
+    bytes: Bytes,
+) -> Response<ProxyBody> {
     let refreshed = match shared.manager.force_refresh(credential.secret()).await {
         Ok(o) => o.credential,
         Err(e) => {
