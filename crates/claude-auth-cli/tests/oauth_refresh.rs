@@ -153,7 +153,7 @@ fn a_caller_that_gives_up_mid_refresh_does_not_lose_the_rotated_token() {
     let before = home.credentials();
     rig.admin("reset");
     // The server rotates the refresh token, then holds its answer.
-    rig.admin("delay?ms=400&phase=after");
+    rig.admin("delay?ms=2000&phase=after");
     let mgr = manager(&home);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

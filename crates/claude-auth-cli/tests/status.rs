@@ -700,6 +700,7 @@ fn external_command_is_not_run_once_a_source_above_won() {
 #[test]
 fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_exchanges() {
     let sb = Sandbox::new();
+    let identity = sb.root().join("identity.jwt");
     write_file(
         &sb.config_path("fed"),
         &json!({
@@ -707,7 +708,7 @@ fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_ex
             "authentication": {
                 "type": "oidc_federation",
                 "federation_rule_id": "fdrl_1",
-                "identity_token": {"source": "file", "path": "/nonexistent/identity.jwt"},
+                "identity_token": {"source": "file", "path": identity},
             },
             "organization_id": "org-1",
         })
@@ -717,6 +718,19 @@ fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_ex
     sb.write_active_config("fed");
     let cache = sb.credentials_path("fed");
 
+    // Without the identity token there is nothing to exchange.
+    let (run, status) = sb.status_json();
+    run.assert_code(1);
+    assert_eq!(status["ok"], false);
+    assert_eq!(
+        status["error"],
+        format!(
+            "the identity token file {} does not exist, so the token exchange cannot be made",
+            identity.display()
+        )
+    );
+
+    write_file(&identity, "eyJidentity", 0o600);
     let (run, status) = sb.status_json();
     run.assert_code(0);
     assert_eq!(status["ok"], true);
@@ -768,4 +782,22 @@ fn status_of_a_federation_profile_shows_its_cached_token_or_that_the_next_use_ex
         human.stdout
     );
     assert!(!human.stdout.contains(token));
+
+    // An expired cached token is shown as expired; the next use exchanges.
+    write_file(
+        &cache,
+        &json!({"version": "1.0", "type": "oauth_token", "access_token": token, "expires_at": now() - 10})
+            .to_string(),
+        0o600,
+    );
+    let (run, status) = sb.status_json();
+    run.assert_code(0);
+    assert_eq!(status["credential"]["expired"], true);
+    assert_eq!(
+        status["credential"]["notes"],
+        json!([format!(
+            "the token cached in {} has expired: the next use exchanges anew",
+            cache.display()
+        )])
+    );
 }

@@ -62,10 +62,11 @@ pub enum AuthError {
     #[error(transparent)]
     Store(#[from] Error),
     /// The refresh this call waited for (run by another caller of the same
-    /// manager) failed; `message` is that refresh's error.
+    /// manager) failed with a store or lock error, or the refresh task ended
+    /// abnormally; `message` says what happened.
     #[error("{message}")]
     FlightFailed {
-        /// The failed refresh's error, as it displayed.
+        /// What happened, as it displayed.
         message: String,
     },
 }
@@ -115,6 +116,9 @@ impl Default for ManagerOptions {
     }
 }
 
+/// The SDKs' mandatory refresh window, used for exchanged federation tokens.
+const FEDERATION_MARGIN_SECS: u64 = 30;
+
 /// Where the managed credential lives, which decides how it is refreshed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Origin {
@@ -156,42 +160,67 @@ struct Inner {
 /// What the last flight came to, for the callers that waited on it.
 #[derive(Clone, Default)]
 enum Landing {
-    /// Nothing yet, or the flight was cancelled (its future dropped).
+    /// Nothing yet, or the flight was cancelled (its task dropped).
     #[default]
     None,
     /// The credential it handed out.
     Ok(Obtained),
-    /// Its error, as displayed (`command` set for "log in again").
-    Failed {
-        message: String,
-        command: Option<String>,
-    },
+    /// Its error; `forced` when it was a 401 recovery, whose failure says
+    /// nothing to a caller that only wants a valid credential.
+    Failed { error: SharedError, forced: bool },
+}
+
+/// A flight's error, kept so that every waiter gets the same kind of error
+/// (`login_required()`, exit codes and `is_transient()` keep working).
+#[derive(Clone)]
+enum SharedError {
+    LoginRequired { message: String, command: String },
+    NoCredential(NoCredential),
+    Refresh(OAuthError),
+    /// A store or lock error, as displayed.
+    Other(String),
 }
 
 impl Landing {
-    fn of(result: &Result<Obtained, AuthError>) -> Landing {
-        match result {
-            Ok(o) => Landing::Ok(o.clone()),
-            Err(AuthError::LoginRequired { message, command }) => Landing::Failed {
+    fn of(result: &Result<Obtained, AuthError>, forced: bool) -> Landing {
+        let error = match result {
+            Ok(o) => return Landing::Ok(o.clone()),
+            Err(AuthError::LoginRequired { message, command }) => SharedError::LoginRequired {
                 message: message.clone(),
-                command: Some(command.clone()),
+                command: command.clone(),
             },
-            Err(e) => Landing::Failed {
-                message: e.to_string(),
-                command: None,
-            },
+            Err(AuthError::NoCredential(e)) => SharedError::NoCredential(e.clone()),
+            Err(AuthError::Refresh(e)) => SharedError::Refresh(e.clone()),
+            Err(e @ (AuthError::Store(_) | AuthError::FlightFailed { .. })) => {
+                SharedError::Other(e.to_string())
+            }
+        };
+        Landing::Failed { error, forced }
+    }
+}
+
+impl From<SharedError> for AuthError {
+    fn from(e: SharedError) -> AuthError {
+        match e {
+            SharedError::LoginRequired { message, command } => {
+                AuthError::LoginRequired { message, command }
+            }
+            SharedError::NoCredential(e) => AuthError::NoCredential(e),
+            SharedError::Refresh(e) => AuthError::Refresh(e),
+            SharedError::Other(message) => AuthError::FlightFailed { message },
         }
     }
 }
 
-/// The one caller in the slow path. Dropping it (done, failed or cancelled)
-/// frees the flight first and then wakes every waiter with the outcome.
-struct Flight<'a> {
-    inner: &'a Inner,
+/// The one caller in the slow path, made before its task is spawned.
+/// Dropping it (done, failed, cancelled, or its task dropped before it ever
+/// ran) frees the flight first and then wakes every waiter with the outcome.
+struct Flight {
+    inner: Arc<Inner>,
     outcome: Landing,
 }
 
-impl Drop for Flight<'_> {
+impl Drop for Flight {
     fn drop(&mut self) {
         self.inner.flight.store(false, Ordering::Release);
         let outcome = std::mem::take(&mut self.outcome);
@@ -298,34 +327,39 @@ impl AuthManager {
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
+                let mut flight = Flight {
+                    inner: Arc::clone(&self.inner),
+                    outcome: Landing::None,
+                };
                 let this = self.clone();
-                let rejected = rejected.cloned();
+                let forced = rejected.cloned();
                 let fly = async move {
-                    let mut flight = Flight {
-                        inner: &this.inner,
-                        outcome: Landing::None,
-                    };
-                    let result = this.slow_path(rejected).await;
-                    flight.outcome = Landing::of(&result);
+                    let was_forced = forced.is_some();
+                    let result = this.slow_path(forced).await;
+                    flight.outcome = Landing::of(&result, was_forced);
                     drop(flight);
                     result
                 };
-                // Spawned, or boxed off a runtime: the slow path's state is
-                // large, and a caller that only waits should not carry it.
-                return match tokio::runtime::Handle::try_current() {
-                    Ok(runtime) => runtime.spawn(fly).await.unwrap_or_else(|e| {
-                        // Not `e` itself: a panic's message is not ours to print.
-                        let how = if e.is_panic() {
-                            "panicked"
-                        } else {
-                            "was cancelled"
-                        };
-                        Err(AuthError::FlightFailed {
-                            message: format!("the refresh task {how}"),
-                        })
-                    }),
-                    Err(_) => Box::pin(fly).await,
+                // Its own task (which also keeps the slow path's large state
+                // out of the callers' futures). Refreshing needs the runtime
+                // anyway: the lock and the HTTP client run on it.
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return Err(AuthError::FlightFailed {
+                        message: "refreshing needs a tokio runtime; call AuthManager from one"
+                            .into(),
+                    });
                 };
+                return runtime.spawn(fly).await.unwrap_or_else(|e| {
+                    // Not `e` itself: a panic's message is not ours to print.
+                    let how = if e.is_panic() {
+                        "panicked"
+                    } else {
+                        "was cancelled"
+                    };
+                    Err(AuthError::FlightFailed {
+                        message: format!("the refresh task {how}"),
+                    })
+                });
             }
             if landed.changed().await.is_err() {
                 continue; // unreachable: `Inner` owns the sender
@@ -334,18 +368,16 @@ impl AuthManager {
             match outcome {
                 Landing::Ok(o) if rejected.is_none_or(|r| r != o.credential.secret()) => {
                     return Ok(Obtained {
-                        refreshed: o.refreshed && rejected.is_some(),
+                        // A forced caller got a token other than the one the
+                        // API rejected: for it, that is a refresh.
+                        refreshed: rejected.is_some(),
                         ..o
                     });
                 }
-                Landing::Failed {
-                    message,
-                    command: Some(command),
-                } => return Err(AuthError::LoginRequired { message, command }),
-                Landing::Failed {
-                    message,
-                    command: None,
-                } => return Err(AuthError::FlightFailed { message }),
+                // A failed 401 recovery says nothing about whether a valid
+                // credential can be had: such a caller tries itself.
+                Landing::Failed { forced: true, .. } if rejected.is_none() => continue,
+                Landing::Failed { error, .. } => return Err(error.into()),
                 Landing::Ok(_) | Landing::None => continue,
             }
         }
@@ -373,6 +405,17 @@ impl AuthManager {
             }
         }
         Some(Arc::clone(&cur.credential))
+    }
+
+    /// How long before expiry a credential from `origin` is renewed: the
+    /// refresh threshold, but for federation at most the SDKs' 30 s
+    /// (exchanged tokens live minutes; a larger margin would exchange on
+    /// every call, and throw away tokens the SDKs still use).
+    fn margin(&self, origin: &Origin) -> u64 {
+        match origin {
+            Origin::Federation(_) => self.inner.threshold.min(FEDERATION_MARGIN_SECS),
+            _ => self.inner.threshold,
+        }
     }
 
     fn needs_refresh(&self, cred: &Credential, now: u64) -> bool {
@@ -415,7 +458,7 @@ impl AuthManager {
     fn remember(&self, credential: Arc<Credential>, origin: Origin, found: Option<&Found>) {
         let stale_at = credential
             .expires_at()
-            .map_or(u64::MAX, |e| e.saturating_sub(self.inner.threshold));
+            .map_or(u64::MAX, |e| e.saturating_sub(self.margin(&origin)));
         let stamp = found
             .and_then(|f| self.backing_file(&origin, f))
             .map(|p| stamp_of(&p));
@@ -714,10 +757,12 @@ impl AuthManager {
                         s.last_error_at = None;
                     });
                 }
-                drop(guard);
-                // `found` names the file just written: `remember` stamps it anew.
+                // `found` names the file just written: `remember` stamps it
+                // anew, under the lock, so a write by another process after
+                // we let go is noticed.
                 let c = Arc::new(Credential::OAuth(new));
                 self.remember(Arc::clone(&c), origin, Some(&found));
+                drop(guard);
                 Ok(Obtained {
                     credential: c,
                     refreshed: true,
@@ -786,23 +831,29 @@ impl AuthManager {
         let Some(path) = key.federation.token_cache.clone() else {
             return self.exchange_federation(key, None).await;
         };
-        let cached = || -> Option<Credential> {
+        let origin = Origin::Federation(Box::new(key.clone()));
+        let margin = self.margin(&origin);
+        // `Err` when the file is there but refused (a symlink, loose
+        // permissions, not JSON, another `type`): then it is left alone.
+        let cached = || -> Result<Option<Credential>, ()> {
             let (token, expires_at) = match ProfileFiles::read_token_cache(&path) {
-                Ok(found) => found?,
+                Ok(Some(found)) => found,
+                Ok(None) => return Ok(None),
                 Err(e) => {
-                    tracing::warn!("ignoring the cached federation token: {e}");
-                    return None;
+                    tracing::warn!("not using or replacing the cached federation token: {e}");
+                    return Err(());
                 }
             };
             let mut set = TokenSet::access_only(token, crate::credential::Provider::Anthropic);
             set.expires_at = Some(expires_at);
             let usable = rejected.is_none_or(|r| *r != set.access_token)
-                && !self.needs_refresh(&Credential::OAuth(set.clone()), now_unix());
-            usable.then_some(Credential::OAuth(set))
+                && expires_at > now_unix() + margin;
+            Ok(usable.then_some(Credential::OAuth(set)))
         };
-        let origin = Origin::Federation(Box::new(key.clone()));
-        if let Some(c) = cached() {
-            return Ok(self.hand_out(c, origin, None, false));
+        match cached() {
+            Ok(Some(c)) => return Ok(self.hand_out(c, origin, None, false)),
+            Ok(None) => {}
+            Err(()) => return self.exchange_federation(key, None).await,
         }
         let lock_path = PathBuf::from(format!("{}.lock", path.display()));
         let timeout = self.inner.options.lock_timeout;
@@ -817,10 +868,11 @@ impl AuthManager {
             }
         };
         // Another process may have exchanged while we waited.
-        if let Some(c) = cached() {
-            return Ok(self.hand_out(c, origin, None, true));
+        match cached() {
+            Ok(Some(c)) => Ok(self.hand_out(c, origin, None, true)),
+            Ok(None) => self.exchange_federation(key, Some(&path)).await,
+            Err(()) => self.exchange_federation(key, None).await,
         }
-        self.exchange_federation(key, Some(&path)).await
     }
 
     async fn exchange_federation(

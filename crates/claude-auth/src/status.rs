@@ -188,6 +188,7 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
                     s.expires_at = Some(expires_at);
                     s.expires_at_iso = Some(rfc3339(expires_at));
                     s.expires_in_secs = Some(expires_at as i64 - now as i64);
+                    s.expired = expires_at <= now;
                     if expires_at > now {
                         format!("the exchanged token is cached in {}", cache.display())
                     } else {
@@ -285,11 +286,22 @@ impl StatusReport {
             .collect();
         let winner = resolution.winner();
         let usable = resolution.credential();
+        // Federation is usable when the exchange has what it needs.
+        let exchange_problem = resolution
+            .winning()
+            .and_then(|f| f.federation.as_ref())
+            .and_then(|f| f.identity_token_file.as_ref())
+            .filter(|p| !p.is_file())
+            .map(|p| {
+                format!(
+                    "the identity token file {} does not exist, so the token exchange cannot be made",
+                    p.display()
+                )
+            });
         StatusReport {
-            // Federation is usable: its token comes from an exchange.
             ok: match &usable {
                 Ok(c) => !c.is_expired_at(now) || c.can_refresh(),
-                Err(NoCredential::NeedsExchange) => true,
+                Err(NoCredential::NeedsExchange) => exchange_problem.is_none(),
                 Err(_) => false,
             },
             active_profile: resolution.active_profile.clone(),
@@ -300,10 +312,10 @@ impl StatusReport {
                 .map(|p| p.display().to_string()),
             winner: winner.map(|w| w.id.as_str().to_owned()),
             credential: resolution.winning().map(|f| summarize(f, now)),
-            error: usable
-                .err()
-                .filter(|e| !matches!(e, NoCredential::NeedsExchange))
-                .map(|e| e.to_string()),
+            error: match usable {
+                Err(NoCredential::NeedsExchange) => exchange_problem,
+                other => other.err().map(|e| e.to_string()),
+            },
             hint: hint_for(resolution),
             sources,
             warnings: resolution.warnings.clone(),

@@ -86,7 +86,7 @@ fn jwt_bearer_exchange_rereads_the_identity_file_and_sends_the_spec_fields() {
         .enable_all()
         .build()
         .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 60));
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 20));
     let env = Env::empty()
         .with("HOME", tmp.path().display().to_string())
         .with(
@@ -113,8 +113,8 @@ fn jwt_bearer_exchange_rereads_the_identity_file_and_sends_the_spec_fields() {
 
     let first = rt.block_on(manager.credential()).unwrap();
     assert_eq!(first.secret().expose(), "sk-ant-oat01-federated-1");
-    // The platform rotates the identity token; a 60 s token is inside the
-    // refresh threshold, so the next call exchanges again with the new file.
+    // The platform rotates the identity token; a 20 s token is inside the
+    // 30 s federation margin, so the next call exchanges again with the new file.
     std::fs::write(&token_file, "eyJidentity-two\n").unwrap();
     let second = rt.block_on(manager.credential()).unwrap();
     assert_eq!(second.secret().expose(), "sk-ant-oat01-federated-2");
@@ -277,13 +277,78 @@ fn an_oidc_federation_profile_caches_the_exchanged_token_in_its_credentials_file
     assert_eq!(file["access_token"], "sk-ant-oat01-federated-2");
     assert_eq!(file["written_by"], "someone else");
 
-    // A cached token inside the refresh threshold is exchanged anew.
+    // As in the SDKs, a cached token is used until 30 s before it expires
+    // (not the 300 s refresh threshold: exchanged tokens live minutes)...
     let mut near = read_json(&cache);
     near["expires_at"] = (now + 100).into();
+    std::fs::write(&cache, serde_json::to_vec(&near).unwrap()).unwrap();
+    let still = rt.block_on(new_manager(&env).credential()).unwrap();
+    assert_eq!(still.secret().expose(), "sk-ant-oat01-federated-2");
+    assert_eq!(count(), 2);
+    // ...and exchanged anew inside those 30 s.
+    near["expires_at"] = (now + 20).into();
     std::fs::write(&cache, serde_json::to_vec(&near).unwrap()).unwrap();
     let fresh = rt.block_on(new_manager(&env).credential()).unwrap();
     assert_eq!(fresh.secret().expose(), "sk-ant-oat01-federated-3");
     assert_eq!(count(), 3);
+}
+
+#[test]
+fn after_a_401_a_token_another_process_already_exchanged_is_adopted_without_an_exchange() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
+    let env = federation_profile(tmp.path(), &base);
+    let ours = new_manager(&env);
+    let first = rt.block_on(ours.credential()).unwrap();
+    assert_eq!(first.secret().expose(), "sk-ant-oat01-federated-1");
+    // Another process hits the 401 first and exchanges.
+    let other = new_manager(&env);
+    let theirs = rt.block_on(other.force_refresh(first.secret())).unwrap();
+    assert_eq!(
+        theirs.credential.secret().expose(),
+        "sk-ant-oat01-federated-2"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    // Ours then gets the same 401: the cache already holds a newer token.
+    let adopted = rt.block_on(ours.force_refresh(first.secret())).unwrap();
+    assert_eq!(
+        adopted.credential.secret().expose(),
+        "sk-ant-oat01-federated-2"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_federation_cache_with_loose_permissions_is_neither_used_nor_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
+    let env = federation_profile(tmp.path(), &base);
+    let cache = tmp.path().join("anthropic/credentials/fed.json");
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let loose = format!(
+        r#"{{"version":"1.0","type":"oauth_token","access_token":"sk-ant-oat01-loose","expires_at":{}}}"#,
+        claude_auth::credential::now_unix() + 3600
+    );
+    std::fs::write(&cache, &loose).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let got = rt.block_on(new_manager(&env).credential()).unwrap();
+    assert_eq!(got.secret().expose(), "sk-ant-oat01-federated-1");
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), loose);
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 }
 
 #[test]

@@ -402,6 +402,11 @@ impl ProfileFiles {
         let Some(map) = Self::read_json_object(path, ReadPolicy::Strict)? else {
             return Ok(None);
         };
+        if let Some(t) = map.get("type").and_then(Value::as_str) {
+            if t != "oauth_token" {
+                return Err(Error::parse(path, "field 'type' is not \"oauth_token\""));
+            }
+        }
         let token = str_of(&map, "access_token");
         // The SDKs write an integer; a float is read as its whole seconds.
         let expires_at = map.get("expires_at").and_then(|v| {
