@@ -174,7 +174,10 @@ enum Landing {
 /// (`login_required()`, exit codes and `is_transient()` keep working).
 #[derive(Clone)]
 enum SharedError {
-    LoginRequired { message: String, command: String },
+    LoginRequired {
+        message: String,
+        command: String,
+    },
     NoCredential(NoCredential),
     Refresh(OAuthError),
     /// A store or lock error, as displayed.
@@ -846,8 +849,8 @@ impl AuthManager {
             };
             let mut set = TokenSet::access_only(token, crate::credential::Provider::Anthropic);
             set.expires_at = Some(expires_at);
-            let usable = rejected.is_none_or(|r| *r != set.access_token)
-                && expires_at > now_unix() + margin;
+            let usable =
+                rejected.is_none_or(|r| *r != set.access_token) && expires_at > now_unix() + margin;
             Ok(usable.then_some(Credential::OAuth(set)))
         };
         match cached() {
