@@ -86,6 +86,14 @@ fn manager(home: &Home) -> AuthManager {
     .unwrap()
 }
 
+fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn access(v: &Value) -> String {
     v["access_token"].as_str().unwrap().to_owned()
 }
@@ -109,11 +117,7 @@ fn thousand_concurrent_tasks_on_an_expired_token_make_exactly_one_refresh() {
     rig.admin("reset");
     rig.admin("delay?ms=200");
     let mgr = manager(&home);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let got: Vec<String> = rt.block_on(async {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..1000 {
@@ -155,11 +159,7 @@ fn a_caller_that_gives_up_mid_refresh_does_not_lose_the_rotated_token() {
     // The server rotates the refresh token, then holds its answer.
     rig.admin("delay?ms=2000&phase=after");
     let mgr = manager(&home);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let m = mgr.clone();
     let caller = rt.spawn(async move { m.credential().await });
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -198,11 +198,7 @@ fn callers_waiting_on_a_failing_refresh_share_its_outcome_instead_of_retrying_it
     rig.admin("reset");
     rig.admin("fail?status=503&count=1000");
     let mgr = manager(&home);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let got = rt.block_on(async {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..50 {

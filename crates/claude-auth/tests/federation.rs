@@ -206,6 +206,32 @@ fn federation_profile(tmp: &std::path::Path, base: &str) -> Env {
         )
 }
 
+/// A federation profile against a fresh stand-in answering hour-long tokens.
+struct Stage {
+    tmp: tempfile::TempDir,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    rt: tokio::runtime::Runtime,
+    env: Env,
+}
+
+impl Stage {
+    fn new(multi_thread: bool) -> Stage {
+        let tmp = tempfile::tempdir().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut builder = if multi_thread {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        let rt = builder.enable_all().build().unwrap();
+        let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
+        let env = federation_profile(tmp.path(), &base);
+        Stage { tmp, seen, rt, env }
+    }
+}
+
 fn new_manager(env: &Env) -> AuthManager {
     AuthManager::new(
         Resolver::with_settings(env.clone(), Settings::default()),
@@ -221,14 +247,7 @@ fn read_json(path: &std::path::Path) -> Value {
 #[test]
 fn an_oidc_federation_profile_caches_the_exchanged_token_in_its_credentials_file() {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
-    let env = federation_profile(tmp.path(), &base);
+    let Stage { tmp, seen, rt, env } = Stage::new(false);
     let cache = tmp.path().join("anthropic/credentials/fed.json");
     let count = || seen.lock().unwrap().len();
 
@@ -295,14 +314,12 @@ fn an_oidc_federation_profile_caches_the_exchanged_token_in_its_credentials_file
 
 #[test]
 fn after_a_401_a_token_another_process_already_exchanged_is_adopted_without_an_exchange() {
-    let tmp = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
-    let env = federation_profile(tmp.path(), &base);
+    let Stage {
+        tmp: _tmp,
+        seen,
+        rt,
+        env,
+    } = Stage::new(false);
     let ours = new_manager(&env);
     let first = rt.block_on(ours.credential()).unwrap();
     assert_eq!(first.secret().expose(), "sk-ant-oat01-federated-1");
@@ -324,44 +341,13 @@ fn after_a_401_a_token_another_process_already_exchanged_is_adopted_without_an_e
 }
 
 #[test]
-fn a_federation_cache_with_loose_permissions_is_neither_used_nor_replaced() {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
-    let env = federation_profile(tmp.path(), &base);
-    let cache = tmp.path().join("anthropic/credentials/fed.json");
-    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    let loose = format!(
-        r#"{{"version":"1.0","type":"oauth_token","access_token":"sk-ant-oat01-loose","expires_at":{}}}"#,
-        claude_auth::credential::now_unix() + 3600
-    );
-    std::fs::write(&cache, &loose).unwrap();
-    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let got = rt.block_on(new_manager(&env).credential()).unwrap();
-    assert_eq!(got.secret().expose(), "sk-ant-oat01-federated-1");
-    assert_eq!(std::fs::read_to_string(&cache).unwrap(), loose);
-    assert_eq!(
-        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
-        0o644
-    );
-}
-
-#[test]
 fn eight_managers_starting_together_on_a_federation_profile_exchange_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
-    let env = federation_profile(tmp.path(), &base);
+    let Stage {
+        tmp: _tmp,
+        seen,
+        rt,
+        env,
+    } = Stage::new(true);
     // Separate managers hold separate locks in-process, as separate
     // processes would: only the cross-process lock and the re-read under it
     // keep them to one exchange.
@@ -382,25 +368,62 @@ fn eight_managers_starting_together_on_a_federation_profile_exchange_once() {
 }
 
 #[test]
-fn an_unparseable_federation_cache_is_left_alone_and_the_token_still_works() {
-    let tmp = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = rt.block_on(start_endpoint(Arc::clone(&seen), 3600));
-    let env = federation_profile(tmp.path(), &base);
-    let cache = tmp.path().join("anthropic/credentials/fed.json");
-    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    claude_auth_test_write_0600(&cache, b"{not json");
-    let got = rt.block_on(new_manager(&env).credential()).unwrap();
-    assert_eq!(got.secret().expose(), "sk-ant-oat01-federated-1");
-    assert_eq!(std::fs::read(&cache).unwrap(), b"{not json");
-}
-
-fn claude_auth_test_write_0600(path: &std::path::Path, bytes: &[u8]) {
+fn a_refused_federation_cache_is_neither_used_nor_replaced_and_the_token_still_works() {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, bytes).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let valid = format!(
+        r#"{{"version":"1.0","type":"oauth_token","access_token":"sk-ant-oat01-cached","expires_at":{}}}"#,
+        claude_auth::credential::now_unix() + 3600
+    );
+    let other_type = valid.replace("oauth_token", "api_key");
+    // (what is wrong, file contents, its mode, whether it is a symlink to them)
+    let cases = [
+        ("group/other bits", valid.as_str(), 0o644, false),
+        ("not JSON", "{not json", 0o600, false),
+        ("another type", other_type.as_str(), 0o600, false),
+        ("a symlink", valid.as_str(), 0o600, true),
+    ];
+    for (what, contents, mode, symlink) in cases {
+        let Stage {
+            tmp,
+            seen: _seen,
+            rt,
+            env,
+        } = Stage::new(false);
+        let cache = tmp.path().join("anthropic/credentials/fed.json");
+        std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+        let file = if symlink {
+            tmp.path().join("elsewhere.json")
+        } else {
+            cache.clone()
+        };
+        std::fs::write(&file, contents).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        if symlink {
+            std::os::unix::fs::symlink(&file, &cache).unwrap();
+        }
+        let got = rt.block_on(new_manager(&env).credential()).unwrap();
+        assert_eq!(
+            got.secret().expose(),
+            "sk-ant-oat01-federated-1",
+            "{what}: not used"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            contents,
+            "{what}: not replaced"
+        );
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            mode,
+            "{what}: mode kept"
+        );
+        assert_eq!(
+            std::fs::symlink_metadata(&cache)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            symlink,
+            "{what}: still where it was"
+        );
+    }
 }
