@@ -68,7 +68,8 @@ pub struct ProxyConfig {
     pub max_buffered_body: usize,
     /// Write an access line per request to stderr.
     pub access_log: bool,
-    /// Upstream request timeout (connect + headers; bodies stream).
+    /// Upstream connect timeout: TCP connect, TLS and the HTTP/1.1 handshake of
+    /// a new upstream connection (a reused one needs none; bodies stream).
     pub connect_timeout: Duration,
 }
 
