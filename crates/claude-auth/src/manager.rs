@@ -821,8 +821,8 @@ impl AuthManager {
 
     /// A token from workload identity federation. For an `oidc_federation`
     /// profile the exchanged token is cached in the profile's credentials
-    /// file, as the SDKs do: a cached token that is not within the refresh
-    /// threshold (and is not the `rejected` one) is used without an
+    /// file, as the SDKs do: a cached token more than [`Self::margin`] (30 s)
+    /// from expiry that is not the `rejected` one is used without an
     /// exchange, and across processes the exchange runs under the same lock
     /// file as a refresh, re-reading the cache once it is held. Federation
     /// from the environment is cached in memory only, as in the SDKs.
