@@ -331,10 +331,29 @@ impl Pool {
         None
     }
 
-    fn checkin(&self, sender: http1::SendRequest<UpstreamBody>) {
+    fn checkin(self: &Arc<Self>, mut sender: http1::SendRequest<UpstreamBody>) {
         if sender.is_closed() {
             return;
         }
+        if !sender.is_ready() {
+            // The upstream answered before the request body was all sent
+            // (or the connection is still finishing): it goes back only once
+            // it can take a request, so nobody waits behind a slow upload.
+            // (Off a runtime, e.g. while it shuts down, it is just closed.)
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let pool = Arc::clone(self);
+                runtime.spawn(async move {
+                    if sender.ready().await.is_ok() {
+                        pool.idle_push(sender);
+                    }
+                });
+            }
+            return;
+        }
+        self.idle_push(sender);
+    }
+
+    fn idle_push(&self, sender: http1::SendRequest<UpstreamBody>) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push((sender, Instant::now()));
         }
@@ -525,6 +544,7 @@ fn is_hop_by_hop(name: &str) -> bool {
         name,
         "connection"
             | "keep-alive"
+            | "proxy-connection"
             | "proxy-authenticate"
             | "proxy-authorization"
             | "te"
@@ -546,9 +566,24 @@ fn is_dropped_from_request(name: &str) -> bool {
 /// usual case (one or two, or none) costs a few string comparisons rather
 /// than a hash lookup for every name that might be there.
 fn strip(headers: &mut HeaderMap, dropped: fn(&str) -> bool) {
-    // Each name is there once, and no more than 11 names are ever dropped.
+    // Headers the sender named in `Connection` are hop-by-hop too (RFC 9110
+    // 7.6.1). Rare beyond `keep-alive`/`close`, so nothing is allocated
+    // without them.
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .collect();
+    for name in &listed {
+        headers.remove(name);
+    }
+    // Each name is there once, and no more than 12 names are ever dropped.
     const NONE: Option<HeaderName> = None;
-    let mut found = [NONE; 11];
+    let mut found = [NONE; 12];
     let mut n = 0;
     for name in headers.keys() {
         if n < found.len() && dropped(name.as_str()) {
@@ -672,9 +707,9 @@ enum BodyPlan {
     Stream(Incoming),
 }
 
-/// Buffer the body when a retry may need it again; otherwise (or when it
-/// declares more than `limit`) stream it. A body of unknown length is
-/// always buffered, up to `limit`.
+/// Buffer the body when a retry may need it again (up to `limit`; a body
+/// declaring more is streamed, and one of unknown length must fit);
+/// otherwise stream it.
 async fn plan_body(
     body: Incoming,
     headers: &HeaderMap,
@@ -686,15 +721,21 @@ async fn plan_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     match declared {
-        Some(n) if n > limit || !may_retry => Ok(BodyPlan::Stream(body)),
+        _ if !may_retry => Ok(BodyPlan::Stream(body)),
+        Some(n) if n > limit => Ok(BodyPlan::Stream(body)),
         _ => {
             let limited = http_body_util::Limited::new(body, limit);
             match limited.collect().await {
                 Ok(c) => Ok(BodyPlan::Buffered(c.to_bytes())),
-                Err(_) => Err(json_error(
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(json_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request_too_large",
                     "claude-auth proxy: a request body without Content-Length must fit the retry buffer",
+                )),
+                Err(_) => Err(json_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "claude-auth proxy: the request body could not be read",
                 )),
             }
         }
@@ -758,11 +799,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
 }
 
 async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
-    // Only origin-form targets ("/v1/messages"): never an open proxy.
-    if req.method() == hyper::Method::CONNECT
-        || req.uri().scheme().is_some()
-        || req.uri().authority().is_some()
-    {
+    // Only origin-form targets ("/v1/messages"): never an open proxy. Over
+    // HTTP/2 every request carries :scheme and :authority (the Host of
+    // HTTP/1.1); only the path is used, as for HTTP/1.1.
+    let absolute = req.version() < hyper::Version::HTTP_2
+        && (req.uri().scheme().is_some() || req.uri().authority().is_some());
+    if req.method() == hyper::Method::CONNECT || absolute {
         return json_error(
             StatusCode::FORBIDDEN,
             "permission_error",

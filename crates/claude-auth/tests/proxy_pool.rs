@@ -62,8 +62,34 @@ async fn upstream(close_every: usize) -> Upstream {
                             all.push(entry);
                             all.len()
                         };
-                        let _ = req.into_body().collect().await.unwrap();
-                        let mut resp = hyper::Response::new(Full::new(Bytes::from(ANSWER)));
+                        // `/v1/early` answers before reading the body
+                        // (which it then reads on the side, so the
+                        // connection stays open for it);
+                        // `/v1/length` answers with the body's length and
+                        // `/v1/headers` with the header names it got.
+                        let path = req.uri().path().to_owned();
+                        let mut names: Vec<String> =
+                            req.headers().keys().map(|k| k.to_string()).collect();
+                        names.sort();
+                        let answer = match path.as_str() {
+                            "/v1/early" => {
+                                let body = req.into_body();
+                                tokio::spawn(async move {
+                                    let _ = body.collect().await;
+                                });
+                                ANSWER.to_owned()
+                            }
+                            "/v1/headers" => names.join(","),
+                            _ => {
+                                let body = req.into_body().collect().await.unwrap().to_bytes();
+                                if path == "/v1/length" {
+                                    body.len().to_string()
+                                } else {
+                                    ANSWER.to_owned()
+                                }
+                            }
+                        };
+                        let mut resp = hyper::Response::new(Full::new(Bytes::from(answer)));
                         resp.headers_mut()
                             .insert("content-type", "application/json".parse().unwrap());
                         if close_every > 0 && nth % close_every == 0 {
@@ -192,5 +218,113 @@ async fn redirects_are_passed_to_the_client_not_followed() {
         "http://127.0.0.1:9/elsewhere"
     );
     assert_eq!(up.seen.lock().unwrap().len(), 1);
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_upload_the_upstream_answered_early_does_not_hold_up_other_requests() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = upstream(0).await;
+    let handle = proxy(&up).await;
+    // Client A announces 1,000 bytes, sends 10 and stalls; the upstream
+    // answers at once, so the proxy has A's whole answer while the upstream
+    // connection is still busy receiving A's body.
+    let mut a = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+    a.write_all(
+        b"POST /v1/early HTTP/1.1\r\nhost: proxy\r\ncontent-length: 1000\r\n\r\n0123456789",
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).ends_with(ANSWER) {
+        let n = a.read(&mut buf).await.unwrap();
+        assert!(n > 0, "A's answer: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    // B must not be given A's busy connection. A bound, not a timing:
+    // without the fix B waits for A's upload, which never comes.
+    let b = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        client().get(format!("{}/v1/models", handle.url())).send(),
+    )
+    .await
+    .expect("B is not held up by A's stalled upload")
+    .unwrap();
+    assert_eq!(b.status(), 200);
+    assert_eq!(b.text().await.unwrap(), ANSWER);
+    assert_eq!(up.connections.load(Ordering::SeqCst), 2);
+    drop(a);
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_larger_than_the_retry_buffer_streams_through_with_an_api_key() {
+    let up = upstream(0).await;
+    let handle = proxy(&up).await;
+    // 2 MiB in 64 KiB chunks, no Content-Length: an API key is never
+    // refreshed, so nothing needs buffering for a retry.
+    let chunks = (0..32).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 64 * 1024])));
+    let resp = client()
+        .post(format!("{}/v1/length", handle.url()))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), (2 * 1024 * 1024).to_string());
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_named_in_connection_are_not_forwarded() {
+    let up = upstream(0).await;
+    let handle = proxy(&up).await;
+    let resp = client()
+        .get(format!("{}/v1/headers", handle.url()))
+        .header("connection", "x-hop, keep-alive")
+        .header("x-hop", "1")
+        .header("proxy-connection", "keep-alive")
+        .header("x-end-to-end", "1")
+        .send()
+        .await
+        .unwrap();
+    let names = resp.text().await.unwrap();
+    let names: Vec<&str> = names.split(',').collect();
+    assert!(names.contains(&"x-end-to-end"), "{names:?}");
+    for hop in ["x-hop", "proxy-connection", "connection"] {
+        assert!(!names.contains(&hop), "{hop} forwarded: {names:?}");
+    }
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2c_client_is_served_and_its_authority_does_not_choose_the_upstream() {
+    let up = upstream(0).await;
+    let handle = proxy(&up).await;
+    let tcp = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    // Over HTTP/2 every request names a scheme and an authority: here one
+    // that is neither the proxy nor the upstream.
+    let req = hyper::Request::post("http://elsewhere.example/v1/messages")
+        .header("x-api-key", "ignored-without-auth")
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, ANSWER.as_bytes());
+    let seen = up.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].3, up.addr.to_string(), "Host is the upstream's");
+    assert_eq!(seen[0].4, API_KEY);
     handle.shutdown(std::time::Duration::from_secs(5)).await;
 }
