@@ -177,9 +177,12 @@ impl Target {
     }
 
     /// The upstream path and query for an incoming origin-form target.
+    /// `None` for anything else, and for a path with a `.` or `..` segment
+    /// (plain or percent-encoded), which could climb out of the base URL's
+    /// path once the upstream normalises it.
     fn join(&self, incoming: Option<&PathAndQuery>) -> Option<PathAndQuery> {
         match incoming {
-            Some(pq) if !pq.as_str().starts_with('/') => None,
+            Some(pq) if !pq.as_str().starts_with('/') || has_dot_segment(pq.path()) => None,
             Some(pq) if self.prefix.is_empty() => Some(pq.clone()),
             Some(pq) => PathAndQuery::try_from(format!("{}{}", self.prefix, pq.as_str())).ok(),
             None if self.prefix.is_empty() => Some(PathAndQuery::from_static("/")),
@@ -201,6 +204,17 @@ impl Target {
     fn uri(&self, incoming: Option<&PathAndQuery>) -> Option<Uri> {
         self.absolute(self.join(incoming)?)
     }
+}
+
+fn has_dot_segment(path: &str) -> bool {
+    // The usual path ("/v1/messages") has neither, and costs two scans.
+    if !path.contains('.') && !path.contains('%') {
+        return false;
+    }
+    path.split('/').any(|segment| {
+        let s = segment.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    })
 }
 
 type UpstreamBody = Either<Full<Bytes>, Incoming>;
@@ -307,6 +321,9 @@ impl Upstream {
 /// Idle upstream connections are closed after this long (reqwest's default).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// At most this many idle upstream connections are kept.
+const POOL_MAX_IDLE: usize = 256;
+
 /// Keep-alive HTTP/1.1 connections to the one upstream. Simpler than a
 /// general client's pool, and cheaper per request: no per-host map to hash
 /// into, and a connection goes back when its response body has been read
@@ -355,6 +372,11 @@ impl Pool {
 
     fn idle_push(&self, sender: http1::SendRequest<UpstreamBody>) {
         if let Ok(mut idle) = self.idle.lock() {
+            // After a burst, keep the most recently used: the oldest idle
+            // connection is closed once the cap is reached.
+            if idle.len() >= POOL_MAX_IDLE {
+                idle.remove(0);
+            }
             idle.push((sender, Instant::now()));
         }
     }
@@ -609,9 +631,11 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        // The scheme is case-insensitive (RFC 9110 11.1).
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
         })
 }
 
@@ -826,7 +850,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
         return json_error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
-            "claude-auth proxy: the request target must be a path",
+            "claude-auth proxy: the request target must be a path, without . or .. segments",
         );
     };
     let (parts, body) = req.into_parts();
@@ -1035,6 +1059,50 @@ mod tests {
         assert_eq!(out["authorization"], "Bearer sk-ant-oat01-t");
         assert_eq!(out["anthropic-beta"], "tools-2024,oauth-2025-04-20");
         assert!(out.get("connection").is_none());
+    }
+
+    #[test]
+    fn dot_segments_are_refused_in_any_spelling_and_other_dots_pass() {
+        let target = Target::parse("https://gateway.example/anthropic/").unwrap();
+        let pq = |s: &'static str| PathAndQuery::from_static(s);
+        for bad in [
+            "/../admin",
+            "/v1/./messages",
+            "/v1/..",
+            "/%2e%2e/admin",
+            "/%2E./admin",
+            "/v1/%2e/messages",
+        ] {
+            assert_eq!(target.join(Some(&pq(bad))), None, "{bad}");
+        }
+        for good in [
+            "/v1/messages",
+            "/v1/files/file.v2.json",
+            "/v1/x?q=../..",
+            "/v1/...",
+            "/v1/%41",
+        ] {
+            assert!(target.join(Some(&pq(good))).is_some(), "{good}");
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in [
+            "Bearer ca-local-k",
+            "bearer ca-local-k",
+            "BEARER ca-local-k",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", HeaderValue::from_static(header));
+            assert_eq!(presented_key(&h), Some("ca-local-k"), "{header}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("Basic ca-local-k"),
+        );
+        assert_eq!(presented_key(&h), None);
     }
 
     #[test]
