@@ -24,16 +24,23 @@ print(token.token)
 print(token.expires_at)
 ";
 
+/// A sandbox whose `ANTHROPIC_CONFIG_DIR` is its own `anthropic-config`
+/// (the dir, and as text for the SDK's environment).
+fn sandbox_with_config_dir() -> (Sandbox, std::path::PathBuf, String) {
+    let mut sb = Sandbox::new();
+    let dir = sb.root().join("anthropic-config");
+    let dir_text = dir.display().to_string();
+    sb.set("ANTHROPIC_CONFIG_DIR", &dir_text);
+    (sb, dir, dir_text)
+}
+
 #[test]
 fn python_sdk_resolves_our_login_through_anthropic_profile() {
     let Some(python) = test_python("python_sdk_resolves_our_login_through_anthropic_profile")
     else {
         return;
     };
-    let mut sb = Sandbox::new();
-    let dir = sb.root().join("anthropic-config");
-    let dir_text = dir.display().to_string();
-    sb.set("ANTHROPIC_CONFIG_DIR", &dir_text);
+    let (sb, dir, dir_text) = sandbox_with_config_dir();
     sb.login(Some("work"), OURS);
     // Another profile is active: only ANTHROPIC_PROFILE selects "work".
     sb.login(Some("other"), THEIRS);
@@ -271,10 +278,7 @@ fn federation_token_cache_is_shared_with_the_python_sdk_both_ways() {
     else {
         return;
     };
-    let mut sb = Sandbox::new();
-    let dir = sb.root().join("anthropic-config");
-    let dir_text = dir.display().to_string();
-    sb.set("ANTHROPIC_CONFIG_DIR", &dir_text);
+    let (sb, _, dir_text) = sandbox_with_config_dir();
     let sdk_env = [("ANTHROPIC_CONFIG_DIR", dir_text.as_str())];
 
     // We exchange and cache; the SDK then uses our cache without exchanging.
