@@ -1046,3 +1046,90 @@ fn no_secret_reaches_the_proxy_access_log_or_debug_logs() {
     }
     assert_eq!(rig.stat("reuseDetected"), 0);
 }
+
+// ---------------------------------------------------------------------------
+// 9. an outgoing HTTP proxy (HTTP_PROXY / NO_PROXY) for the upstream leg
+
+/// A stand-in for a server the proxy talks to: records each request line
+/// and `x-api-key`, and answers every request with a 302 elsewhere.
+fn redirecting_server() -> (String, std::sync::Arc<Mutex<Vec<(String, String)>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let line = head.lines().next().unwrap_or_default().to_owned();
+            let key = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("x-api-key")
+                        .then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default();
+            record.lock().unwrap().push((line, key));
+            let _ = stream.write_all(
+                b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/elsewhere\r\ncontent-length: 5\r\nconnection: close\r\n\r\nmoved",
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn an_outgoing_http_proxy_is_used_no_proxy_is_honoured_and_a_redirect_reaches_the_client() {
+    let (server, seen) = redirecting_server();
+    let sb = sandbox();
+    let get = |proxy: &ProxyProc| {
+        raw_http(
+            proxy.hostport(),
+            &format!(
+                "GET /v1/models HTTP/1.1\r\nhost: proxy\r\nx-api-key: {}\r\nconnection: close\r\n\r\n",
+                proxy.key
+            ),
+        )
+    };
+
+    // HTTP_PROXY applies: the request goes to it, in absolute form, for an
+    // upstream only it can reach; its redirect comes back unfollowed.
+    let proxy = ProxyProc::start(
+        &sb,
+        &["proxy", "--upstream", "http://api.example.invalid"],
+        &[("ANTHROPIC_API_KEY", API_KEY), ("HTTP_PROXY", &server)],
+    );
+    assert_eq!(get(&proxy), (302, "moved".to_owned()));
+    assert_eq!(proxy.stop().0, 0);
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        [(
+            "GET http://api.example.invalid/v1/models HTTP/1.1".to_owned(),
+            API_KEY.to_owned()
+        )]
+    );
+
+    // NO_PROXY names the upstream: it is reached directly, although
+    // HTTP_PROXY leads nowhere.
+    let proxy = ProxyProc::start(
+        &sb,
+        &["proxy", "--upstream", &server],
+        &[
+            ("ANTHROPIC_API_KEY", API_KEY),
+            ("HTTP_PROXY", &common::closed_local_url()),
+            ("NO_PROXY", "127.0.0.1"),
+        ],
+    );
+    assert_eq!(get(&proxy), (302, "moved".to_owned()));
+    assert_eq!(proxy.stop().0, 0);
+    assert_eq!(
+        seen.lock().unwrap()[1],
+        ("GET /v1/models HTTP/1.1".to_owned(), API_KEY.to_owned())
+    );
+}
