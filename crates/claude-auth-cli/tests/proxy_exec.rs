@@ -1052,7 +1052,10 @@ fn no_secret_reaches_the_proxy_access_log_or_debug_logs() {
 
 /// A stand-in for a server the proxy talks to: records each request line
 /// and `x-api-key`, and answers every request with a 302 elsewhere.
-fn redirecting_server() -> (String, std::sync::Arc<Mutex<Vec<(String, String)>>>) {
+/// (request line, x-api-key) of each request.
+type RequestLines = std::sync::Arc<Mutex<Vec<(String, String)>>>;
+
+fn redirecting_server() -> (String, RequestLines) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
