@@ -71,10 +71,17 @@ pub struct ProxyConfig {
     /// Upstream connect timeout: TCP connect, TLS and the HTTP/1.1 handshake of
     /// a new upstream connection (a reused one needs none; bodies stream).
     pub connect_timeout: Duration,
+    /// How long a client may take to send a request's headers, idle time on
+    /// a kept-alive connection included (HTTP/1.1): a connection that
+    /// dawdles longer is closed, so no local process can hold connections
+    /// open by trickling bytes. Clients' own keep-alive expiry is shorter
+    /// (httpx 5 s, Node 4 s).
+    pub header_read_timeout: Duration,
 }
 
 impl ProxyConfig {
-    /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout.
+    /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout,
+    /// 30 s to send the headers.
     pub fn new(listen: SocketAddr, upstream: impl Into<String>, local_key: Option<Secret>) -> Self {
         ProxyConfig {
             listen,
@@ -83,6 +90,7 @@ impl ProxyConfig {
             max_buffered_body: 1 << 20,
             access_log: true,
             connect_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -980,6 +988,7 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Unsupported(format!("proxy listener: {e}")))?;
+    let header_read_timeout = config.header_read_timeout;
     let shared = Arc::new(Shared {
         manager,
         config,
@@ -1015,7 +1024,13 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
                         let shared = Arc::clone(&shared);
                         async move { Ok::<_, Infallible>(handle(shared, req).await) }
                     });
-                    let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    let mut builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(header_read_timeout);
+                    let conn = builder
                         .serve_connection(TokioIo::new(stream), service)
                         .into_owned();
                     let conn = graceful.watch(conn);

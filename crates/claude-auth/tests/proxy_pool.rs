@@ -124,6 +124,13 @@ fn req_is_redirect(record: &Mutex<Vec<Seen>>, nth: usize) -> bool {
 }
 
 async fn proxy(upstream: &Upstream) -> claude_auth::proxy::ProxyHandle {
+    proxy_with(upstream, |_| {}).await
+}
+
+async fn proxy_with(
+    upstream: &Upstream,
+    adjust: impl FnOnce(&mut ProxyConfig),
+) -> claude_auth::proxy::ProxyHandle {
     let home = std::env::temp_dir().join(format!("claude-auth-proxy-pool-{}", std::process::id()));
     let env = Env::empty()
         .with("HOME", home.display().to_string())
@@ -139,6 +146,7 @@ async fn proxy(upstream: &Upstream) -> claude_auth::proxy::ProxyHandle {
         None,
     );
     config.access_log = false;
+    adjust(&mut config);
     start(manager, config).await.unwrap()
 }
 
@@ -326,5 +334,28 @@ async fn an_h2c_client_is_served_and_its_authority_does_not_choose_the_upstream(
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].3, up.addr.to_string(), "Host is the upstream's");
     assert_eq!(seen[0].4, API_KEY);
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = upstream(0).await;
+    let handle = proxy_with(&up, |c| {
+        c.header_read_timeout = std::time::Duration::from_millis(200)
+    })
+    .await;
+    let mut slow = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+    slow.write_all(b"GET /v1/models HTTP/1.1\r\nhost: proxy\r\n")
+        .await
+        .unwrap();
+    // A bound, not a timing: without the timeout the proxy waits forever.
+    let mut buf = [0u8; 512];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read(&mut buf))
+        .await
+        .expect("the proxy closed the connection");
+    // Closed (0 bytes, or a reset), never answered: nothing went upstream.
+    assert!(!matches!(read, Ok(n) if n > 0), "{read:?}");
+    assert!(up.seen.lock().unwrap().is_empty());
     handle.shutdown(std::time::Duration::from_secs(5)).await;
 }
