@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{masked, mode, run_python, test_python, Sandbox};
+use common::{masked, mode, run_python, test_python, Run, Sandbox};
 use serde_json::{json, Value};
 
 const OAUTH: &str = "sk-ant-oat01-LoginOauthAAAAAAAAAAAAAAAAAAAA1111";
@@ -534,10 +534,10 @@ fn keyring_login_with_no_fallback_fails_when_there_is_no_keyring() {
     assert_eq!(tree(sb.home()), Vec::<String>::new());
 }
 
-#[test]
-fn keyring_login_falls_back_to_the_profile_files_visibly_when_there_is_no_keyring() {
-    let sb = Sandbox::new();
-    let run = sb.run_stdin(
+/// `login --with-token --storage keyring --profile kr` in a sandbox whose
+/// session bus leads nowhere (no Secret Service).
+fn keyring_login_without_a_keyring(sb: &Sandbox) -> Run {
+    sb.run_stdin(
         &[
             "login",
             "--with-token",
@@ -547,7 +547,13 @@ fn keyring_login_falls_back_to_the_profile_files_visibly_when_there_is_no_keyrin
             "kr",
         ],
         &format!("{OAUTH}\n"),
-    );
+    )
+}
+
+#[test]
+fn keyring_login_falls_back_to_the_profile_files_visibly_when_there_is_no_keyring() {
+    let sb = Sandbox::new();
+    let run = keyring_login_without_a_keyring(&sb);
     run.assert_code(0);
     assert!(
         run.stderr_lines()[0].starts_with(
@@ -565,17 +571,7 @@ fn keyring_login_falls_back_to_the_profile_files_visibly_when_there_is_no_keyrin
 #[test]
 fn keyring_fallback_login_is_treated_like_a_file_login() {
     let sb = Sandbox::new();
-    let run = sb.run_stdin(
-        &[
-            "login",
-            "--with-token",
-            "--storage",
-            "keyring",
-            "--profile",
-            "kr",
-        ],
-        &format!("{OAUTH}\n"),
-    );
+    let run = keyring_login_without_a_keyring(&sb);
     run.assert_code(0);
     assert!(
         !run.stderr.contains("cannot read from profile files"),

@@ -251,36 +251,29 @@ fn login_benches(c: &mut Criterion) {
     let client = TokenClient::new().unwrap();
 
     let mut g = c.benchmark_group("login");
-    g.bench_function(
-        "login() start -> ready (callback listening, browser launched)",
-        |b| {
+    for (name, probe) in [
+        (
+            "login() start -> ready (callback listening, browser launched)",
+            &probe,
+        ),
+        (
+            "login() start -> ready, browser not opened (--no-browser)",
+            &probe_no_browser,
+        ),
+    ] {
+        g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     total += rt.block_on(async {
                         let start = Instant::now();
-                        login_until_ready(&request, &client, &probe, start).await
+                        login_until_ready(&request, &client, probe, start).await
                     });
                 }
                 total
             });
-        },
-    );
-    g.bench_function(
-        "login() start -> ready, browser not opened (--no-browser)",
-        |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += rt.block_on(async {
-                        let start = Instant::now();
-                        login_until_ready(&request, &client, &probe_no_browser, start).await
-                    });
-                }
-                total
-            });
-        },
-    );
+        });
+    }
     g.bench_function(
         "CLI path: runtime + TokenClient::new + login() -> ready",
         |b| {
