@@ -542,3 +542,115 @@ fn a_held_claude_code_lock_makes_us_wait_and_adopt_what_claude_code_wrote() {
         "our locks were released"
     );
 }
+
+/// Claude Code's login in a keychain item (as on macOS: the Keychain), here
+/// the real Secret Service standing in for the Keychain: refreshed under
+/// Claude Code's lock and written back to the item, nothing else touched.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_claude_code_login_in_the_keychain_is_refreshed_back_into_the_item() {
+    use claude_auth::store::claude_code::ClaudeCodeStore;
+    use claude_auth::store::keyring::ForeignItem;
+    if std::env::var("CLAUDE_AUTH_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
+        return eprintln!("skipped: no private Secret Service (run scripts/test)");
+    }
+    let Some(rig) = Rig::start(&["--require-json"]) else {
+        return skip("claude_code_keychain");
+    };
+    let tokens = rig.tokens_from_browser_login("json");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let claude = root.join("claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    std::fs::create_dir_all(root.join("own")).unwrap();
+    std::fs::write(
+        root.join("own/config.toml"),
+        format!("[providers.claude]\ntoken_url = \"{}\"\n", rig.token_url()),
+    )
+    .unwrap();
+    // A stale login in the file, which the item shadows and which must stay as it is.
+    let file_login = r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-file-aaaaaaaa","refreshToken":"sk-ant-ort01-file-bbbbbbbb","expiresAt":1,"scopes":["user:inference"]}}"#;
+    std::fs::write(claude.join(".credentials.json"), file_login).unwrap();
+    let item = ForeignItem {
+        service: format!(
+            "claude-auth-test-{}-Claude Code-credentials",
+            std::process::id()
+        ),
+        account: "alice".into(),
+    };
+    let expired_ms = (now_unix() - 60) * 1000;
+    item.write(
+        &serde_json::json!({
+            "claudeAiOauth": {
+                "accessToken": tokens.access_token.expose(),
+                "refreshToken": tokens.refresh_token.as_ref().unwrap().expose(),
+                "expiresAt": expired_ms,
+                "scopes": ["user:inference", "user:profile"],
+                "subscriptionType": "max",
+                "clientId": rig::CLIENT_ID,
+            },
+            "mcpOAuth": {"srv": {"token": "m"}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let env = [
+        ("HOME", root.to_owned()),
+        ("ANTHROPIC_CONFIG_DIR", root.join("anthropic")),
+        ("CLAUDE_AUTH_CONFIG_DIR", root.join("own")),
+        ("CLAUDE_AUTH_SETTINGS", root.join("own/config.toml")),
+        ("CLAUDE_CONFIG_DIR", claude.clone()),
+    ]
+    .into_iter()
+    .fold(Env::empty(), |e, (k, v)| e.with(k, v.display().to_string()));
+    let store = ClaudeCodeStore::new(&claude, claude.join(".claude.json"))
+        .with_keychain(&item.service, &item.account);
+    let mgr = AuthManager::new(
+        Resolver::new(env).unwrap().with_claude_code_store(store),
+        ManagerOptions::default(),
+    )
+    .unwrap();
+    rig.admin("reset");
+    let got = two_workers()
+        .block_on(mgr.credential())
+        .unwrap()
+        .secret()
+        .expose()
+        .to_owned();
+    let after: Value = serde_json::from_str(&item.read().unwrap().unwrap()).unwrap();
+    let _ = item.delete();
+    let o = &after["claudeAiOauth"];
+    assert_eq!(rig.stat("refreshGrants"), 1);
+    assert_eq!(
+        o["accessToken"],
+        got.as_str(),
+        "the item holds what was handed out"
+    );
+    assert_ne!(got, tokens.access_token.expose());
+    assert_ne!(
+        o["refreshToken"],
+        tokens.refresh_token.as_ref().unwrap().expose(),
+        "rotated"
+    );
+    assert!(o["expiresAt"].as_u64().unwrap() > now_unix() * 1000);
+    assert_eq!(o["clientId"], rig::CLIENT_ID);
+    // The scopes the server granted (its order), user:inference kept for Claude Code.
+    let mut scopes: Vec<&str> = o["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    scopes.sort_unstable();
+    assert_eq!(scopes, ["user:inference", "user:profile"]);
+    assert_eq!(after["mcpOAuth"]["srv"]["token"], "m");
+    assert_eq!(
+        std::fs::read_to_string(claude.join(".credentials.json")).unwrap(),
+        file_login,
+        "the file is not touched"
+    );
+    assert!(
+        !claude.join(".oauth_refresh.lock").exists() && !root.join("claude.lock").exists(),
+        "Claude Code's locks were taken and released"
+    );
+}

@@ -449,7 +449,11 @@ impl AuthManager {
 
     fn backing_file(&self, origin: &Origin, found: &Found) -> Option<PathBuf> {
         match origin {
-            Origin::ClaudeCode => Some(self.inner.resolver.claude_code().path()),
+            // No file to watch when the login is in the Keychain.
+            Origin::ClaudeCode => {
+                let path = self.inner.resolver.claude_code().path();
+                (found.location == path.display().to_string()).then_some(path)
+            }
             Origin::Profile {
                 storage: StorageKind::File,
                 ..
@@ -567,21 +571,20 @@ impl AuthManager {
     fn reload(&self, origin: &Origin) -> Result<Option<(Found, TokenSet)>, AuthError> {
         let found = match origin {
             Origin::Profile { name, .. } => self.inner.resolver.load_profile(name)?,
-            Origin::ClaudeCode => self.inner.resolver.claude_code().load("")?.map(|c| Found {
-                credential: Some(c),
-                federation: None,
-                profile: None,
-                location: self
-                    .inner
-                    .resolver
-                    .claude_code()
-                    .path()
-                    .display()
-                    .to_string(),
-                storage: None,
-                base_url: None,
-                notes: Vec::new(),
-            }),
+            Origin::ClaudeCode => self
+                .inner
+                .resolver
+                .claude_code()
+                .load_login()?
+                .map(|l| Found {
+                    credential: Some(l.credential),
+                    federation: None,
+                    profile: None,
+                    location: l.location,
+                    storage: None,
+                    base_url: None,
+                    notes: Vec::new(),
+                }),
             _ => None,
         };
         Ok(found.and_then(|f| {

@@ -293,3 +293,235 @@ fn probe_without_a_session_bus_says_what_is_missing() {
     assert!(line.contains("no reachable D-Bus session bus"), "{line}");
     assert!(line.contains("encrypted-file"), "{line}");
 }
+
+// ---------------------------------------------------------------------------
+// Claude Code's login in a keychain item (macOS keeps it in the Keychain,
+// service "Claude Code-credentials", account $USER). The same code runs here
+// against the real Secret Service, the only keychain this machine has.
+
+mod claude_code_keychain {
+    use super::*;
+    use claude_auth::store::claude_code::ClaudeCodeStore;
+    use claude_auth::store::keyring::ForeignItem;
+    use serde_json::Value;
+
+    const ITEM_LOGIN: &str = r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-ITEMaaaaaaaa","refreshToken":"sk-ant-ort01-ITEMbbbbbbbb","expiresAt":1767225600000,"scopes":["user:inference","user:profile"],"subscriptionType":"max","rateLimitTier":"default_claude_max_20x","futureField":1},"mcpOAuth":{"srv":{"token":"m"}}}"#;
+    const FILE_LOGIN: &str = r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-FILEaaaaaaaa","refreshToken":"sk-ant-ort01-FILEbbbbbbbb","expiresAt":1767225600000,"scopes":["user:inference"]}}"#;
+
+    struct Setup {
+        tmp: tempfile::TempDir,
+        item: ForeignItem,
+        store: ClaudeCodeStore,
+    }
+
+    impl Setup {
+        fn new(name: &str) -> Setup {
+            let tmp = tempfile::tempdir().unwrap();
+            let item = ForeignItem {
+                service: service(name),
+                account: "alice".into(),
+            };
+            let store = ClaudeCodeStore::new(tmp.path(), tmp.path().join(".claude.json"))
+                .with_keychain(&item.service, &item.account);
+            Setup { tmp, item, store }
+        }
+
+        fn file(&self) -> std::path::PathBuf {
+            self.tmp.path().join(".credentials.json")
+        }
+
+        fn item_json(&self) -> Option<Value> {
+            self.item
+                .read()
+                .unwrap()
+                .map(|t| serde_json::from_str(&t).unwrap())
+        }
+
+        fn access(&self) -> String {
+            let cred = self.store.load("").unwrap().unwrap();
+            cred.secret().expose().to_owned()
+        }
+    }
+
+    impl Drop for Setup {
+        fn drop(&mut self) {
+            let _ = self.item.delete();
+        }
+    }
+
+    #[test]
+    fn the_item_is_read_before_the_file() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-first");
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        s.item.write(ITEM_LOGIN).unwrap();
+        let login = s.store.load_login().unwrap().unwrap();
+        assert_eq!(
+            login.credential.secret().expose(),
+            "sk-ant-oat01-ITEMaaaaaaaa"
+        );
+        assert_eq!(
+            login.location,
+            format!("Keychain item {:?} (account \"alice\")", s.item.service)
+        );
+        assert_eq!(login.note, None);
+        let set = login.credential.token_set().unwrap().clone();
+        assert_eq!(set.expires_at, Some(1_767_225_600));
+        assert_eq!(
+            set.identity.rate_limit_tier.as_deref(),
+            Some("default_claude_max_20x")
+        );
+    }
+
+    #[test]
+    fn without_an_item_the_file_is_read_and_named() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-file");
+        assert!(s.store.load_login().unwrap().is_none());
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        let login = s.store.load_login().unwrap().unwrap();
+        assert_eq!(
+            login.credential.secret().expose(),
+            "sk-ant-oat01-FILEaaaaaaaa"
+        );
+        assert_eq!(login.location, s.file().display().to_string());
+        // An item holding only other logins (no claudeAiOauth) does not hide the file.
+        s.item
+            .write(r#"{"mcpOAuth":{"srv":{"token":"m"}}}"#)
+            .unwrap();
+        assert_eq!(s.access(), "sk-ant-oat01-FILEaaaaaaaa");
+    }
+
+    #[test]
+    fn a_rewrite_goes_back_to_the_item_and_keeps_every_field_it_does_not_own() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-rewrite");
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        s.item.write(ITEM_LOGIN).unwrap();
+        let Credential::OAuth(mut set) = s.store.load("").unwrap().unwrap() else {
+            panic!("not OAuth")
+        };
+        set.access_token = Secret::new("sk-ant-oat01-NEWnnnnnnnnn");
+        set.refresh_token = Some(Secret::new("sk-ant-ort01-NEWrrrrrrrrr"));
+        set.expires_at = Some(1_800_000_000);
+        s.store.save("", &Credential::OAuth(set)).unwrap();
+        let v = s.item_json().unwrap();
+        let o = &v["claudeAiOauth"];
+        assert_eq!(o["accessToken"], "sk-ant-oat01-NEWnnnnnnnnn");
+        assert_eq!(o["refreshToken"], "sk-ant-ort01-NEWrrrrrrrrr");
+        assert_eq!(o["expiresAt"], 1_800_000_000_000u64);
+        assert_eq!(
+            o["scopes"],
+            serde_json::json!(["user:inference", "user:profile"])
+        );
+        assert_eq!(o["rateLimitTier"], "default_claude_max_20x");
+        assert_eq!(o["futureField"], 1);
+        assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
+        assert_eq!(
+            std::fs::read_to_string(s.file()).unwrap(),
+            FILE_LOGIN,
+            "the file is not touched"
+        );
+    }
+
+    #[test]
+    fn a_login_found_in_the_file_is_rewritten_in_the_file_and_a_new_one_goes_to_the_item() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-place");
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        let mut cred = s.store.load("").unwrap().unwrap();
+        if let Credential::OAuth(set) = &mut cred {
+            set.access_token = Secret::new("sk-ant-oat01-INFILEnnnnnn");
+        }
+        s.store.save("", &cred).unwrap();
+        assert_eq!(s.item_json(), None, "no item was created");
+        let v: Value = serde_json::from_slice(&std::fs::read(s.file()).unwrap()).unwrap();
+        assert_eq!(
+            v["claudeAiOauth"]["accessToken"],
+            "sk-ant-oat01-INFILEnnnnnn"
+        );
+
+        std::fs::remove_file(s.file()).unwrap();
+        s.store.save("", &oauth()).unwrap();
+        let v = s.item_json().unwrap();
+        assert_eq!(
+            v["claudeAiOauth"]["accessToken"],
+            "sk-ant-oat01-ACCESSaaaaaaaaaaaaaaaa"
+        );
+        assert!(!s.file().exists(), "a new login goes to the item only");
+        assert_eq!(s.access(), "sk-ant-oat01-ACCESSaaaaaaaaaaaaaaaa");
+    }
+
+    #[test]
+    fn an_item_that_is_not_json_is_named_never_quoted_and_never_overwritten() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-corrupt");
+        let garbage = "{\"claudeAiOauth\": sk-ant-oat01-GARBAGE-SECRET";
+        s.item.write(garbage).unwrap();
+        let err = s.store.load("").unwrap_err();
+        assert!(matches!(&err, Error::Keyring { service, account, .. }
+            if *service == s.item.service && account == "alice"));
+        let text = err.to_string();
+        assert!(text.contains("not JSON"), "{text}");
+        assert!(text.contains("claude /login"), "{text}");
+        assert!(
+            !text.contains("GARBAGE") && !format!("{err:?}").contains("GARBAGE"),
+            "{text}"
+        );
+        assert!(
+            s.store.save("", &oauth()).is_err(),
+            "no login anywhere else to update"
+        );
+        assert_eq!(
+            s.item.read().unwrap().unwrap().as_str(),
+            garbage,
+            "left as it was"
+        );
+
+        // With a login in the file, the file is used, and the note says why.
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        let login = s.store.load_login().unwrap().unwrap();
+        assert_eq!(
+            login.credential.secret().expose(),
+            "sk-ant-oat01-FILEaaaaaaaa"
+        );
+        let note = login.note.unwrap();
+        assert!(
+            note.starts_with("the Keychain could not be read, so the file was used"),
+            "{note}"
+        );
+        assert!(!note.contains("GARBAGE"), "{note}");
+    }
+
+    #[test]
+    fn delete_removes_the_login_from_both_and_keeps_other_logins() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-delete");
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        s.item.write(ITEM_LOGIN).unwrap();
+        assert!(s.store.delete("").unwrap());
+        let v = s.item_json().unwrap();
+        assert!(v.get("claudeAiOauth").is_none(), "{v}");
+        assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
+        assert!(!s.file().exists(), "the file held only the login");
+        assert!(s.store.load("").unwrap().is_none());
+        assert!(!s.store.delete("").unwrap(), "nothing left to delete");
+
+        // An item holding only the login is deleted.
+        s.item.write(FILE_LOGIN).unwrap();
+        assert!(s.store.delete("").unwrap());
+        assert_eq!(s.item.read().unwrap(), None);
+    }
+}

@@ -361,6 +361,18 @@ enum Step {
     Fail(Error, bool),
 }
 
+/// Claude Code's store: its file, and on macOS first its Keychain item
+/// (account `$USER`, as Claude Code names it).
+fn claude_code_store(env: &Env, dir: PathBuf, account_file: PathBuf) -> ClaudeCodeStore {
+    let store = ClaudeCodeStore::new(dir, account_file);
+    #[cfg(all(target_os = "macos", feature = "keyring"))]
+    if let Some(user) = env.get("USER").filter(|u| !u.is_empty()) {
+        return store.with_keychain(crate::store::claude_code::KEYCHAIN_SERVICE, user);
+    }
+    let _ = env;
+    store
+}
+
 impl Resolver {
     /// A resolver for `env`, with the settings it points at.
     pub fn new(env: Env) -> Result<Self> {
@@ -379,7 +391,7 @@ impl Resolver {
         };
         Resolver {
             profiles: ProfileFiles::new(config_dir.path.clone()),
-            claude_code: ClaudeCodeStore::new(cc_dir.path, account_file),
+            claude_code: claude_code_store(&env, cc_dir.path, account_file),
             own_keys: KeyFileStore::new(own_config_dir(&env).path.join("credentials")),
             config_dir,
             settings,
@@ -400,6 +412,13 @@ impl Resolver {
     /// The spec files.
     pub fn profile_files(&self) -> &ProfileFiles {
         &self.profiles
+    }
+
+    /// Use `store` for Claude Code's login (for example one with a Keychain
+    /// item configured, [`ClaudeCodeStore::with_keychain`]).
+    pub fn with_claude_code_store(mut self, store: ClaudeCodeStore) -> Self {
+        self.claude_code = store;
+        self
     }
 
     /// Claude Code's store.
@@ -825,9 +844,9 @@ impl Resolver {
                 },
                 None => Step::Skip("not configured (external_command in settings, or CLAUDE_AUTH_EXTERNAL_COMMAND)".into()),
             },
-            SourceId::ClaudeCode => match self.claude_code.load("") {
-                Ok(Some(cred)) => {
-                    let mut cred = cred;
+            SourceId::ClaudeCode => match self.claude_code.load_login() {
+                Ok(Some(login)) => {
+                    let mut cred = login.credential;
                     if let Credential::OAuth(set) = &mut cred {
                         if let Some(acct) = self.claude_code.account() {
                             set.identity = Identity {
@@ -837,11 +856,12 @@ impl Resolver {
                             };
                         }
                     }
-                    let mut f = Found::new(cred, self.claude_code.path().display().to_string());
+                    let mut f = Found::new(cred, login.location);
                     f.notes.push("owned by Claude Code: refreshed only under Claude Code's lock".into());
+                    f.notes.extend(login.note);
                     Step::Found(Box::new(f))
                 }
-                Ok(None) => Step::Skip(format!("no login in {}", self.claude_code.path().display())),
+                Ok(None) => Step::Skip(format!("no login in {}", self.claude_code.locations())),
                 Err(e) => Step::Fail(e, false),
             },
             SourceId::SeedFile => {

@@ -1,5 +1,8 @@
-//! Claude Code's credential file, `$CLAUDE_CONFIG_DIR/.credentials.json`
-//! (default `~/.claude/.credentials.json`).
+//! Claude Code's login: its credential file,
+//! `$CLAUDE_CONFIG_DIR/.credentials.json` (default
+//! `~/.claude/.credentials.json`), and on macOS its Keychain item (generic
+//! password, service `Claude Code-credentials`, account `$USER`), which holds
+//! the same JSON.
 //!
 //! ```json
 //! { "claudeAiOauth": { "accessToken": "...", "refreshToken": "...", "expiresAt": 1767225600000,
@@ -11,6 +14,12 @@
 //! fields and keeps everything else (`mcpOAuth`, `scopes`, unknown keys), and
 //! writes through a symlink to its target. Claude Code holds one login, so the
 //! profile argument of the store methods is ignored.
+//!
+//! With a Keychain item configured ([`ClaudeCodeStore::with_keychain`], the
+//! default on macOS), the item is read first and the file only when the item
+//! holds no login or the Keychain cannot be read (as over SSH with a locked
+//! keychain), which is where Claude Code falls back to. A rewrite goes back
+//! to where the login was found; a new login goes to the item.
 
 use std::path::{Path, PathBuf};
 
@@ -24,16 +33,44 @@ use crate::secure_file::{
     read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
 };
 use crate::store::key_file::ClassifyJsonError;
+#[cfg(feature = "keyring")]
+use crate::store::keyring::ForeignItem;
 use crate::store::CredentialStore;
 
 /// The top-level key Claude Code keeps its subscription login under.
 pub const OAUTH_KEY: &str = "claudeAiOauth";
 
-/// Claude Code's credential file.
+/// The service of Claude Code's Keychain item on macOS (the account is `$USER`).
+pub const KEYCHAIN_SERVICE: &str = "Claude Code-credentials";
+
+/// Claude Code's login: its credential file, and on macOS its Keychain item.
 #[derive(Clone, Debug)]
 pub struct ClaudeCodeStore {
     config_dir: PathBuf,
     account_file: PathBuf,
+    #[cfg(feature = "keyring")]
+    keychain: Option<ForeignItem>,
+}
+
+/// A parsed credential document (the file's, or the Keychain item's).
+type Document = Map<String, Value>;
+
+/// Where a login was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Keychain,
+    File,
+}
+
+/// A login read from Claude Code's store, with where it was found.
+#[derive(Debug)]
+pub struct ClaudeCodeLogin {
+    /// The credential.
+    pub credential: Credential,
+    /// Where it was found: the file's path, or the Keychain item.
+    pub location: String,
+    /// Why the Keychain item was passed over for the file, when it was.
+    pub note: Option<String>,
 }
 
 impl ClaudeCodeStore {
@@ -45,7 +82,191 @@ impl ClaudeCodeStore {
         ClaudeCodeStore {
             config_dir: config_dir.into(),
             account_file: account_file.into(),
+            #[cfg(feature = "keyring")]
+            keychain: None,
         }
+    }
+
+    /// Also read (first) and write Claude Code's Keychain item, as Claude
+    /// Code does on macOS: service [`KEYCHAIN_SERVICE`], account `$USER`.
+    /// The resolver sets this on macOS; elsewhere it uses the platform's
+    /// keyring, which Claude Code itself never does there.
+    #[cfg(feature = "keyring")]
+    pub fn with_keychain(mut self, service: impl Into<String>, account: impl Into<String>) -> Self {
+        self.keychain = Some(ForeignItem {
+            service: service.into(),
+            account: account.into(),
+        });
+        self
+    }
+
+    /// The Keychain item this store reads first, if any.
+    #[cfg(feature = "keyring")]
+    pub fn keychain(&self) -> Option<&ForeignItem> {
+        self.keychain.as_ref()
+    }
+
+    #[cfg(feature = "keyring")]
+    fn keychain_location(item: &ForeignItem) -> String {
+        format!(
+            "Keychain item {:?} (account {:?})",
+            item.service, item.account
+        )
+    }
+
+    fn has_keychain(&self) -> bool {
+        #[cfg(feature = "keyring")]
+        return self.keychain.is_some();
+        #[cfg(not(feature = "keyring"))]
+        false
+    }
+
+    /// Where the login is looked for, for messages: the Keychain item and
+    /// the file, or the file alone.
+    pub fn locations(&self) -> String {
+        #[cfg(feature = "keyring")]
+        if let Some(item) = &self.keychain {
+            return format!(
+                "{}, then {}",
+                Self::keychain_location(item),
+                self.path().display()
+            );
+        }
+        self.path().display().to_string()
+    }
+
+    /// The Keychain item's document: `Ok(None)` with no item configured, no
+    /// item, or an item without a login.
+    fn read_keychain(&self) -> Result<Option<Map<String, Value>>> {
+        #[cfg(feature = "keyring")]
+        if let Some(item) = &self.keychain {
+            let Some(text) = item.read()? else {
+                return Ok(None);
+            };
+            let bad = |message: &str| self.error_at(Place::Keychain, message.to_owned());
+            return match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                Ok(_) => Err(bad(
+                    "Claude Code's login item must contain a JSON object; log in again with `claude /login`",
+                )),
+                Err(e) => Err(bad(&format!(
+                    "Claude Code's login item is not JSON ({}); log in again with `claude /login`",
+                    e.classify_str()
+                ))),
+            };
+        }
+        Ok(None)
+    }
+
+    fn write_place(&self, place: Place, doc: Map<String, Value>) -> Result<()> {
+        match place {
+            Place::File => write_atomic(&self.path(), &to_json_bytes(&Value::Object(doc)), 0o600),
+            #[cfg(feature = "keyring")]
+            Place::Keychain => match &self.keychain {
+                // Compact, as Claude Code writes it; it holds secrets.
+                Some(item) => item.write(&zeroize::Zeroizing::new(Value::Object(doc).to_string())),
+                None => Err(Error::Unsupported("no Keychain item is configured".into())),
+            },
+            #[cfg(not(feature = "keyring"))]
+            Place::Keychain => Err(Error::Unsupported("built without keyring support".into())),
+        }
+    }
+
+    /// The document holding the login and where it is. The Keychain item
+    /// comes first; when it cannot be read, the file is used if it holds a
+    /// login (with the reason in the note), else the error is returned.
+    fn find_login(&self) -> Result<Option<(Place, Document, Option<String>)>> {
+        let mut note = None;
+        match self.read_keychain() {
+            Ok(Some(doc)) if doc.contains_key(OAUTH_KEY) => {
+                return Ok(Some((Place::Keychain, doc, None)))
+            }
+            Ok(_) => {}
+            Err(e) => match self.read_document() {
+                Ok(Some(doc)) if doc.contains_key(OAUTH_KEY) => {
+                    note = Some(format!(
+                        "the Keychain could not be read, so the file was used: {e}"
+                    ));
+                }
+                _ => return Err(e),
+            },
+        }
+        Ok(self
+            .read_document()?
+            .filter(|doc| doc.contains_key(OAUTH_KEY))
+            .map(|doc| (Place::File, doc, note)))
+    }
+
+    /// Take the login out of the Keychain item (the item goes when nothing
+    /// else is left in it); `Ok(false)` when it held none.
+    fn delete_from_keychain(&self) -> Result<bool> {
+        #[cfg(feature = "keyring")]
+        if let Some(item) = &self.keychain {
+            let Some(mut doc) = self.read_keychain()? else {
+                return Ok(false);
+            };
+            if doc.remove(OAUTH_KEY).is_none() {
+                return Ok(false);
+            }
+            if doc.is_empty() {
+                item.delete()?;
+            } else {
+                self.write_place(Place::Keychain, doc)?;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// An error about the login at `place`, naming the file or the item.
+    fn error_at(&self, place: Place, message: String) -> Error {
+        match place {
+            #[cfg(feature = "keyring")]
+            Place::Keychain => match &self.keychain {
+                Some(item) => Error::Keyring {
+                    service: item.service.clone(),
+                    account: item.account.clone(),
+                    message,
+                },
+                None => Error::Unsupported(message),
+            },
+            #[cfg(not(feature = "keyring"))]
+            Place::Keychain => Error::Unsupported(message),
+            Place::File => Error::parse(self.path(), message),
+        }
+    }
+
+    fn place_location(&self, place: Place) -> String {
+        match place {
+            #[cfg(feature = "keyring")]
+            Place::Keychain => self
+                .keychain
+                .as_ref()
+                .map_or_else(String::new, Self::keychain_location),
+            #[cfg(not(feature = "keyring"))]
+            Place::Keychain => String::new(),
+            Place::File => self.path().display().to_string(),
+        }
+    }
+
+    /// Claude Code's login, where it was found, and why the Keychain item was
+    /// passed over, if it was. `Ok(None)` when there is no login.
+    pub fn load_login(&self) -> Result<Option<ClaudeCodeLogin>> {
+        let Some((place, doc, note)) = self.find_login()? else {
+            return Ok(None);
+        };
+        let location = self.place_location(place);
+        let bad = |message: String| self.error_at(place, message);
+        let oauth = doc
+            .get(OAUTH_KEY)
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("claudeAiOauth must be a JSON object".into()))?;
+        let set = token_set_from_claude_code(oauth).map_err(bad)?;
+        Ok(Some(ClaudeCodeLogin {
+            credential: Credential::OAuth(set),
+            location,
+            note,
+        }))
     }
 
     /// `.credentials.json`.
@@ -138,22 +359,11 @@ pub fn token_set_from_claude_code(oauth: &Map<String, Value>) -> Result<TokenSet
 
 impl CredentialStore for ClaudeCodeStore {
     fn location(&self, _profile: &str) -> String {
-        self.path().display().to_string()
+        self.locations()
     }
 
     fn load(&self, _profile: &str) -> Result<Option<Credential>> {
-        let Some(doc) = self.read_document()? else {
-            return Ok(None);
-        };
-        let Some(oauth) = doc.get(OAUTH_KEY) else {
-            return Ok(None);
-        };
-        let oauth = oauth
-            .as_object()
-            .ok_or_else(|| Error::parse(self.path(), "claudeAiOauth must be a JSON object"))?;
-        token_set_from_claude_code(oauth)
-            .map(|set| Some(Credential::OAuth(set)))
-            .map_err(|m| Error::parse(self.path(), m))
+        Ok(self.load_login()?.map(|login| login.credential))
     }
 
     fn save(&self, _profile: &str, credential: &Credential) -> Result<()> {
@@ -163,22 +373,39 @@ impl CredentialStore for ClaudeCodeStore {
             ));
         };
         let path = self.path();
-        let mut doc = self
-            .read_document()
-            .map_err(|_| {
-                Error::parse(
-                    &path,
-                    "cannot be parsed, so it was not overwritten; fix or move it aside",
-                )
-            })?
-            .unwrap_or_default();
+        // Back to where the login is; a new one goes to the Keychain item
+        // when there is one. Never over a document that cannot be parsed.
+        let found = self.find_login().map_err(|e| match e {
+            Error::Parse { .. } => Error::parse(
+                &path,
+                "cannot be parsed, so it was not overwritten; fix or move it aside",
+            ),
+            other => other,
+        })?;
+        let (place, mut doc) = match found {
+            Some((place, doc, _)) => (place, doc),
+            None if self.has_keychain() => {
+                (Place::Keychain, self.read_keychain()?.unwrap_or_default())
+            }
+            None => (
+                Place::File,
+                self.read_document()
+                    .map_err(|_| {
+                        Error::parse(
+                            &path,
+                            "cannot be parsed, so it was not overwritten; fix or move it aside",
+                        )
+                    })?
+                    .unwrap_or_default(),
+            ),
+        };
         let oauth = doc
             .entry(OAUTH_KEY)
             .or_insert_with(|| Value::Object(Map::new()));
         let Value::Object(oauth) = oauth else {
-            return Err(Error::parse(
-                &path,
-                "claudeAiOauth is not an object, so it was not overwritten",
+            return Err(self.error_at(
+                place,
+                "claudeAiOauth is not an object, so it was not overwritten".into(),
             ));
         };
         oauth.insert("accessToken".into(), set.access_token.expose().into());
@@ -199,20 +426,22 @@ impl CredentialStore for ClaudeCodeStore {
         if let Some(sub) = &set.identity.subscription_type {
             oauth.insert("subscriptionType".into(), sub.clone().into());
         }
-        write_atomic(&path, &to_json_bytes(&Value::Object(doc)), 0o600)
+        self.write_place(place, doc)
     }
 
     fn delete(&self, _profile: &str) -> Result<bool> {
         // Only the subscription login goes; other keys (mcpOAuth) stay.
+        let removed = self.delete_from_keychain()?;
         let path = self.path();
         let Some(mut doc) = self.read_document()? else {
-            return Ok(false);
+            return Ok(removed);
         };
         if doc.remove(OAUTH_KEY).is_none() {
-            return Ok(false);
+            return Ok(removed);
         }
         if doc.is_empty() {
-            return remove_if_exists(&path);
+            remove_if_exists(&path)?;
+            return Ok(true);
         }
         write_atomic(&path, &to_json_bytes(&Value::Object(doc)), 0o600)?;
         Ok(true)

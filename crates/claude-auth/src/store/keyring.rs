@@ -233,31 +233,62 @@ impl CredentialStore for KeyringStore {
     }
 }
 
-/// Claude Code's own login on macOS: the Keychain generic password with
-/// service `Claude Code-credentials` and account `$USER`, as
-/// `security find-generic-password -s "Claude Code-credentials" -a "$USER" -w`
-/// prints it. Returns the raw JSON text (`{"claudeAiOauth": {...}}`), or
-/// `Ok(None)` when there is no such item.
+/// A keyring item that another program owns, read and written as text: Claude
+/// Code's login on macOS, a generic password with service
+/// `Claude Code-credentials` and account `$USER` holding the same JSON as its
+/// credential file on Linux (see [`crate::store::claude_code`]).
 ///
-/// Untested on the machine this was written on (Linux); it relies on the
-/// `keyring` crate's `apple-native` store, which reads the default (login)
-/// keychain. macOS may ask the user to allow access.
-#[cfg(target_os = "macos")]
-pub fn read_claude_code_keychain() -> Result<Option<String>> {
-    const SERVICE: &str = "Claude Code-credentials";
-    let account = std::env::var("USER").unwrap_or_default();
-    let store = KeyringStore::new(SERVICE);
-    if account.is_empty() {
-        return Err(store.error(
-            "$USER",
-            "USER is not set, so Claude Code's Keychain item (account = $USER) cannot be found",
-        ));
+/// On macOS this is the login keychain (the `keyring` crate's `apple-native`
+/// store); macOS may ask the user to allow claude-auth to read an item that
+/// Claude Code created. Elsewhere it is the platform's keyring, which is how
+/// the tests exercise this code against a real Secret Service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignItem {
+    /// The item's service.
+    pub service: String,
+    /// The item's account.
+    pub account: String,
+}
+
+impl ForeignItem {
+    fn entry(&self) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, &self.account).map_err(|e| self.map_error(e))
     }
-    let entry = keyring::Entry::new(SERVICE, &account).map_err(|e| store.map_error(&account, e))?;
-    match entry.get_password() {
-        Ok(text) => Ok(Some(text)),
-        Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(store.map_error(&account, e)),
+
+    fn map_error(&self, err: keyring::Error) -> Error {
+        match err {
+            keyring::Error::BadEncoding(_) => Error::Keyring {
+                service: self.service.clone(),
+                account: self.account.clone(),
+                message: "the item is not UTF-8 text".into(),
+            },
+            other => KeyringStore::new(&self.service).map_error(&self.account, other),
+        }
+    }
+
+    /// The item's text, `Ok(None)` when there is no such item.
+    pub fn read(&self) -> Result<Option<Zeroizing<String>>> {
+        match self.entry()?.get_password() {
+            Ok(text) => Ok(Some(Zeroizing::new(text))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(self.map_error(e)),
+        }
+    }
+
+    /// Create or replace the item's text.
+    pub fn write(&self, text: &str) -> Result<()> {
+        self.entry()?
+            .set_password(text)
+            .map_err(|e| self.map_error(e))
+    }
+
+    /// Delete the item; `Ok(false)` when there was none.
+    pub fn delete(&self) -> Result<bool> {
+        match self.entry()?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(self.map_error(e)),
+        }
     }
 }
 
