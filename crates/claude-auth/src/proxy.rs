@@ -17,7 +17,8 @@
 //!   can be refreshed, request bodies up to [`ProxyConfig::max_buffered_body`]
 //!   are buffered so a retry is possible (others stream straight through);
 //! - streams responses (SSE) chunk by chunk, never buffering them, keeping
-//!   their `Content-Length`; passes redirects to the client, never follows them;
+//!   their `Content-Length`; passes redirects to the client, never follows them,
+//!   and points a redirect into the upstream base URL back at the proxy;
 //! - keeps upstream connections alive in a small pool of its own (HTTP/1.1,
 //!   rustls for https); goes through reqwest instead only when an
 //!   `HTTPS_PROXY`-style setting applies to the upstream;
@@ -205,6 +206,42 @@ impl Target {
         parts.authority = Some(self.authority.clone());
         parts.path_and_query = Some(path_and_query);
         Uri::from_parts(parts).ok()
+    }
+
+    /// A redirect's `Location` as the client must follow it: a URL into the
+    /// upstream base URL (absolute on the upstream's scheme and host, or a
+    /// path under its prefix) becomes the path the proxy serves it at, so the
+    /// client comes back through the proxy instead of going to the upstream
+    /// with its local key (nginx's `proxy_redirect default`). `None` leaves
+    /// it as it is: another host, or a path outside the base URL.
+    fn local_location(&self, location: &HeaderValue) -> Option<HeaderValue> {
+        let text = location.to_str().ok()?;
+        let rest = if text.starts_with('/') && !text.starts_with("//") {
+            text
+        } else {
+            let scheme_end = text.find("://")?;
+            let (scheme, after) = (&text[..scheme_end], &text[scheme_end + 3..]);
+            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let same = scheme.eq_ignore_ascii_case(self.scheme.as_str())
+                && after[..end].eq_ignore_ascii_case(self.authority.as_str());
+            if !same {
+                return None;
+            }
+            &after[end..]
+        };
+        if self.prefix.is_empty() {
+            if rest.starts_with('/') {
+                return HeaderValue::from_str(rest).ok();
+            }
+            return HeaderValue::from_str(&format!("/{rest}")).ok();
+        }
+        let tail = rest.strip_prefix(self.prefix.as_str())?;
+        match tail.chars().next() {
+            None => Some(HeaderValue::from_static("/")),
+            Some('/') => HeaderValue::from_str(tail).ok(),
+            Some('?' | '#') => HeaderValue::from_str(&format!("/{tail}")).ok(),
+            Some(_) => None,
+        }
     }
 
     /// The absolute upstream URI for an incoming origin-form target.
@@ -807,9 +844,14 @@ async fn send(
 /// The upstream response as ours: status, headers (minus hop-by-hop ones;
 /// `Content-Length` stays, so a fixed-length answer is not re-chunked) and
 /// the body, streamed frame by frame.
-fn relay(upstream: Response<RelayedBody>) -> Response<ProxyBody> {
+fn relay(target: &Target, upstream: Response<RelayedBody>) -> Response<ProxyBody> {
     let (mut parts, body) = upstream.into_parts();
     strip(&mut parts.headers, is_hop_by_hop);
+    if let Some(location) = parts.headers.get(header::LOCATION) {
+        if let Some(ours) = target.local_location(location) {
+            parts.headers.insert(header::LOCATION, ours);
+        }
+    }
     parts.version = Version::HTTP_11;
     parts.extensions.clear();
     Response::from_parts(parts, Either::Right(body))
@@ -898,7 +940,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
     let bytes = match plan {
         BodyPlan::Stream(body) => {
             return match send(shared, method, path_and_query, headers, Either::Right(body)).await {
-                Ok(r) => relay(r),
+                Ok(r) => relay(&shared.target, r),
                 Err(resp) => resp,
             };
         }
@@ -917,7 +959,7 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
         Err(resp) => return resp,
     };
     let Some(headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED) else {
-        return relay(first);
+        return relay(&shared.target, first);
     };
     // One forced refresh and one retry; boxed for the same reason as connecting.
     drop(first);
@@ -967,7 +1009,7 @@ async fn retry_after_401(
     )
     .await
     {
-        Ok(r) => relay(r),
+        Ok(r) => relay(&shared.target, r),
         Err(resp) => resp,
     }
 }
@@ -1158,6 +1200,49 @@ mod tests {
         strip(&mut req, is_dropped_from_request);
         let names: Vec<&str> = req.keys().map(|n| n.as_str()).collect();
         assert_eq!(names, ["host", "anthropic-version"]);
+    }
+
+    #[test]
+    fn redirects_into_the_upstream_come_back_through_the_proxy() {
+        let at = |base: &str, location: &str| {
+            Target::parse(base)
+                .unwrap()
+                .local_location(&HeaderValue::from_str(location).unwrap())
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let plain = "https://api.example.com";
+        assert_eq!(
+            at(plain, "https://api.example.com/v1/x?a=1").as_deref(),
+            Some("/v1/x?a=1")
+        );
+        assert_eq!(
+            at(plain, "HTTPS://API.EXAMPLE.COM/v1/x").as_deref(),
+            Some("/v1/x")
+        );
+        assert_eq!(at(plain, "https://api.example.com").as_deref(), Some("/"));
+        assert_eq!(
+            at(plain, "https://api.example.com?a").as_deref(),
+            Some("/?a")
+        );
+        assert_eq!(at(plain, "/v1/y").as_deref(), Some("/v1/y"));
+        // Another scheme, host or port: the client's business.
+        assert_eq!(at(plain, "http://api.example.com/v1/x"), None);
+        assert_eq!(at(plain, "https://api.example.com:8443/v1/x"), None);
+        assert_eq!(at(plain, "https://api.example.com.evil/v1/x"), None);
+        assert_eq!(at(plain, "https://other.example.com/v1/x"), None);
+        assert_eq!(at(plain, "//other.example.com/v1/x"), None);
+        let gateway = "http://127.0.0.1:8080/anthropic/";
+        assert_eq!(
+            at(gateway, "http://127.0.0.1:8080/anthropic/v1/x").as_deref(),
+            Some("/v1/x")
+        );
+        assert_eq!(at(gateway, "/anthropic/v1/x#f").as_deref(), Some("/v1/x#f"));
+        assert_eq!(at(gateway, "/anthropic").as_deref(), Some("/"));
+        assert_eq!(at(gateway, "/anthropic?q").as_deref(), Some("/?q"));
+        // Outside the base URL's path: the proxy cannot serve it, left alone.
+        assert_eq!(at(gateway, "/other/v1/x"), None);
+        assert_eq!(at(gateway, "/anthropicx/v1"), None);
+        assert_eq!(at(gateway, "http://127.0.0.1:8080/other"), None);
     }
 
     #[test]

@@ -96,12 +96,11 @@ async fn upstream(close_every: usize) -> Upstream {
                             resp.headers_mut()
                                 .insert("connection", "close".parse().unwrap());
                         }
-                        if req_is_redirect(&record, nth) {
+                        // `/v1/redirect` sends the client to another host,
+                        // `/v1/redirect-home` to another path of this one.
+                        if let Some(to) = redirect_for(&record, nth, addr) {
                             *resp.status_mut() = hyper::StatusCode::TEMPORARY_REDIRECT;
-                            resp.headers_mut().insert(
-                                "location",
-                                "http://127.0.0.1:9/elsewhere".parse().unwrap(),
-                            );
+                            resp.headers_mut().insert("location", to.parse().unwrap());
                         }
                         Ok::<_, Infallible>(resp)
                     }
@@ -119,8 +118,12 @@ async fn upstream(close_every: usize) -> Upstream {
     }
 }
 
-fn req_is_redirect(record: &Mutex<Vec<Seen>>, nth: usize) -> bool {
-    record.lock().unwrap()[nth - 1].2 == "/v1/redirect"
+fn redirect_for(record: &Mutex<Vec<Seen>>, nth: usize, addr: SocketAddr) -> Option<String> {
+    match record.lock().unwrap()[nth - 1].2.as_str() {
+        "/v1/redirect" => Some("http://127.0.0.1:9/elsewhere".into()),
+        "/v1/redirect-home" => Some(format!("http://{addr}/v1/moved?x=1")),
+        _ => None,
+    }
 }
 
 async fn proxy(upstream: &Upstream) -> claude_auth::proxy::ProxyHandle {
@@ -226,6 +229,40 @@ async fn redirects_are_passed_to_the_client_not_followed() {
         "http://127.0.0.1:9/elsewhere"
     );
     assert_eq!(up.seen.lock().unwrap().len(), 1);
+
+    // A redirect to the upstream itself is pointed back at the proxy: a
+    // client that follows it comes back through the proxy, which injects the
+    // real key again, instead of going to the upstream with its local one.
+    let resp = client()
+        .post(format!("{}/v1/redirect-home", handle.url()))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 307);
+    assert_eq!(resp.headers().get("location").unwrap(), "/v1/moved?x=1");
+    let followed = reqwest::Client::new()
+        .post(format!("{}/v1/redirect-home", handle.url()))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(followed.status(), 200);
+    let seen = up.seen.lock().unwrap().clone();
+    let paths: Vec<&str> = seen.iter().map(|s| s.2.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/redirect",
+            "/v1/redirect-home",
+            "/v1/redirect-home",
+            "/v1/moved?x=1"
+        ]
+    );
+    assert!(
+        seen.iter().all(|s| s.4 == API_KEY),
+        "every request reached the upstream with the real key"
+    );
     handle.shutdown(std::time::Duration::from_secs(5)).await;
 }
 
