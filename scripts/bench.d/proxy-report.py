@@ -72,15 +72,17 @@ targets = []
 
 wrk = [r for r in rows if r["phase"] == "wrk"]
 if wrk:
-    print(f"### Requests (wrk, {rounds} rounds × {duration} s each, direct and proxy alternately; medians of the rounds)")
+    print(f"### Requests (wrk, {rounds} rounds × {duration} s each, the targets in turn; medians of the rounds)")
     print()
-    print("| connections (wrk threads) | target | requests/s | median latency (ms) | p99 latency (ms) | CPU per request, upstream (µs) | CPU per request, proxy (µs) | errors |")
+    print("`relay1`/`relay2`: the floor of any proxy, a byte relay with no HTTP work on 1 or 2 threads.")
+    print()
+    print("| connections (wrk threads) | target | requests/s | median latency (ms) | p99 latency (ms) | CPU per request, upstream (µs) | CPU per request, proxy or relay (µs) | errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     summary = {}
     groups = [(c, 0) for c in sorted({r["conns"] for r in wrk if not r.get("pinned")}, reverse=True)]
     groups += [(c, 1) for c in sorted({r["conns"] for r in wrk if r.get("pinned")}, reverse=True)]
     for conns, pinned in groups:
-        for target in ("direct", "proxy"):
+        for target in ("direct", "proxy", "relay1", "relay2"):
             runs = [r for r in wrk if r["conns"] == conns and r["target"] == target and bool(r.get("pinned")) == bool(pinned)]
             if not runs:
                 continue
@@ -88,25 +90,29 @@ if wrk:
             p50 = statistics.median(r["wrk"]["p50_us"] for r in runs) / 1000
             p99 = statistics.median(r["wrk"]["p99_us"] for r in runs) / 1000
             up_cpu = statistics.median(r["upstream_cpu_ticks"] / r["clk_tck"] / r["wrk"]["requests"] * 1e6 for r in runs)
-            px_cpu = statistics.median(r["proxy_cpu_ticks"] / r["clk_tck"] / r["wrk"]["requests"] * 1e6 for r in runs)
+            px_cpu = statistics.median(r["mid_cpu_ticks"] / r["clk_tck"] / r["wrk"]["requests"] * 1e6 for r in runs)
             errors = sum(
                 r["wrk"][k] for r in runs for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
             )
             summary[(conns, pinned, target)] = (rps, p50, p99)
             threads = runs[0]["threads"]
-            px = f"{px_cpu:.1f}" if target == "proxy" else "—"
+            px = f"{px_cpu:.1f}" if target != "direct" else "—"
             pin = ", pinned¹" if pinned else ""
             print(f"| {conns} ({threads}){pin} | {target} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {up_cpu:.1f} | {px} | {errors} |")
     print()
-    print("| connections | added median latency (ms) | added p99 latency (ms) | proxy throughput / direct |")
-    print("|---|---:|---:|---:|")
+    print("| connections | through | added median latency (ms) | added p99 latency (ms) | throughput / direct |")
+    print("|---|---|---:|---:|---:|")
     for conns, pinned in groups:
         if (conns, pinned, "direct") not in summary or (conns, pinned, "proxy") not in summary:
             continue
-        d, p = summary[(conns, pinned, "direct")], summary[(conns, pinned, "proxy")]
-        add50, add99, ratio = p[1] - d[1], p[2] - d[2], p[0] / d[0]
+        d = summary[(conns, pinned, "direct")]
         pin = ", pinned¹" if pinned else ""
-        print(f"| {conns}{pin} | {add50:+.3f} | {add99:+.3f} | {ratio * 100:.0f} % |")
+        for target in ("proxy", "relay1", "relay2"):
+            if (conns, pinned, target) in summary:
+                m = summary[(conns, pinned, target)]
+                print(f"| {conns}{pin} | {target} | {m[1] - d[1]:+.3f} | {m[2] - d[2]:+.3f} | {m[0] / d[0] * 100:.0f} % |")
+        p = summary[(conns, pinned, "proxy")]
+        add50, add99, ratio = p[1] - d[1], p[2] - d[2], p[0] / d[0]
         name = f"{conns} connection{'s' if conns != 1 else ''}{pin}"
         targets.append((f"{name}: added median latency ≤ 0.3 ms", f"{add50:+.3f} ms", add50 <= 0.3))
         targets.append((f"{name}: added p99 latency ≤ 2 ms", f"{add99:+.3f} ms", add99 <= 2.0))

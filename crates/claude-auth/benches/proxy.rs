@@ -15,6 +15,14 @@
 //!     end; or with --sequential one after the other, each dropped after its
 //!     first event. Prints time to response headers and to the first event
 //!     per stream (median, p90, p99, max) as one `BENCH_JSON {…}` line.
+//! proxy relay --upstream HOST:PORT [--workers N]
+//!     The floor for any proxy: a byte relay (layer 4) on 127.0.0.1 that opens
+//!     one upstream connection per client connection and copies bytes both
+//!     ways (`tokio::io::copy_bidirectional`), with no HTTP parsing, no
+//!     authentication and no pool. It makes the same reads and writes per
+//!     request as a pass-through HTTP proxy, and nothing else, so no HTTP
+//!     proxy can be cheaper. `--workers 1` (the default) runs tokio's
+//!     current-thread runtime. Prints `LISTENING http://127.0.0.1:<port>`.
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -157,6 +165,50 @@ fn upstream(args: &[String]) {
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
+            });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The relay.
+
+fn relay(args: &[String]) {
+    let upstream: SocketAddr = arg(args, "--upstream")
+        .expect("--upstream HOST:PORT")
+        .parse()
+        .expect("--upstream must be an IP address and port");
+    let workers: usize = arg(args, "--workers").map_or(1, |w| w.parse().unwrap());
+    let rt = if workers <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .unwrap();
+        println!("LISTENING http://{}", listener.local_addr().unwrap());
+        use std::io::Write;
+        std::io::stdout().flush().unwrap();
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = up.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
             });
         }
     });
@@ -310,8 +362,9 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("upstream") => upstream(&args),
         Some("sse") => sse(&args),
+        Some("relay") => relay(&args),
         _ => println!(
-            "benches/proxy.rs holds the helpers of scripts/bench-proxy (modes: upstream, sse); run scripts/bench-proxy"
+            "benches/proxy.rs holds the helpers of scripts/bench-proxy (modes: upstream, sse, relay); run scripts/bench-proxy"
         ),
     }
 }
