@@ -544,8 +544,10 @@ fn a_held_claude_code_lock_makes_us_wait_and_adopt_what_claude_code_wrote() {
 }
 
 /// Claude Code's login in a keychain item (as on macOS: the Keychain), here
-/// the real Secret Service standing in for the Keychain: refreshed under
-/// Claude Code's lock and written back to the item, nothing else touched.
+/// the real Secret Service standing in for the Keychain: refreshed once and
+/// written back to the item, nothing else touched, Claude Code's lock
+/// directories gone afterwards (that they are taken and waited on is
+/// `a_held_claude_code_lock_makes_us_wait_and_adopt_what_claude_code_wrote`).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_claude_code_login_in_the_keychain_is_refreshed_back_into_the_item() {
@@ -651,6 +653,6 @@ fn a_claude_code_login_in_the_keychain_is_refreshed_back_into_the_item() {
     );
     assert!(
         !claude.join(".oauth_refresh.lock").exists() && !root.join("claude.lock").exists(),
-        "Claude Code's locks were taken and released"
+        "no lock directory is left behind"
     );
 }

@@ -38,8 +38,9 @@ use crate::provider::{Encoding, Presets, DEFAULT_BASE_URL};
 use crate::refresh_state::{self, fingerprint, RefreshState};
 use crate::secret::Secret;
 use crate::source::{Federation, Found, NoCredential, ResolveOptions, Resolver, SourceId};
+use crate::store::claude_code::ClaudeCodeLogin;
 use crate::store::profile_files::ProfileFiles;
-use crate::store::{CredentialStore, StorageKind};
+use crate::store::StorageKind;
 
 /// Why no valid credential could be handed out.
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +243,10 @@ impl std::fmt::Debug for AuthManager {
         f.debug_struct("AuthManager").finish_non_exhaustive()
     }
 }
+
+/// What [`AuthManager::reload`] read: the credential's source, its token
+/// set, and Claude Code's login when that is the source.
+type Reloaded = (Found, TokenSet, Option<ClaudeCodeLogin>);
 
 fn stamp_of(path: &std::path::Path) -> (PathBuf, Option<std::time::SystemTime>, u64) {
     let meta = std::fs::metadata(path).ok();
@@ -568,23 +573,24 @@ impl AuthManager {
         }
     }
 
-    fn reload(&self, origin: &Origin) -> Result<Option<(Found, TokenSet)>, AuthError> {
+    /// The credential as stored now, and Claude Code's login as read (a
+    /// refresh of it is written back to the same place).
+    fn reload(&self, origin: &Origin) -> Result<Option<Reloaded>, AuthError> {
+        let mut cc_login = None;
         let found = match origin {
             Origin::Profile { name, .. } => self.inner.resolver.load_profile(name)?,
-            Origin::ClaudeCode => self
-                .inner
-                .resolver
-                .claude_code()
-                .load_login()?
-                .map(|l| Found {
-                    credential: Some(l.credential),
+            Origin::ClaudeCode => {
+                cc_login = self.inner.resolver.claude_code().load_login()?;
+                cc_login.as_ref().map(|l| Found {
+                    credential: Some(l.credential.clone()),
                     federation: None,
                     profile: None,
-                    location: l.location,
+                    location: l.location.clone(),
                     storage: None,
                     base_url: None,
                     notes: Vec::new(),
-                }),
+                })
+            }
             _ => None,
         };
         Ok(found.and_then(|f| {
@@ -593,7 +599,7 @@ impl AuthManager {
                 .as_ref()
                 .and_then(Credential::token_set)
                 .cloned()?;
-            Some((f, set))
+            Some((f, set, cc_login))
         }))
     }
 
@@ -673,13 +679,25 @@ impl AuthManager {
         }
     }
 
-    fn persist(&self, origin: &Origin, set: &TokenSet) -> Result<(), Error> {
+    /// Write a refreshed token set back. Claude Code's login goes exactly
+    /// where `claude_code` (read under the lock) was found: the Keychain
+    /// item or the file, never the other.
+    fn persist(
+        &self,
+        origin: &Origin,
+        claude_code: Option<&ClaudeCodeLogin>,
+        set: &TokenSet,
+    ) -> Result<(), Error> {
         match origin {
-            Origin::ClaudeCode => self
-                .inner
-                .resolver
-                .claude_code()
-                .save("", &Credential::OAuth(set.clone())),
+            Origin::ClaudeCode => {
+                let login = claude_code.ok_or_else(|| {
+                    Error::Unsupported("Claude Code's login was not read under the lock".into())
+                })?;
+                self.inner
+                    .resolver
+                    .claude_code()
+                    .save_login(login, &Credential::OAuth(set.clone()))
+            }
             Origin::Profile {
                 name,
                 storage: StorageKind::File,
@@ -707,7 +725,7 @@ impl AuthManager {
     ) -> Result<Obtained, AuthError> {
         let guard = self.take_lock(&origin, resolved).await?;
         // Re-read under the lock: another process may have refreshed.
-        let (found, set) = self.reload(&origin)?.ok_or(NoCredential::None)?;
+        let (found, set, cc_login) = self.reload(&origin)?.ok_or(NoCredential::None)?;
         let now = now_unix();
         let changed = set.access_token != *stale.secret();
         let current = Credential::OAuth(set.clone());
@@ -755,7 +773,7 @@ impl AuthManager {
                 );
                 // Persist before anyone uses the new token: if this fails the
                 // rotated refresh token would be lost, so the refresh fails.
-                self.persist(&origin, &new)?;
+                self.persist(&origin, cc_login.as_ref(), &new)?;
                 if let Some(p) = &state_path {
                     let _ = RefreshState::update(p, |s| {
                         s.last_refresh_at = Some(now_unix());

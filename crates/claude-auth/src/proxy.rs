@@ -138,6 +138,8 @@ struct Target {
     host: HeaderValue,
     /// The base URL's path without its trailing slash ("" for none).
     prefix: String,
+    /// The base URL, for resolving a redirect's `Location` against.
+    base: url::Url,
 }
 
 impl Target {
@@ -182,6 +184,7 @@ impl Target {
             authority: Authority::try_from(authority)
                 .map_err(|_| setting(format!("{upstream:?}: not a usable host")))?,
             prefix: url.path().trim_end_matches('/').to_owned(),
+            base: url,
         })
     }
 
@@ -216,32 +219,40 @@ impl Target {
     /// it as it is: another host, or a path outside the base URL.
     fn local_location(&self, location: &HeaderValue) -> Option<HeaderValue> {
         let text = location.to_str().ok()?;
-        let rest = if text.starts_with('/') && !text.starts_with("//") {
-            text
-        } else {
-            let scheme_end = text.find("://")?;
-            let (scheme, after) = (&text[..scheme_end], &text[scheme_end + 3..]);
-            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-            let same = scheme.eq_ignore_ascii_case(self.scheme.as_str())
-                && after[..end].eq_ignore_ascii_case(self.authority.as_str());
-            if !same {
-                return None;
-            }
-            &after[end..]
+        // A path-relative reference resolves the same against the proxy's
+        // URL as against the upstream's: left to the client.
+        let rooted = text.starts_with(['/', '\\']);
+        if !rooted && url::Url::parse(text).is_err() {
+            return None;
+        }
+        // Resolved as a client would (`\` as `/`, dot segments, default
+        // ports, case), then compared with the upstream's origin.
+        let resolved = self.base.join(text).ok()?;
+        let same_origin = resolved.scheme() == self.base.scheme()
+            && resolved.host() == self.base.host()
+            && resolved.port_or_known_default() == self.base.port_or_known_default();
+        if !same_origin {
+            return None;
+        }
+        let tail = match resolved.path().strip_prefix(self.prefix.as_str())? {
+            "" => "/",
+            t if t.starts_with('/') => t,
+            _ => return None,
         };
-        if self.prefix.is_empty() {
-            if rest.starts_with('/') {
-                return HeaderValue::from_str(rest).ok();
-            }
-            return HeaderValue::from_str(&format!("/{rest}")).ok();
+        // `//host/…` would send the client to another host.
+        if tail.starts_with("//") {
+            return None;
         }
-        let tail = rest.strip_prefix(self.prefix.as_str())?;
-        match tail.chars().next() {
-            None => Some(HeaderValue::from_static("/")),
-            Some('/') => HeaderValue::from_str(tail).ok(),
-            Some('?' | '#') => HeaderValue::from_str(&format!("/{tail}")).ok(),
-            Some(_) => None,
+        let mut out = tail.to_owned();
+        if let Some(q) = resolved.query() {
+            out.push('?');
+            out.push_str(q);
         }
+        if let Some(f) = resolved.fragment() {
+            out.push('#');
+            out.push_str(f);
+        }
+        HeaderValue::from_str(&out).ok()
     }
 
     /// The absolute upstream URI for an incoming origin-form target.
@@ -1239,10 +1250,33 @@ mod tests {
         assert_eq!(at(gateway, "/anthropic/v1/x#f").as_deref(), Some("/v1/x#f"));
         assert_eq!(at(gateway, "/anthropic").as_deref(), Some("/"));
         assert_eq!(at(gateway, "/anthropic?q").as_deref(), Some("/?q"));
+        assert_eq!(
+            at(plain, "https://api.example.com:443/v1/x").as_deref(),
+            Some("/v1/x")
+        );
+        assert_eq!(
+            at(plain, "https://api.example.com/v1/../v2/x").as_deref(),
+            Some("/v2/x")
+        );
+        // Never turned into a reference to another host.
+        assert_eq!(at(plain, "https://api.example.com//evil.example/x"), None);
+        assert_eq!(at(plain, "https://api.example.com/\\evil.example/x"), None);
+        assert_eq!(at(plain, "/\\evil.example/x"), None);
+        assert_eq!(at(plain, "https://api.example.com@evil.example/x"), None);
+        assert_eq!(at(plain, "https://evil.example\\@api.example.com/x"), None);
+        // Path-relative: resolves the same against the proxy, left alone.
+        assert_eq!(at(plain, "moved"), None);
         // Outside the base URL's path: the proxy cannot serve it, left alone.
         assert_eq!(at(gateway, "/other/v1/x"), None);
         assert_eq!(at(gateway, "/anthropicx/v1"), None);
         assert_eq!(at(gateway, "http://127.0.0.1:8080/other"), None);
+        assert_eq!(at(gateway, "/anthropic//evil.example/x"), None);
+        assert_eq!(at(gateway, "/anthropic/../v1"), None);
+        assert_eq!(
+            at("http://[::1]:8080/", "http://[::1]:8080/v1/x").as_deref(),
+            Some("/v1/x")
+        );
+        assert_eq!(at("http://[::1]:8080/", "http://[::2]:8080/v1/x"), None);
     }
 
     #[test]

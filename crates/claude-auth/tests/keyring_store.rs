@@ -301,7 +301,7 @@ fn probe_without_a_session_bus_says_what_is_missing() {
 
 mod claude_code_keychain {
     use super::*;
-    use claude_auth::store::claude_code::ClaudeCodeStore;
+    use claude_auth::store::claude_code::{ClaudeCodePlace, ClaudeCodeStore};
     use claude_auth::store::keyring::ForeignItem;
     use serde_json::Value;
 
@@ -501,6 +501,84 @@ mod claude_code_keychain {
             "{note}"
         );
         assert!(!note.contains("GARBAGE"), "{note}");
+    }
+
+    /// Makes the item unreadable as text, as a refused or locked Keychain
+    /// would: its secret is not UTF-8.
+    fn make_unreadable(item: &ForeignItem) {
+        keyring::Entry::new(&item.service, &item.account)
+            .unwrap()
+            .set_secret(b"\xff\xfe not text")
+            .unwrap();
+        assert!(item.read().is_err());
+    }
+
+    #[test]
+    fn a_refresh_is_written_back_to_the_item_it_was_read_from_even_when_the_item_cannot_be_read_again(
+    ) {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-save-login");
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        s.item.write(ITEM_LOGIN).unwrap();
+        let login = s.store.load_login().unwrap().unwrap();
+        assert_eq!(login.place, ClaudeCodePlace::Keychain);
+        make_unreadable(&s.item);
+        let Credential::OAuth(mut set) = login.credential.clone() else {
+            panic!("not OAuth")
+        };
+        set.access_token = Secret::new("sk-ant-oat01-ROTATEDnnnnn");
+        set.refresh_token = Some(Secret::new("sk-ant-ort01-ROTATEDrrrrr"));
+        s.store.save_login(&login, &Credential::OAuth(set)).unwrap();
+        let v = s.item_json().unwrap();
+        assert_eq!(
+            v["claudeAiOauth"]["accessToken"],
+            "sk-ant-oat01-ROTATEDnnnnn"
+        );
+        assert_eq!(
+            v["claudeAiOauth"]["refreshToken"],
+            "sk-ant-ort01-ROTATEDrrrrr"
+        );
+        assert_eq!(v["claudeAiOauth"]["futureField"], 1);
+        assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
+        assert_eq!(
+            std::fs::read_to_string(s.file()).unwrap(),
+            FILE_LOGIN,
+            "not the file"
+        );
+    }
+
+    #[test]
+    fn a_login_read_from_the_file_is_written_back_to_the_file_but_a_plain_save_never_guesses() {
+        if !secret_service_available() {
+            return;
+        }
+        let s = Setup::new("cc-unreadable");
+        std::fs::write(s.file(), FILE_LOGIN).unwrap();
+        make_unreadable(&s.item);
+        let login = s.store.load_login().unwrap().unwrap();
+        assert_eq!(login.place, ClaudeCodePlace::File);
+        assert!(login
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("the Keychain could not be read"));
+        // A plain save cannot tell where the login is: it refuses.
+        let err = s.store.save("", &oauth()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Keyring { service, .. } if *service == s.item.service),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(s.file()).unwrap(), FILE_LOGIN);
+        // A refresh of the login read from the file goes back to the file.
+        s.store.save_login(&login, &oauth()).unwrap();
+        let v: Value = serde_json::from_slice(&std::fs::read(s.file()).unwrap()).unwrap();
+        assert_eq!(
+            v["claudeAiOauth"]["accessToken"],
+            "sk-ant-oat01-ACCESSaaaaaaaaaaaaaaaa"
+        );
+        assert!(s.item.read().is_err(), "the item is left alone");
     }
 
     #[test]

@@ -55,12 +55,16 @@ pub struct ClaudeCodeStore {
 /// A parsed credential document (the file's, or the Keychain item's).
 type Document = Map<String, Value>;
 
-/// Where a login was found.
+/// Where Claude Code's login is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Place {
+pub enum ClaudeCodePlace {
+    /// The Keychain item ([`ClaudeCodeStore::with_keychain`]).
     Keychain,
+    /// `.credentials.json`.
     File,
 }
+
+use ClaudeCodePlace as Place;
 
 /// A login read from Claude Code's store, with where it was found.
 #[derive(Debug)]
@@ -69,8 +73,22 @@ pub struct ClaudeCodeLogin {
     pub credential: Credential,
     /// Where it was found: the file's path, or the Keychain item.
     pub location: String,
+    /// Where it was found, for writing it back there ([`ClaudeCodeStore::save_login`]).
+    pub place: ClaudeCodePlace,
     /// Why the Keychain item was passed over for the file, when it was.
     pub note: Option<String>,
+    /// The whole document it was read from (tokens included: never printed).
+    document: LoginDocument,
+}
+
+/// A credential document as read; its `Debug` shows no contents.
+#[derive(Clone)]
+struct LoginDocument(Document);
+
+impl std::fmt::Debug for LoginDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginDocument(..)")
+    }
 }
 
 impl ClaudeCodeStore {
@@ -197,6 +215,24 @@ impl ClaudeCodeStore {
             .map(|doc| (Place::File, doc, note)))
     }
 
+    /// Take the login out of the file (the file goes when nothing else is
+    /// left in it); `Ok(false)` when it held none.
+    fn delete_from_file(&self) -> Result<bool> {
+        let path = self.path();
+        let Some(mut doc) = self.read_document()? else {
+            return Ok(false);
+        };
+        if doc.remove(OAUTH_KEY).is_none() {
+            return Ok(false);
+        }
+        if doc.is_empty() {
+            remove_if_exists(&path)?;
+        } else {
+            write_atomic(&path, &to_json_bytes(&Value::Object(doc)), 0o600)?;
+        }
+        Ok(true)
+    }
+
     /// Take the login out of the Keychain item (the item goes when nothing
     /// else is left in it); `Ok(false)` when it held none.
     fn delete_from_keychain(&self) -> Result<bool> {
@@ -249,6 +285,117 @@ impl ClaudeCodeStore {
         }
     }
 
+    /// Write `credential`'s tokens back where `login` was read (under the
+    /// refresh lock), keeping every field they do not replace. The file is
+    /// read again first, so a change Claude Code made to it since is kept
+    /// (it is cheap and asks nobody). The Keychain item is not read again:
+    /// on macOS each read may ask the user, and a read that fails now must
+    /// not lose a refresh token the server has already rotated, so the
+    /// document read under the lock is updated instead.
+    pub fn save_login(&self, login: &ClaudeCodeLogin, credential: &Credential) -> Result<()> {
+        match login.place {
+            Place::Keychain => {
+                self.merge_and_write(Place::Keychain, login.document.0.clone(), credential)
+            }
+            Place::File => self.save_to(Place::File, credential),
+        }
+    }
+
+    /// Where [`CredentialStore::save`] writes: where the login is, a new one
+    /// to the Keychain item when there is one. Unlike reading, this never
+    /// falls back to the file when the Keychain cannot be read: the login
+    /// may be there, and writing the file would leave it stale.
+    fn place_to_save(&self) -> Result<ClaudeCodePlace> {
+        if !self.has_keychain() {
+            return Ok(Place::File);
+        }
+        if self
+            .read_keychain()?
+            .is_some_and(|d| d.contains_key(OAUTH_KEY))
+        {
+            return Ok(Place::Keychain);
+        }
+        let file_has_login = self
+            .read_document()
+            .ok()
+            .flatten()
+            .is_some_and(|d| d.contains_key(OAUTH_KEY));
+        Ok(if file_has_login {
+            Place::File
+        } else {
+            Place::Keychain
+        })
+    }
+
+    /// Write `credential`'s tokens into the login at `place` (read again
+    /// first), keeping every field they do not replace. Never over a
+    /// document that cannot be parsed.
+    pub fn save_to(&self, place: ClaudeCodePlace, credential: &Credential) -> Result<()> {
+        if !matches!(credential, Credential::OAuth(_)) {
+            return Err(Error::Unsupported(
+                "Claude Code's login holds subscription OAuth tokens only".into(),
+            ));
+        }
+        let doc = match place {
+            Place::Keychain if !self.has_keychain() => {
+                return Err(Error::Unsupported("no Keychain item is configured".into()))
+            }
+            Place::Keychain => self.read_keychain()?.unwrap_or_default(),
+            Place::File => self
+                .read_document()
+                .map_err(|_| {
+                    Error::parse(
+                        self.path(),
+                        "cannot be parsed, so it was not overwritten; fix or move it aside",
+                    )
+                })?
+                .unwrap_or_default(),
+        };
+        self.merge_and_write(place, doc, credential)
+    }
+
+    /// `credential`'s tokens into `doc` (the login at `place`), then `doc` to `place`.
+    fn merge_and_write(
+        &self,
+        place: ClaudeCodePlace,
+        mut doc: Document,
+        credential: &Credential,
+    ) -> Result<()> {
+        let Credential::OAuth(set) = credential else {
+            return Err(Error::Unsupported(
+                "Claude Code's login holds subscription OAuth tokens only".into(),
+            ));
+        };
+        let oauth = doc
+            .entry(OAUTH_KEY)
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(oauth) = oauth else {
+            return Err(self.error_at(
+                place,
+                "claudeAiOauth is not an object, so it was not overwritten".into(),
+            ));
+        };
+        oauth.insert("accessToken".into(), set.access_token.expose().into());
+        if let Some(refresh) = &set.refresh_token {
+            oauth.insert("refreshToken".into(), refresh.expose().into());
+        }
+        if let Some(exp) = set.expires_at {
+            oauth.insert("expiresAt".into(), Value::from(exp.saturating_mul(1000)));
+        }
+        // Claude Code refuses a login whose scopes lack user:inference: never
+        // drop scopes, only replace them with a non-empty list.
+        if !set.scopes.is_empty() {
+            oauth.insert(
+                "scopes".into(),
+                set.scopes.iter().cloned().map(Value::String).collect(),
+            );
+        }
+        if let Some(sub) = &set.identity.subscription_type {
+            oauth.insert("subscriptionType".into(), sub.clone().into());
+        }
+        self.write_place(place, doc)
+    }
+
     /// Claude Code's login, where it was found, and why the Keychain item was
     /// passed over, if it was. `Ok(None)` when there is no login.
     pub fn load_login(&self) -> Result<Option<ClaudeCodeLogin>> {
@@ -265,7 +412,9 @@ impl ClaudeCodeStore {
         Ok(Some(ClaudeCodeLogin {
             credential: Credential::OAuth(set),
             location,
+            place,
             note,
+            document: LoginDocument(doc),
         }))
     }
 
@@ -367,84 +516,16 @@ impl CredentialStore for ClaudeCodeStore {
     }
 
     fn save(&self, _profile: &str, credential: &Credential) -> Result<()> {
-        let Credential::OAuth(set) = credential else {
-            return Err(Error::Unsupported(
-                "Claude Code's credential file holds subscription OAuth tokens only".into(),
-            ));
-        };
-        let path = self.path();
-        // Back to where the login is; a new one goes to the Keychain item
-        // when there is one. Never over a document that cannot be parsed.
-        let found = self.find_login().map_err(|e| match e {
-            Error::Parse { .. } => Error::parse(
-                &path,
-                "cannot be parsed, so it was not overwritten; fix or move it aside",
-            ),
-            other => other,
-        })?;
-        let (place, mut doc) = match found {
-            Some((place, doc, _)) => (place, doc),
-            None if self.has_keychain() => {
-                (Place::Keychain, self.read_keychain()?.unwrap_or_default())
-            }
-            None => (
-                Place::File,
-                self.read_document()
-                    .map_err(|_| {
-                        Error::parse(
-                            &path,
-                            "cannot be parsed, so it was not overwritten; fix or move it aside",
-                        )
-                    })?
-                    .unwrap_or_default(),
-            ),
-        };
-        let oauth = doc
-            .entry(OAUTH_KEY)
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(oauth) = oauth else {
-            return Err(self.error_at(
-                place,
-                "claudeAiOauth is not an object, so it was not overwritten".into(),
-            ));
-        };
-        oauth.insert("accessToken".into(), set.access_token.expose().into());
-        if let Some(refresh) = &set.refresh_token {
-            oauth.insert("refreshToken".into(), refresh.expose().into());
-        }
-        if let Some(exp) = set.expires_at {
-            oauth.insert("expiresAt".into(), Value::from(exp.saturating_mul(1000)));
-        }
-        // Claude Code refuses a login whose scopes lack user:inference: never
-        // drop scopes, only replace them with a non-empty list.
-        if !set.scopes.is_empty() {
-            oauth.insert(
-                "scopes".into(),
-                set.scopes.iter().cloned().map(Value::String).collect(),
-            );
-        }
-        if let Some(sub) = &set.identity.subscription_type {
-            oauth.insert("subscriptionType".into(), sub.clone().into());
-        }
-        self.write_place(place, doc)
+        self.save_to(self.place_to_save()?, credential)
     }
 
     fn delete(&self, _profile: &str) -> Result<bool> {
-        // Only the subscription login goes; other keys (mcpOAuth) stay.
-        let removed = self.delete_from_keychain()?;
-        let path = self.path();
-        let Some(mut doc) = self.read_document()? else {
-            return Ok(removed);
-        };
-        if doc.remove(OAUTH_KEY).is_none() {
-            return Ok(removed);
-        }
-        if doc.is_empty() {
-            remove_if_exists(&path)?;
-            return Ok(true);
-        }
-        write_atomic(&path, &to_json_bytes(&Value::Object(doc)), 0o600)?;
-        Ok(true)
+        // Only the subscription login goes; other keys (mcpOAuth) stay. Both
+        // places are tried even when one fails; the first error is returned.
+        let from_keychain = self.delete_from_keychain();
+        let from_file = self.delete_from_file();
+        let removed = from_keychain? | from_file?;
+        Ok(removed)
     }
 }
 
