@@ -330,6 +330,11 @@ mod claude_code_keychain {
             self.tmp.path().join(".credentials.json")
         }
 
+        fn assert_file_untouched(&self) {
+            let now = std::fs::read_to_string(self.file()).unwrap();
+            assert_eq!(now, FILE_LOGIN, "the file is not touched");
+        }
+
         fn item_json(&self) -> Option<Value> {
             self.item
                 .read()
@@ -423,11 +428,7 @@ mod claude_code_keychain {
         assert_eq!(o["rateLimitTier"], "default_claude_max_20x");
         assert_eq!(o["futureField"], 1);
         assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
-        assert_eq!(
-            std::fs::read_to_string(s.file()).unwrap(),
-            FILE_LOGIN,
-            "the file is not touched"
-        );
+        s.assert_file_untouched();
     }
 
     #[test]
@@ -542,11 +543,7 @@ mod claude_code_keychain {
         );
         assert_eq!(v["claudeAiOauth"]["futureField"], 1);
         assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
-        assert_eq!(
-            std::fs::read_to_string(s.file()).unwrap(),
-            FILE_LOGIN,
-            "not the file"
-        );
+        s.assert_file_untouched();
     }
 
     #[test]
@@ -570,7 +567,7 @@ mod claude_code_keychain {
             matches!(&err, Error::Keyring { service, .. } if *service == s.item.service),
             "{err}"
         );
-        assert_eq!(std::fs::read_to_string(s.file()).unwrap(), FILE_LOGIN);
+        s.assert_file_untouched();
         // A refresh of the login read from the file goes back to the file.
         s.store.save_login(&login, &oauth()).unwrap();
         let v: Value = serde_json::from_slice(&std::fs::read(s.file()).unwrap()).unwrap();
