@@ -338,6 +338,67 @@ fn login_benches(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // Refresh overhead beyond the round trip.
 
+/// The baseline the refresh overhead is measured against: a plain reqwest
+/// client set up as the manager's, POSTing the JSON body the manager sends.
+struct RawRefresh {
+    client: reqwest::Client,
+    url: String,
+    body: String,
+}
+
+impl RawRefresh {
+    fn new(url: &str) -> RawRefresh {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let body = serde_json::json!({
+            "grant_type": "refresh_token",
+            "refresh_token": REFRESH,
+            "client_id": CLIENT_ID,
+        })
+        .to_string();
+        RawRefresh {
+            client,
+            url: url.to_owned(),
+            body,
+        }
+    }
+
+    async fn post(&self) -> bytes::Bytes {
+        let resp = self
+            .client
+            .post(&self.url)
+            .header("accept", "application/json")
+            .header("anthropic-beta", "oauth-2025-04-20")
+            .header("content-type", "application/json")
+            .body(self.body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+        resp.bytes().await.unwrap()
+    }
+}
+
+/// The spec's refresh (JSON, OAuth beta header) as the token client sends it.
+fn refresh_request(token_url: &str) -> (Endpoint, Grant) {
+    let endpoint = Endpoint {
+        url: token_url.to_owned(),
+        encoding: Encoding::Json,
+        client_id: Some(CLIENT_ID.into()),
+        client_secret: None,
+        headers: [("anthropic-beta".to_owned(), "oauth-2025-04-20".to_owned())].into(),
+    };
+    let grant = Grant::Refresh {
+        refresh_token: Secret::new(REFRESH),
+        scope: None,
+    };
+    (endpoint, grant)
+}
+
 fn refresh_benches(c: &mut Criterion) {
     let server = start_token_server(Duration::ZERO);
     let token_url = format!("{}/v1/oauth/token", server.base_url);
@@ -346,31 +407,8 @@ fn refresh_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("refresh");
 
     // (a) a raw reqwest POST of the body the manager sends.
-    let raw = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let body = serde_json::json!({
-        "grant_type": "refresh_token",
-        "refresh_token": REFRESH,
-        "client_id": CLIENT_ID,
-    })
-    .to_string();
-    let raw_post = || async {
-        let resp = raw
-            .post(&token_url)
-            .header("accept", "application/json")
-            .header("anthropic-beta", "oauth-2025-04-20")
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success());
-        black_box(resp.bytes().await.unwrap())
-    };
+    let raw = RawRefresh::new(&token_url);
+    let raw_post = || async { black_box(raw.post().await) };
     g.bench_function("(a) raw reqwest POST (loopback round trip)", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -386,17 +424,7 @@ fn refresh_benches(c: &mut Criterion) {
 
     // The library's token client alone (serialisation, parse, retry loop).
     let client = TokenClient::new().unwrap();
-    let endpoint = Endpoint {
-        url: token_url.clone(),
-        encoding: Encoding::Json,
-        client_id: Some(CLIENT_ID.into()),
-        client_secret: None,
-        headers: [("anthropic-beta".to_owned(), "oauth-2025-04-20".to_owned())].into(),
-    };
-    let grant = Grant::Refresh {
-        refresh_token: Secret::new(REFRESH),
-        scope: None,
-    };
+    let (endpoint, grant) = refresh_request(&token_url);
     g.bench_function("TokenClient::request (refresh grant)", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -695,30 +723,9 @@ fn refresh_paired(test_mode: bool) {
     let server = start_token_server(Duration::ZERO);
     let token_url = format!("{}/v1/oauth/token", server.base_url);
     let rt = runtime_2_workers();
-    let raw = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let body = serde_json::json!({
-        "grant_type": "refresh_token",
-        "refresh_token": REFRESH,
-        "client_id": CLIENT_ID,
-    })
-    .to_string();
+    let raw = RawRefresh::new(&token_url);
     let client = TokenClient::new().unwrap();
-    let endpoint = Endpoint {
-        url: token_url.clone(),
-        encoding: Encoding::Json,
-        client_id: Some(CLIENT_ID.into()),
-        client_secret: None,
-        headers: [("anthropic-beta".to_owned(), "oauth-2025-04-20".to_owned())].into(),
-    };
-    let grant = Grant::Refresh {
-        refresh_token: Secret::new(REFRESH),
-        scope: None,
-    };
+    let (endpoint, grant) = refresh_request(&token_url);
     let disk = tempfile::tempdir().unwrap();
     let shm = if Path::new("/dev/shm").is_dir() {
         tempfile::tempdir_in("/dev/shm").unwrap()
@@ -741,16 +748,7 @@ fn refresh_paired(test_mode: bool) {
         for round in 0..=rounds {
             let mut d = [0f64; 4];
             let start = Instant::now();
-            let resp = raw
-                .post(&token_url)
-                .header("accept", "application/json")
-                .header("anthropic-beta", "oauth-2025-04-20")
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            black_box(resp.bytes().await.unwrap());
+            black_box(raw.post().await);
             d[0] = start.elapsed().as_secs_f64();
             let start = Instant::now();
             black_box(client.request(&endpoint, &grant).await.unwrap());

@@ -105,11 +105,7 @@ fn jwt_bearer_exchange_rereads_the_identity_file_and_sends_the_spec_fields() {
             token_file.display().to_string(),
         )
         .with("ANTHROPIC_BASE_URL", base);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
+    let manager = new_manager(&env);
 
     let first = rt.block_on(manager.credential()).unwrap();
     assert_eq!(first.secret().expose(), "sk-ant-oat01-federated-1");
@@ -164,11 +160,7 @@ fn an_identity_token_over_16_kib_is_refused_before_sending() {
             token_file.display().to_string(),
         )
         .with("ANTHROPIC_BASE_URL", base);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
+    let manager = new_manager(&env);
     let err = rt.block_on(manager.credential()).unwrap_err().to_string();
     assert!(err.contains("over 16 KiB"), "{err}");
     assert!(seen.lock().unwrap().is_empty());
