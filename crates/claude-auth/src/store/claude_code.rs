@@ -55,6 +55,10 @@ pub struct ClaudeCodeStore {
 /// A parsed credential document (the file's, or the Keychain item's).
 type Document = Map<String, Value>;
 
+fn has_login(doc: &Document) -> bool {
+    doc.contains_key(OAUTH_KEY)
+}
+
 /// Where Claude Code's login is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClaudeCodePlace {
@@ -118,12 +122,6 @@ impl ClaudeCodeStore {
         self
     }
 
-    /// The Keychain item this store reads first, if any.
-    #[cfg(feature = "keyring")]
-    pub fn keychain(&self) -> Option<&ForeignItem> {
-        self.keychain.as_ref()
-    }
-
     #[cfg(feature = "keyring")]
     fn keychain_location(item: &ForeignItem) -> String {
         format!(
@@ -155,7 +153,7 @@ impl ClaudeCodeStore {
 
     /// The Keychain item's document: `Ok(None)` with no item configured, no
     /// item, or an item without a login.
-    fn read_keychain(&self) -> Result<Option<Map<String, Value>>> {
+    fn read_keychain(&self) -> Result<Option<Document>> {
         #[cfg(feature = "keyring")]
         if let Some(item) = &self.keychain {
             let Some(text) = item.read()? else {
@@ -176,7 +174,7 @@ impl ClaudeCodeStore {
         Ok(None)
     }
 
-    fn write_place(&self, place: Place, doc: Map<String, Value>) -> Result<()> {
+    fn write_place(&self, place: Place, doc: Document) -> Result<()> {
         match place {
             Place::File => write_atomic(&self.path(), &to_json_bytes(&Value::Object(doc)), 0o600),
             #[cfg(feature = "keyring")]
@@ -196,12 +194,10 @@ impl ClaudeCodeStore {
     fn find_login(&self) -> Result<Option<(Place, Document, Option<String>)>> {
         let mut note = None;
         match self.read_keychain() {
-            Ok(Some(doc)) if doc.contains_key(OAUTH_KEY) => {
-                return Ok(Some((Place::Keychain, doc, None)))
-            }
+            Ok(Some(doc)) if has_login(&doc) => return Ok(Some((Place::Keychain, doc, None))),
             Ok(_) => {}
             Err(e) => match self.read_document() {
-                Ok(Some(doc)) if doc.contains_key(OAUTH_KEY) => {
+                Ok(Some(doc)) if has_login(&doc) => {
                     note = Some(format!(
                         "the Keychain could not be read, so the file was used: {e}"
                     ));
@@ -211,47 +207,47 @@ impl ClaudeCodeStore {
         }
         Ok(self
             .read_document()?
-            .filter(|doc| doc.contains_key(OAUTH_KEY))
+            .filter(has_login)
             .map(|doc| (Place::File, doc, note)))
     }
 
-    /// Take the login out of the file (the file goes when nothing else is
-    /// left in it); `Ok(false)` when it held none.
-    fn delete_from_file(&self) -> Result<bool> {
-        let path = self.path();
-        let Some(mut doc) = self.read_document()? else {
+    /// The document at `place`, as it is now; `Ok(None)` when there is none.
+    fn read_place(&self, place: Place) -> Result<Option<Document>> {
+        match place {
+            Place::Keychain => self.read_keychain(),
+            Place::File => self.read_document(),
+        }
+    }
+
+    /// Delete the document at `place` (the file, or the Keychain item).
+    fn remove_place(&self, place: Place) -> Result<()> {
+        match place {
+            Place::File => remove_if_exists(&self.path()).map(|_| ()),
+            #[cfg(feature = "keyring")]
+            Place::Keychain => match &self.keychain {
+                Some(item) => item.delete().map(|_| ()),
+                None => Ok(()),
+            },
+            #[cfg(not(feature = "keyring"))]
+            Place::Keychain => Ok(()),
+        }
+    }
+
+    /// Take the login out of the document at `place` (the document goes
+    /// when nothing else is left in it); `Ok(false)` when it held none.
+    fn delete_at(&self, place: Place) -> Result<bool> {
+        let Some(mut doc) = self.read_place(place)? else {
             return Ok(false);
         };
         if doc.remove(OAUTH_KEY).is_none() {
             return Ok(false);
         }
         if doc.is_empty() {
-            remove_if_exists(&path)?;
+            self.remove_place(place)?;
         } else {
-            write_atomic(&path, &to_json_bytes(&Value::Object(doc)), 0o600)?;
+            self.write_place(place, doc)?;
         }
         Ok(true)
-    }
-
-    /// Take the login out of the Keychain item (the item goes when nothing
-    /// else is left in it); `Ok(false)` when it held none.
-    fn delete_from_keychain(&self) -> Result<bool> {
-        #[cfg(feature = "keyring")]
-        if let Some(item) = &self.keychain {
-            let Some(mut doc) = self.read_keychain()? else {
-                return Ok(false);
-            };
-            if doc.remove(OAUTH_KEY).is_none() {
-                return Ok(false);
-            }
-            if doc.is_empty() {
-                item.delete()?;
-            } else {
-                self.write_place(Place::Keychain, doc)?;
-            }
-            return Ok(true);
-        }
-        Ok(false)
     }
 
     /// An error about the login at `place`, naming the file or the item.
@@ -309,17 +305,14 @@ impl ClaudeCodeStore {
         if !self.has_keychain() {
             return Ok(Place::File);
         }
-        if self
-            .read_keychain()?
-            .is_some_and(|d| d.contains_key(OAUTH_KEY))
-        {
+        if self.read_keychain()?.is_some_and(|d| has_login(&d)) {
             return Ok(Place::Keychain);
         }
         let file_has_login = self
             .read_document()
             .ok()
             .flatten()
-            .is_some_and(|d| d.contains_key(OAUTH_KEY));
+            .is_some_and(|d| has_login(&d));
         Ok(if file_has_login {
             Place::File
         } else {
@@ -330,28 +323,23 @@ impl ClaudeCodeStore {
     /// Write `credential`'s tokens into the login at `place` (read again
     /// first), keeping every field they do not replace. Never over a
     /// document that cannot be parsed.
-    pub fn save_to(&self, place: ClaudeCodePlace, credential: &Credential) -> Result<()> {
+    fn save_to(&self, place: ClaudeCodePlace, credential: &Credential) -> Result<()> {
         if !matches!(credential, Credential::OAuth(_)) {
             return Err(Error::Unsupported(
                 "Claude Code's login holds subscription OAuth tokens only".into(),
             ));
         }
-        let doc = match place {
-            Place::Keychain if !self.has_keychain() => {
-                return Err(Error::Unsupported("no Keychain item is configured".into()))
-            }
-            Place::Keychain => self.read_keychain()?.unwrap_or_default(),
-            Place::File => self
-                .read_document()
-                .map_err(|_| {
-                    Error::parse(
-                        self.path(),
-                        "cannot be parsed, so it was not overwritten; fix or move it aside",
-                    )
-                })?
-                .unwrap_or_default(),
-        };
-        self.merge_and_write(place, doc, credential)
+        if place == Place::Keychain && !self.has_keychain() {
+            return Err(Error::Unsupported("no Keychain item is configured".into()));
+        }
+        let doc = self.read_place(place).map_err(|e| match place {
+            Place::File => Error::parse(
+                self.path(),
+                "cannot be parsed, so it was not overwritten; fix or move it aside",
+            ),
+            Place::Keychain => e,
+        })?;
+        self.merge_and_write(place, doc.unwrap_or_default(), credential)
     }
 
     /// `credential`'s tokens into `doc` (the login at `place`), then `doc` to `place`.
@@ -522,8 +510,8 @@ impl CredentialStore for ClaudeCodeStore {
     fn delete(&self, _profile: &str) -> Result<bool> {
         // Only the subscription login goes; other keys (mcpOAuth) stay. Both
         // places are tried even when one fails; the first error is returned.
-        let from_keychain = self.delete_from_keychain();
-        let from_file = self.delete_from_file();
+        let from_keychain = self.delete_at(Place::Keychain);
+        let from_file = self.delete_at(Place::File);
         let removed = from_keychain? | from_file?;
         Ok(removed)
     }
