@@ -10,6 +10,14 @@
 //!   tier by tier, then the sources users already have — with a record of
 //!   every source consulted, which is what `claude-auth status` prints.
 //!
+//! ## Layout
+//!
+//! - [`config`]: the environment, file locations, settings, provider presets.
+//! - [`source`] and [`store`]: where credentials are found and kept.
+//! - [`engine`]: the manager (refresh, locks, single flight), refresh state, cache.
+//! - [`doors`]: the client, the proxy, child environments, status.
+//! - [`oauth`]: login (PKCE, callback server, browser) and the token client.
+//!
 //! ```no_run
 //! use claude_auth::{Env, Resolver, ResolveOptions};
 //! let resolver = Resolver::new(Env::from_process())?;
@@ -21,25 +29,24 @@
 //! # Ok::<(), claude_auth::Error>(())
 //! ```
 
-pub mod cache;
-pub mod child_env;
-pub mod client;
+#![warn(missing_docs)]
+
+pub mod config;
 pub mod credential;
-pub mod env;
+pub mod doors;
+pub mod engine;
 pub mod error;
-pub mod locations;
-pub mod lock;
-pub mod manager;
 pub mod oauth;
-pub mod provider;
-pub mod proxy;
-pub mod refresh_state;
 pub mod secret;
 pub mod secure_file;
-pub mod settings;
 pub mod source;
-pub mod status;
 pub mod store;
+
+// The modules by their short names, as before the folders: `claude_auth::manager`
+// and friends stay valid paths for embedders.
+pub use config::{env, locations, provider, settings};
+pub use doors::{child_env, client, proxy, status};
+pub use engine::{cache, lock, manager, refresh_state};
 
 pub use cache::CredentialCache;
 pub use credential::{Credential, CredentialKind, Identity, Provider, TokenSet};

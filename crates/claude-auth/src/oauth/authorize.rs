@@ -2,9 +2,9 @@
 
 use url::Url;
 
+use crate::config::provider::ProviderPreset;
 use crate::error::{Error, Result};
 use crate::oauth::pkce::PkcePair;
-use crate::provider::ProviderPreset;
 
 /// Build the authorization URL for `redirect_uri`.
 pub fn authorize_url(
@@ -37,7 +37,7 @@ pub fn authorize_url(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::Presets;
+    use crate::config::provider::Presets;
 
     #[test]
     fn claude_url_has_every_parameter() {

@@ -8,7 +8,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::env::Env;
+use crate::config::env::Env;
 
 fn spawn(program: &str, args: &[String]) -> bool {
     let child = Command::new(program)

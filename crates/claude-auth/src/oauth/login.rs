@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+use crate::config::provider::ProviderPreset;
 use crate::credential::TokenSet;
 use crate::error::Error;
 use crate::oauth::authorize::authorize_url;
 use crate::oauth::callback::{CallbackEvent, CallbackServer};
 use crate::oauth::pkce::{constant_time_eq, PkcePair};
 use crate::oauth::token_client::{Endpoint, Grant, OAuthError, TokenClient};
-use crate::provider::ProviderPreset;
 use crate::secret::Secret;
 
 /// What the flow needs.

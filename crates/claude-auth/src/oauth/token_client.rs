@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::config::provider::Encoding;
 use crate::credential::{now_unix, Identity, Provider, TokenSet};
-use crate::provider::Encoding;
 use crate::secret::Secret;
 
 /// Our User-Agent: honest, never another tool's.

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::config::settings::ExternalCommandSettings;
 use crate::credential::{now_unix, Credential, Provider, TokenSet};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::settings::ExternalCommandSettings;
 
 struct Cached {
     credential: Credential,

@@ -27,16 +27,16 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::credential::{now_unix, Credential, Identity, Provider, TokenSet};
-use crate::env::Env;
-use crate::error::{Error, Result};
-use crate::locations::{
+use crate::config::env::Env;
+use crate::config::locations::{
     anthropic_config_dir, claude_code_dir, own_config_dir, python_sdk_config_dir, seed_auth_file,
     validate_profile_name, Located,
 };
+use crate::config::settings::Settings;
+use crate::credential::{now_unix, Credential, Identity, Provider, TokenSet};
+use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::secure_file::{mode_of, read_optional, ReadPolicy};
-use crate::settings::Settings;
 use crate::store::claude_code::ClaudeCodeStore;
 use crate::store::key_file::KeyFileStore;
 use crate::store::profile_files::{ProfileAuth, ProfileCredential, ProfileFiles, DEFAULT_PROFILE};

@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::config::provider::CLAUDE_CODE_CLIENT_ID;
 use crate::credential::{Credential, Identity, Provider, TokenSet};
 use crate::error::{Error, Result};
-use crate::provider::CLAUDE_CODE_CLIENT_ID;
 use crate::secret::Secret;
 use crate::secure_file::{
     read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
@@ -97,7 +97,7 @@ impl std::fmt::Debug for LoginDocument {
 
 impl ClaudeCodeStore {
     /// The store for Claude Code's config dir (see
-    /// [`crate::locations::claude_code_dir`]); `account_file` is where Claude
+    /// [`crate::config::locations::claude_code_dir`]); `account_file` is where Claude
     /// Code keeps `oauthAccount` (`~/.claude.json`, or `.claude.json` inside
     /// `CLAUDE_CONFIG_DIR` when that is set).
     pub fn new(config_dir: impl Into<PathBuf>, account_file: impl Into<PathBuf>) -> Self {

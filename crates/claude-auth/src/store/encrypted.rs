@@ -38,10 +38,10 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
+use crate::config::env::Env;
+use crate::config::locations::validate_profile_name;
 use crate::credential::{from_portable_json, to_portable_json, Credential};
-use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::locations::validate_profile_name;
 use crate::secret::Secret;
 use crate::secure_file::{
     read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,

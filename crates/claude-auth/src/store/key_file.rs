@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
+use crate::config::locations::validate_profile_name;
 use crate::credential::{from_portable_json, to_portable_json, Credential};
 use crate::error::{Error, Result};
-use crate::locations::validate_profile_name;
 use crate::secure_file::{
     read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
 };

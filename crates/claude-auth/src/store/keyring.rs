@@ -14,9 +14,9 @@
 
 use zeroize::Zeroizing;
 
+use crate::config::locations::validate_profile_name;
 use crate::credential::{from_portable_json, to_portable_json, Credential};
 use crate::error::{Error, Result};
-use crate::locations::validate_profile_name;
 use crate::store::key_file::ClassifyJsonError;
 use crate::store::CredentialStore;
 

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::config::locations::validate_profile_name;
 use crate::credential::{token_set_from_spec_map, token_set_into_spec_map, Credential, TokenSet};
 use crate::error::{Error, Result};
-use crate::locations::validate_profile_name;
 use crate::secret::Secret;
 use crate::secure_file::{
     check_not_world_writable, create_dir_all_with_mode, read_optional, remove_if_exists,
@@ -121,7 +121,7 @@ fn expand_tilde(path: &str) -> PathBuf {
 }
 
 impl ProfileFiles {
-    /// The files under `dir` (see [`crate::locations::anthropic_config_dir`]).
+    /// The files under `dir` (see [`crate::config::locations::anthropic_config_dir`]).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         ProfileFiles { dir: dir.into() }
     }

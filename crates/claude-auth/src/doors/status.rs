@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
+use crate::config::locations::Located;
 use crate::credential::{Credential, CredentialKind};
-use crate::locations::Located;
 use crate::source::{ActiveProfile, Found, NoCredential, Outcome, Resolution, SourceId, Warning};
 use crate::store::profile_files::ProfileFiles;
 
@@ -327,27 +327,27 @@ impl StatusReport {
 
 impl StatusReport {
     /// Add the winning login's refresh health from claude-auth's state dir.
-    pub fn add_refresh_health(&mut self, resolution: &Resolution, env: &crate::env::Env) {
+    pub fn add_refresh_health(&mut self, resolution: &Resolution, env: &crate::config::env::Env) {
         let Some(winner) = resolution.winner() else {
             return;
         };
         let Some(found) = winner.found() else { return };
         let claude_code = winner.id == SourceId::ClaudeCode;
         let Some(path) =
-            crate::refresh_state::state_path(env, claude_code, found.profile.as_deref())
+            crate::engine::refresh_state::state_path(env, claude_code, found.profile.as_deref())
         else {
             return;
         };
         if !path.exists() {
             return;
         }
-        let state = crate::refresh_state::RefreshState::load(&path);
+        let state = crate::engine::refresh_state::RefreshState::load(&path);
         let current_fp = found
             .credential
             .as_ref()
             .and_then(Credential::token_set)
             .and_then(|s| s.refresh_token.as_ref())
-            .map(crate::refresh_state::fingerprint);
+            .map(crate::engine::refresh_state::fingerprint);
         let login_required =
             state.dead_refresh_token.is_some() && state.dead_refresh_token == current_fp;
         if login_required {

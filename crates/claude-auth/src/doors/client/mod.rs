@@ -59,11 +59,11 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::config::env::Env;
+use crate::config::provider::DEFAULT_BASE_URL;
 use crate::credential::{Credential, Provider};
-use crate::env::Env;
-use crate::manager::{AuthManager, ManagerOptions};
+use crate::engine::manager::{AuthManager, ManagerOptions};
 use crate::oauth::token_client::{sanitize, USER_AGENT};
-use crate::provider::DEFAULT_BASE_URL;
 use crate::secret::Secret;
 use crate::source::{ResolveOptions, Resolver};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::env::Env;
+use crate::config::env::Env;
 use crate::error::{Error, Result};
 
 /// A path and the rule that chose it.

@@ -25,7 +25,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The `ant` CLI's OAuth client (Developer Platform login).
 pub const ANT_CLI_CLIENT_ID: &str = "41077d10-94b8-4194-be48-d251e9eb21b4";
 
-const BUILT_IN: &str = include_str!("../presets.toml");
+const BUILT_IN: &str = include_str!("../../presets.toml");
 
 /// How a token-endpoint request body is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

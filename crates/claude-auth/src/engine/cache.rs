@@ -80,8 +80,8 @@ impl CredentialCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::Env;
-    use crate::settings::Settings;
+    use crate::config::env::Env;
+    use crate::config::settings::Settings;
 
     #[test]
     fn caches_until_invalidated() {

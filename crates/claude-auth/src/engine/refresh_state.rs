@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::env::Env;
+use crate::config::env::Env;
+use crate::config::locations::own_config_dir;
+use crate::config::provider::{Presets, ProviderPreset};
 use crate::error::Result;
-use crate::locations::own_config_dir;
-use crate::provider::{Presets, ProviderPreset};
 use crate::secret::Secret;
 use crate::secure_file::{read_optional, write_atomic, write_atomic_relaxed, ReadPolicy};
 

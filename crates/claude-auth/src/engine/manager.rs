@@ -29,13 +29,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::config::locations::own_config_dir;
+use crate::config::provider::{Encoding, Presets, DEFAULT_BASE_URL};
 use crate::credential::{now_unix, Credential, TokenSet};
+use crate::engine::lock::{ClaudeCodeLock, ClaudeCodeLockTimings, FileLock};
+use crate::engine::refresh_state::{self, fingerprint, RefreshState};
 use crate::error::Error;
-use crate::locations::own_config_dir;
-use crate::lock::{ClaudeCodeLock, ClaudeCodeLockTimings, FileLock};
 use crate::oauth::token_client::{sanitize, Endpoint, Grant, OAuthError, RetryPolicy, TokenClient};
-use crate::provider::{Encoding, Presets, DEFAULT_BASE_URL};
-use crate::refresh_state::{self, fingerprint, RefreshState};
 use crate::secret::Secret;
 use crate::source::{Federation, Found, NoCredential, ResolveOptions, Resolver, SourceId};
 use crate::store::claude_code::ClaudeCodeLogin;

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::manager::AuthError;
+use crate::engine::manager::AuthError;
 use crate::source::NoCredential;
 
 use super::meta::RateLimits;

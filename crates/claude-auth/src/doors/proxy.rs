@@ -48,8 +48,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::credential::Credential;
+use crate::engine::manager::AuthManager;
 use crate::error::{Error, Result};
-use crate::manager::AuthManager;
 use crate::oauth::pkce::constant_time_eq;
 use crate::secret::Secret;
 

@@ -30,10 +30,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::env::Env;
+use crate::config::env::Env;
+use crate::config::locations::own_config_dir;
+use crate::config::provider::{PresetOverride, Presets};
 use crate::error::{Error, Result};
-use crate::locations::own_config_dir;
-use crate::provider::{PresetOverride, Presets};
 use crate::source::SourceId;
 use crate::store::StorageKind;
 
@@ -219,7 +219,7 @@ impl Settings {
             s.keyring_service = service;
         }
         for name in file.profiles.keys() {
-            crate::locations::validate_profile_name(name, &setting("profiles"))?;
+            crate::config::locations::validate_profile_name(name, &setting("profiles"))?;
         }
         s.profiles = file.profiles;
         s.providers = file.providers;

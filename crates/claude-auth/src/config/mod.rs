@@ -1,0 +1,11 @@
+//! Configuration: what the user (or the environment) says, read once.
+//!
+//! - [`env`](mod@env): a snapshot of the process environment.
+//! - [`locations`]: where every file lives, and which rule chose it.
+//! - [`settings`]: claude-auth's own `config.toml`.
+//! - [`provider`]: the OAuth provider presets (clients, endpoints, scopes).
+
+pub mod env;
+pub mod locations;
+pub mod provider;
+pub mod settings;

@@ -1,0 +1,13 @@
+//! The doors: how a credential leaves the library for the world.
+//!
+//! - [`client`]: a Messages API client that authenticates with the manager.
+//! - [`proxy`]: an authenticating reverse proxy on loopback, for programs we
+//!   do not control.
+//! - [`child_env`]: the environment a child process needs, and its printing
+//!   for shells, dotenv files and JSON.
+//! - [`status`]: the explained resolution, what `claude-auth status` prints.
+
+pub mod child_env;
+pub mod client;
+pub mod proxy;
+pub mod status;
