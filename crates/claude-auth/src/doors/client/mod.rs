@@ -45,7 +45,9 @@
 //! ```
 
 pub mod error;
+mod events;
 mod meta;
+mod models;
 pub mod sse;
 mod stream;
 pub mod types;
