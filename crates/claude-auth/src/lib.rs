@@ -17,6 +17,7 @@
 //! - [`engine`]: the manager (refresh, locks, single flight), refresh state, cache.
 //! - [`doors`]: the client, the proxy, child environments, status.
 //! - [`oauth`]: login (PKCE, callback server, browser) and the token client.
+//! - [`usage`]: subscription windows, API-key limits, pace, and the usage ledger.
 //!
 //! ```no_run
 //! use claude_auth::{Env, Resolver, ResolveOptions};
@@ -41,6 +42,7 @@ pub mod secret;
 pub mod secure_file;
 pub mod source;
 pub mod store;
+pub mod usage;
 
 // The modules by their short names, as before the folders: `claude_auth::manager`
 // and friends stay valid paths for embedders.

@@ -1,0 +1,392 @@
+//! The usage ledger: every request's token counts and the latest rate-limit
+//! headers, in one SQLite file in our state dir that every process on the
+//! machine (clients, proxies, `usage`) shares.
+//!
+//! WAL mode with a busy timeout, so many writers and readers work at once;
+//! a file that is not a database (or is corrupt) is moved aside, never
+//! deleted, and a new one is made, and the caller is told where the old one
+//! went. Only rate-limit headers (by name prefix) and counts are stored:
+//! nothing that could hold a secret.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use serde::Serialize;
+
+use crate::credential::Provider;
+
+/// The ledger's file name in the state dir.
+pub const FILE_NAME: &str = "usage.db";
+/// How long a writer waits for another process's write before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Header names (by prefix) the ledger keeps; nothing else is ever stored.
+pub const KEPT_HEADER_PREFIXES: [&str; 4] = [
+    "anthropic-ratelimit-",
+    "x-ratelimit-",
+    "x-codex-",
+    "retry-after",
+];
+const MAX_HEADER_VALUE: usize = 256;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    profile TEXT,
+    model TEXT,
+    agent TEXT,
+    status INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_creation_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    latency_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS requests_at ON requests(at);
+CREATE TABLE IF NOT EXISTS limits (
+    provider TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    PRIMARY KEY (provider, profile)
+);
+";
+
+/// Why the ledger could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Another process held the database longer than [`BUSY_TIMEOUT`].
+    #[error("usage ledger {path}: locked by another process for more than {secs} s; try again")]
+    Locked {
+        /// The file.
+        path: PathBuf,
+        /// The timeout.
+        secs: u64,
+    },
+    /// Anything else SQLite or the file system said.
+    #[error("usage ledger {path}: {message}")]
+    Other {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// One request as the ledger keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestRecord {
+    /// When it completed, Unix seconds.
+    pub at: u64,
+    /// `anthropic` or `openai`.
+    pub provider: String,
+    /// The profile (or login) it used.
+    pub profile: Option<String>,
+    /// The model the response names.
+    pub model: Option<String>,
+    /// The agent it ran for, when known.
+    pub agent: Option<String>,
+    /// The HTTP status.
+    pub status: u16,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_creation_tokens: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Time to the last byte, milliseconds.
+    pub latency_ms: Option<u64>,
+}
+
+/// Tokens summed per day, model and agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayTotal {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    /// The provider.
+    pub provider: String,
+    /// The model, if the responses named one.
+    pub model: Option<String>,
+    /// The agent, if known.
+    pub agent: Option<String>,
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache writes plus cache reads.
+    pub cache_tokens: u64,
+}
+
+/// The shared ledger.
+pub struct Ledger {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    moved_aside: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+impl Ledger {
+    /// The ledger in `state_dir` (made 0700 if missing).
+    pub fn open_in(state_dir: &Path) -> Result<Ledger, LedgerError> {
+        crate::secure_file::create_dir_all_with_mode(state_dir, 0o700).map_err(|e| {
+            LedgerError::Other {
+                path: state_dir.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        Ledger::open(&state_dir.join(FILE_NAME))
+    }
+
+    /// The ledger at `path`. A file that is not a database, or is corrupt,
+    /// is renamed to `<path>.corrupt-<unix time>` (with its `-wal`/`-shm`)
+    /// and a new one is made; [`Ledger::moved_aside`] says where it went.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let fail = |e: rusqlite::Error| Ledger::error(path, e);
+        let mut moved_aside = None;
+        let conn = match connect(path) {
+            Ok(conn) => conn,
+            Err(e) if is_not_a_database(&e) => {
+                let aside = PathBuf::from(format!(
+                    "{}.corrupt-{}",
+                    path.display(),
+                    crate::credential::now_unix()
+                ));
+                std::fs::rename(path, &aside).map_err(|io| LedgerError::Other {
+                    path: path.to_owned(),
+                    message: format!(
+                        "not a usable database ({e}), and moving it aside failed: {io}"
+                    ),
+                })?;
+                for suffix in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if side.exists() {
+                        let _ = std::fs::rename(&side, format!("{}{suffix}", aside.display()));
+                    }
+                }
+                moved_aside = Some(aside);
+                connect(path).map_err(fail)?
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            moved_aside,
+        })
+    }
+
+    fn error(path: &Path, e: rusqlite::Error) -> LedgerError {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => LedgerError::Locked {
+                path: path.to_owned(),
+                secs: BUSY_TIMEOUT.as_secs(),
+            },
+            _ => LedgerError::Other {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where an unusable file found at open was moved, if one was.
+    pub fn moved_aside(&self) -> Option<&Path> {
+        self.moved_aside.as_deref()
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, LedgerError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn).map_err(|e| Ledger::error(&self.path, e))
+    }
+
+    /// Add one request.
+    pub fn record(&self, r: &RequestRecord) -> Result<(), LedgerError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.with(|c| {
+            c.prepare_cached(
+                "INSERT INTO requests (at, provider, profile, model, agent, status, input_tokens,
+                 output_tokens, cache_creation_tokens, cache_read_tokens, latency_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                n(r.at),
+                r.provider,
+                r.profile,
+                r.model,
+                r.agent,
+                r.status,
+                n(r.input_tokens),
+                n(r.output_tokens),
+                n(r.cache_creation_tokens),
+                n(r.cache_read_tokens),
+                r.latency_ms.map(n),
+            ])
+            .map(drop)
+        })
+    }
+
+    /// Keep a response's rate-limit headers as the latest for a login.
+    /// Only headers named by [`KEPT_HEADER_PREFIXES`], with short printable
+    /// values, are kept; returns how many. Nothing is written when none are.
+    pub fn record_limits(
+        &self,
+        provider: &Provider,
+        profile: &str,
+        at: u64,
+        headers: &HeaderMap,
+    ) -> Result<usize, LedgerError> {
+        let kept = kept_headers(headers);
+        if kept.is_empty() {
+            return Ok(0);
+        }
+        let json = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
+        self.with(|c| {
+            c.prepare_cached(
+                "INSERT INTO limits (provider, profile, at, headers) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (provider, profile) DO UPDATE SET at = excluded.at, headers = excluded.headers
+                 WHERE excluded.at >= limits.at",
+            )?
+            .execute(params![provider.as_str(), profile, i64::try_from(at).unwrap_or(i64::MAX), json])
+            .map(drop)
+        })?;
+        Ok(kept.len())
+    }
+
+    /// The latest rate-limit headers kept for a login, and when.
+    pub fn latest_limits(
+        &self,
+        provider: &Provider,
+        profile: &str,
+    ) -> Result<Option<(u64, HeaderMap)>, LedgerError> {
+        let row: Option<(i64, String)> = self.with(|c| {
+            c.query_row(
+                "SELECT at, headers FROM limits WHERE provider = ?1 AND profile = ?2",
+                params![provider.as_str(), profile],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })?;
+        Ok(row.map(|(at, json)| {
+            let pairs: Vec<(String, String)> = serde_json::from_str(&json).unwrap_or_default();
+            let mut map = HeaderMap::new();
+            for (k, v) in pairs {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(&v),
+                ) {
+                    map.insert(k, v);
+                }
+            }
+            (u64::try_from(at).unwrap_or(0), map)
+        }))
+    }
+
+    /// Tokens per UTC day, provider, model and agent since `since` (Unix
+    /// seconds), oldest day first.
+    pub fn history(&self, since: u64) -> Result<Vec<DayTotal>, LedgerError> {
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let u = |v: i64| u64::try_from(v).unwrap_or(0);
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT date(at, 'unixepoch') AS day, provider, model, agent, COUNT(*),
+                        SUM(input_tokens), SUM(output_tokens),
+                        SUM(cache_creation_tokens + cache_read_tokens)
+                 FROM requests WHERE at >= ?1
+                 GROUP BY day, provider, model, agent
+                 ORDER BY day, provider, model, agent",
+            )?;
+            let rows = stmt.query_map([since], |r| {
+                Ok(DayTotal {
+                    day: r.get(0)?,
+                    provider: r.get(1)?,
+                    model: r.get(2)?,
+                    agent: r.get(3)?,
+                    requests: u(r.get(4)?),
+                    input_tokens: u(r.get(5)?),
+                    output_tokens: u(r.get(6)?),
+                    cache_tokens: u(r.get(7)?),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Delete requests older than `before` (Unix seconds); returns how many.
+    pub fn prune(&self, before: u64) -> Result<usize, LedgerError> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        self.with(|c| c.execute("DELETE FROM requests WHERE at < ?1", [before]))
+    }
+}
+
+/// The headers of `headers` the ledger may keep: known rate-limit names,
+/// values of printable ASCII up to 256 bytes.
+pub fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| {
+            KEPT_HEADER_PREFIXES
+                .iter()
+                .any(|p| name.as_str().starts_with(p))
+        })
+        .filter_map(|(name, value)| {
+            let value = value.to_str().ok()?.trim();
+            (value.len() <= MAX_HEADER_VALUE && value.bytes().all(|b| (0x20..0x7f).contains(&b)))
+                .then(|| (name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect();
+    kept.sort();
+    kept.dedup_by(|a, b| a.0 == b.0);
+    kept
+}
+
+#[cfg(test)]
+#[path = "ledger_tests.rs"]
+mod tests;

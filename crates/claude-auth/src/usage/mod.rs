@@ -1,0 +1,132 @@
+//! Subscription windows, API-key limits and their pace, for both vendors.
+//!
+//! A [`UsageSnapshot`] says, for one login, how much of each window is used,
+//! when it resets and at what pace it is being spent. It comes from the
+//! vendor's usage endpoint (Anthropic's `/api/oauth/usage`, ChatGPT's
+//! `wham/usage`) or from the rate-limit headers of any response (the
+//! `-unified-` headers, `x-codex-*`, and the API-key `ratelimit` headers);
+//! [`anthropic`] and [`openai`] decode both, leniently, because fields come
+//! and go. The [`ledger`] keeps the latest headers and every request's token
+//! counts in a small SQLite database shared by all processes on the machine.
+
+pub mod anthropic;
+pub mod ledger;
+pub mod openai;
+pub mod time;
+mod window;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::credential::Provider;
+
+pub use window::{window_label, ApiLimit, Pace, PaceState, Window, FIVE_HOURS, SEVEN_DAYS};
+
+/// Where a snapshot's numbers came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotSource {
+    /// The vendor's usage endpoint.
+    Endpoint,
+    /// The rate-limit headers of a response.
+    Headers,
+}
+
+/// One login's usage at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageSnapshot {
+    /// Whose.
+    pub provider: Provider,
+    /// The plan (`pro`, `max`, `plus`, …), when the source says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// Subscription windows, in the vendor's order.
+    pub windows: Vec<Window>,
+    /// API-key limits (requests, tokens), from headers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub api_limits: Vec<ApiLimit>,
+    /// The vendor's verdict when it gives one: `allowed`, `allowed_warning`,
+    /// `rejected` (Anthropic), `limit_reached` (OpenAI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Extra usage or credits, as the vendor sent them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Value>,
+    /// Endpoint or headers.
+    pub source: SnapshotSource,
+    /// When the numbers were read, Unix seconds.
+    pub fetched_at: u64,
+}
+
+impl UsageSnapshot {
+    /// An empty snapshot.
+    pub fn new(provider: Provider, source: SnapshotSource, fetched_at: u64) -> Self {
+        UsageSnapshot {
+            provider,
+            plan: None,
+            windows: Vec::new(),
+            api_limits: Vec::new(),
+            status: None,
+            extra: None,
+            source,
+            fetched_at,
+        }
+    }
+
+    /// The most used window, if any.
+    pub fn fullest(&self) -> Option<&Window> {
+        self.windows
+            .iter()
+            .max_by(|a, b| a.used_percent.total_cmp(&b.used_percent))
+    }
+
+    /// Whether it holds anything worth showing.
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty() && self.api_limits.is_empty() && self.status.is_none()
+    }
+}
+
+/// A number from JSON that may come as a number or a numeric string.
+pub(crate) fn json_f64(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|n: &f64| n.is_finite())
+}
+
+/// A non-negative whole number from JSON (number or numeric string).
+pub(crate) fn json_u64(v: Option<&Value>) -> Option<u64> {
+    json_f64(v).filter(|n| *n >= 0.0).map(|n| n as u64)
+}
+
+/// Decode a usage endpoint's body: a JSON object, or an error that says
+/// what came instead (an HTML error page, say) without echoing it.
+pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!(
+            "expected a JSON object, got {}",
+            match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        )),
+        Err(_) => {
+            let start = String::from_utf8_lossy(&body[..body.len().min(64)]).to_lowercase();
+            if start.trim_start().starts_with('<') {
+                Err("expected JSON, got an HTML page".into())
+            } else {
+                Err(format!(
+                    "expected JSON, got {} bytes of something else",
+                    body.len()
+                ))
+            }
+        }
+    }
+}
