@@ -84,6 +84,9 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = commands::env::Format::Env)]
         format: commands::env::Format,
+        /// Print the token itself (ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN) even for an OAuth login the SDKs cannot use that way
+        #[arg(long)]
+        raw_token: bool,
     },
     /// Run a command with the credential in its environment
     Exec(commands::exec::ExecArgs),
@@ -146,7 +149,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Status => commands::status::run(&cli.global),
-        Command::Env { format } => commands::env::run(&cli.global, format),
+        Command::Env { format, raw_token } => commands::env::run(&cli.global, format, raw_token),
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
         Command::Chat(args) => commands::chat::run(&cli.global, &args),

@@ -897,10 +897,6 @@ fn env_prints_exact_lines_in_every_format() {
             format!("export ANTHROPIC_API_KEY={q}\n"),
         ),
         (
-            vec!["env", "--format", "dotenv"],
-            "ANTHROPIC_API_KEY=\"sk-ant-api03-a'b\\\"c\\$HOME`x`\\\\d e\"\n".to_owned(),
-        ),
-        (
             vec!["env", "--format", "json"],
             format!(
                 "{{\n  \"ANTHROPIC_API_KEY\": {}\n}}\n",
@@ -917,36 +913,50 @@ fn env_prints_exact_lines_in_every_format() {
     let json = run(&sb, &["env", "--format", "json"], &extra);
     assert_eq!(json.json()["ANTHROPIC_API_KEY"], key);
     assert_eq!(sh_eval(&sb, &extra, "ANTHROPIC_API_KEY"), key);
+    // A single quote has no escape that shells and dotenv parsers share:
+    // dotenv refuses it (tests/sdk_exec.rs has the rest).
+    let dotenv = run(&sb, &["env", "--format", "dotenv"], &extra);
+    dotenv.assert_code(1);
+    assert_eq!(dotenv.stdout, "");
+    assert!(
+        dotenv
+            .stderr
+            .contains("the value of ANTHROPIC_API_KEY contains a single quote"),
+        "{dotenv}"
+    );
 
-    // An OAuth token in a profile that pins a base URL.
+    // An OAuth token in a profile that pins a base URL: the profile itself,
+    // which the official SDKs load (adding the OAuth beta header), and the
+    // token for Claude Code, which reads no profiles.
     let sb = sandbox();
     sb.login(Some("work"), OAUTH_TOKEN);
     let base = "http://127.0.0.1:9/api";
     pin_base_url(&sb, "work", base);
     let t = OAUTH_TOKEN;
+    let dir = sb.anthropic_dir().display().to_string();
     let cases = [
         (
             "env",
             format!(
-                "ANTHROPIC_AUTH_TOKEN='{t}'\nCLAUDE_CODE_OAUTH_TOKEN='{t}'\nANTHROPIC_BASE_URL='{base}'\n"
+                "ANTHROPIC_PROFILE='work'\nANTHROPIC_CONFIG_DIR='{dir}'\nCLAUDE_CODE_OAUTH_TOKEN='{t}'\nANTHROPIC_BASE_URL='{base}'\n"
             ),
         ),
         (
             "export",
             format!(
-                "export ANTHROPIC_AUTH_TOKEN='{t}'\nexport CLAUDE_CODE_OAUTH_TOKEN='{t}'\nexport ANTHROPIC_BASE_URL='{base}'\n"
+                "export ANTHROPIC_PROFILE='work'\nexport ANTHROPIC_CONFIG_DIR='{dir}'\nexport CLAUDE_CODE_OAUTH_TOKEN='{t}'\nexport ANTHROPIC_BASE_URL='{base}'\n"
             ),
         ),
         (
             "dotenv",
             format!(
-                "ANTHROPIC_AUTH_TOKEN=\"{t}\"\nCLAUDE_CODE_OAUTH_TOKEN=\"{t}\"\nANTHROPIC_BASE_URL=\"{base}\"\n"
+                "ANTHROPIC_PROFILE='work'\nANTHROPIC_CONFIG_DIR='{dir}'\nCLAUDE_CODE_OAUTH_TOKEN='{t}'\nANTHROPIC_BASE_URL='{base}'\n"
             ),
         ),
         (
             "json",
             format!(
-                "{{\n  \"ANTHROPIC_AUTH_TOKEN\": \"{t}\",\n  \"CLAUDE_CODE_OAUTH_TOKEN\": \"{t}\",\n  \"ANTHROPIC_BASE_URL\": \"{base}\"\n}}\n"
+                "{{\n  \"ANTHROPIC_PROFILE\": \"work\",\n  \"ANTHROPIC_CONFIG_DIR\": \"{dir}\",\n  \"CLAUDE_CODE_OAUTH_TOKEN\": \"{t}\",\n  \"ANTHROPIC_BASE_URL\": \"{base}\"\n}}\n"
             ),
         ),
     ];
@@ -954,17 +964,28 @@ fn env_prints_exact_lines_in_every_format() {
         let out = run(&sb, &["env", "--format", format], &[]);
         out.assert_code(0);
         assert_eq!(out.stdout, *want, "{format}");
-        assert!(
-            out.stderr.starts_with(
-                "note: OAuth tokens need the `anthropic-beta: oauth-2025-04-20` header"
-            ),
-            "{out}"
-        );
-        assert!(!out.stderr.contains(OAUTH_TOKEN));
+        assert_eq!(out.stderr, "", "{format}");
     }
-    assert_eq!(sh_eval(&sb, &[], "ANTHROPIC_AUTH_TOKEN"), OAUTH_TOKEN);
+    assert_eq!(sh_eval(&sb, &[], "ANTHROPIC_PROFILE"), "work");
+    assert_eq!(sh_eval(&sb, &[], "ANTHROPIC_CONFIG_DIR"), dir);
     assert_eq!(sh_eval(&sb, &[], "CLAUDE_CODE_OAUTH_TOKEN"), OAUTH_TOKEN);
     assert_eq!(sh_eval(&sb, &[], "ANTHROPIC_BASE_URL"), base);
+
+    // --raw-token: the token itself, with a note on what it lacks.
+    let raw = run(&sb, &["env", "--raw-token"], &[]);
+    raw.assert_code(0);
+    assert_eq!(
+        raw.stdout,
+        format!(
+            "ANTHROPIC_AUTH_TOKEN='{t}'\nCLAUDE_CODE_OAUTH_TOKEN='{t}'\nANTHROPIC_BASE_URL='{base}'\n"
+        )
+    );
+    assert!(
+        raw.stderr
+            .starts_with("note: OAuth tokens need the `anthropic-beta: oauth-2025-04-20` header"),
+        "{raw}"
+    );
+    assert!(!raw.stderr.contains(OAUTH_TOKEN));
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,10 @@
-//! `claude-auth exec -- CMD ARGS…`: run a program with the credential in its
-//! environment (or, with `--proxy`, only a private proxy's URL and one-time
-//! key, so the real token never reaches it and refresh stays here).
+//! `claude-auth exec -- CMD ARGS…`: run a program with what it needs to use
+//! the credential ([`choose_door`]): an API key as is; an OAuth login from a
+//! spec profile as that profile (the official SDKs load it, add the OAuth
+//! beta header and refresh it themselves); any other OAuth login, or any
+//! credential with `--proxy`, as a private proxy's URL and one-time key, so
+//! the real token never reaches the child and refresh stays here.
+//! `--raw-token` hands over the token itself instead.
 //!
 //! Signals are forwarded to the child; the exit code is the child's (128 +
 //! signal when it was killed). Nesting is refused unless `--force`.
@@ -11,7 +15,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use claude_auth::child_env::{variables_for, CREDENTIAL_VARS};
+use claude_auth::child_env::{
+    choose_door, profile_variables, variables_for, Door, DoorChoice, CREDENTIAL_VARS,
+};
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
 
 use crate::commands::{manager, resolver, usable_credential};
@@ -30,9 +36,12 @@ pub struct ExecArgs {
     /// Add the agent variables (AGENT_ID, ACTIVE_AUTH_PROVIDER)
     #[arg(long, value_name = "ID")]
     pub agent_id: Option<String>,
-    /// Give the child only a private proxy's URL and a one-time key
-    #[arg(long)]
+    /// Give the child only a private proxy's URL and a one-time key (the default for OAuth logins that are not spec profiles)
+    #[arg(long, conflicts_with = "raw_token")]
     pub proxy: bool,
+    /// Give the child the token itself (ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN), even where the SDKs cannot use it
+    #[arg(long)]
+    pub raw_token: bool,
     /// The command and its arguments
     #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -66,8 +75,16 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         );
     }
 
+    let choice = if args.proxy {
+        DoorChoice::Proxy
+    } else if args.raw_token {
+        DoorChoice::RawToken
+    } else {
+        DoorChoice::Auto
+    };
+    let door = choose_door(&usable.credential, usable.spec_profile.as_ref(), choice);
     let mut proxy_runtime = None;
-    if args.proxy {
+    if door == Door::Proxy {
         let upstream = crate::commands::proxy::upstream_for(global, None)?;
         let manager = manager(resolver()?, global)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,7 +104,13 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             .env("ANTHROPIC_API_KEY", key.expose());
         proxy_runtime = Some((runtime, handle));
     } else {
-        for (k, v) in variables_for(&usable.credential, usable.base_url.as_deref()) {
+        let vars = match &door {
+            Door::Profile(profile) => {
+                profile_variables(profile, &usable.credential, usable.base_url.as_deref())
+            }
+            _ => variables_for(&usable.credential, usable.base_url.as_deref()),
+        };
+        for (k, v) in vars {
             cmd.env(k, v);
         }
     }

@@ -88,6 +88,8 @@ pub struct Usable {
     pub source: String,
     /// The profile, when a profile won.
     pub profile: Option<String>,
+    /// The spec profile the official SDKs can load, when the winner is one.
+    pub spec_profile: Option<claude_auth::child_env::SpecProfile>,
 }
 
 /// Resolve, refresh when needed, or fail with exit 4 when nothing is usable.
@@ -100,6 +102,8 @@ pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
     let found = resolution.winning();
     let base_url = found.and_then(|f| f.base_url.clone());
     let profile = found.and_then(|f| f.profile.clone());
+    let spec_profile =
+        found.and_then(|f| claude_auth::child_env::spec_profile(f, resolver.profile_files()));
     let via_manager = match resolution.credential() {
         Ok(c) => {
             let now = claude_auth::credential::now_unix();
@@ -119,6 +123,7 @@ pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
                     base_url,
                     source,
                     profile,
+                    spec_profile,
                 });
             }
         }
@@ -143,5 +148,6 @@ pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
         base_url,
         source,
         profile,
+        spec_profile,
     })
 }

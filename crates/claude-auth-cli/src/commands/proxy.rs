@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::Args;
 
 use claude_auth::child_env::{render, EnvFormat};
-use claude_auth::provider::DEFAULT_BASE_URL;
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
 
 use crate::commands::{auth_failure, manager, options, resolver};
@@ -35,12 +34,12 @@ pub fn upstream_for(global: &GlobalArgs, explicit: Option<&str>) -> Result<Strin
     if let Some(u) = explicit {
         return Ok(u.to_owned());
     }
-    let resolver = resolver()?;
-    let resolution = resolver.resolve(&options(global, false));
-    Ok(resolution
-        .winning()
-        .and_then(|f| f.base_url.clone())
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()))
+    // The winner's base URL, else ANTHROPIC_BASE_URL (a Claude Code login
+    // pins none), else the default: what the library's client would call.
+    Ok(claude_auth::client::resolve_base_url(
+        &resolver()?,
+        &options(global, false),
+    ))
 }
 
 /// Run `proxy` until Ctrl-C / SIGTERM.
@@ -71,16 +70,14 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             vars.push(("ANTHROPIC_API_KEY", key.expose().to_owned()));
         }
         // The settings clients need, as data on stdout.
+        let format = if global.json {
+            EnvFormat::Json
+        } else {
+            EnvFormat::Export
+        };
         out!(
             "{}",
-            render(
-                &vars,
-                if global.json {
-                    EnvFormat::Json
-                } else {
-                    EnvFormat::Export
-                }
-            )
+            render(&vars, format).map_err(|e| Failure::error(e.to_string()))?
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();

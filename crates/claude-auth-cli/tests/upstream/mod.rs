@@ -4,6 +4,11 @@
 //! - records every request (method, path, headers, body);
 //! - answers `401 authentication_error` to a request without a credential or
 //!   with one in the reject-set ([`Upstream::reject`]);
+//! - as the real API does, answers an OAuth access token (`Authorization:
+//!   Bearer sk-ant-oat…`) sent without the `oauth-2025-04-20` beta with
+//!   exactly the real 401 ([`OAUTH_UNSUPPORTED`]);
+//! - answers every request with a set status and body while one is set
+//!   ([`Upstream::fail_with`]);
 //! - `POST /v1/messages`: a JSON message, or with `"stream": true` the real
 //!   SSE event sequence with [`EVENT_GAP`] between events;
 //! - `GET /v1/models`: a one-model list; anything else 404.
@@ -37,6 +42,17 @@ pub const MODEL: &str = "claude-test-1";
 pub const AUTH_ERROR: &str =
     r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#;
 
+/// The body of the real API's 401 for an OAuth token sent without the
+/// `oauth-2025-04-20` beta (`request_id` as this stand-in's `request-id`).
+pub const OAUTH_UNSUPPORTED: &str = r#"{"type":"error","error":{"type":"authentication_error","message":"OAuth authentication is currently not supported."},"request_id":"req_upstream_test"}"#;
+
+/// The beta OAuth access tokens need.
+pub const OAUTH_BETA: &str = "oauth-2025-04-20";
+
+/// The body of a 529.
+pub const OVERLOADED: &str =
+    r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+
 /// One request as the upstream received it.
 #[derive(Clone, Debug)]
 pub struct Recorded {
@@ -66,6 +82,14 @@ impl Recorded {
         all.first().copied()
     }
 
+    /// Whether `anthropic-beta` lists `flag` (comma-separated, any header line).
+    pub fn has_beta(&self, flag: &str) -> bool {
+        self.all("anthropic-beta")
+            .iter()
+            .flat_map(|v| v.split(','))
+            .any(|f| f.trim() == flag)
+    }
+
     /// The credential presented: `x-api-key`, else the Bearer token.
     pub fn credential(&self) -> Option<String> {
         if let Some(k) = self.all("x-api-key").first() {
@@ -82,6 +106,7 @@ impl Recorded {
 struct State {
     requests: Mutex<Vec<Recorded>>,
     reject: Mutex<HashSet<String>>,
+    fail: Mutex<Option<(u16, String)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -129,6 +154,12 @@ impl Upstream {
     /// Answer 401 to `credential` from now on.
     pub fn reject(&self, credential: &str) {
         lock(&self.state.reject).insert(credential.to_owned());
+    }
+
+    /// Answer every request with `status` and `body` from now on (`None`:
+    /// answer normally again).
+    pub fn fail_with(&self, failure: Option<(u16, &str)>) {
+        *lock(&self.state.fail) = failure.map(|(s, b)| (s, b.to_owned()));
     }
 
     /// Every request so far, in arrival order.
@@ -288,6 +319,16 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
     };
     if rejected {
         return json_response(StatusCode::UNAUTHORIZED, AUTH_ERROR.to_owned());
+    }
+    let oauth_bearer = recorded
+        .all("authorization")
+        .first()
+        .is_some_and(|v| v.starts_with("Bearer sk-ant-oat"));
+    if oauth_bearer && !recorded.has_beta(OAUTH_BETA) {
+        return json_response(StatusCode::UNAUTHORIZED, OAUTH_UNSUPPORTED.to_owned());
+    }
+    if let Some((status, body)) = lock(&state.fail).clone() {
+        return json_response(StatusCode::from_u16(status).unwrap(), body);
     }
     match (recorded.method.as_str(), recorded.path.as_str()) {
         ("POST", "/v1/messages") => {

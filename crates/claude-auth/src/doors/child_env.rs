@@ -1,7 +1,20 @@
 //! The environment a child process needs for a credential, and how to
 //! print it for shells, dotenv files and JSON.
+//!
+//! An OAuth access token alone is not enough for the official SDKs: given as
+//! `ANTHROPIC_AUTH_TOKEN` they send it as a bare bearer, without the
+//! `anthropic-beta: oauth-2025-04-20` header the API requires for OAuth
+//! tokens, and they cannot refresh it. [`choose_door`] picks what does work:
+//! the spec profile itself when the login is one the SDKs can load (they add
+//! the header and refresh under the spec's rules), else a private proxy.
 
-use crate::credential::Credential;
+use std::path::PathBuf;
+
+use crate::credential::{Credential, Provider};
+use crate::error::{Error, Result};
+use crate::source::Found;
+use crate::store::profile_files::ProfileFiles;
+use crate::store::StorageKind;
 
 /// Every variable through which a credential (or a key that unlocks one) can
 /// reach a child; `exec` clears them all before setting the ones it means.
@@ -40,6 +53,111 @@ pub fn variables_for(
     vars
 }
 
+/// A spec profile the official SDKs can load themselves: its files are the
+/// spec's plain ones (`configs/<name>.json`, `credentials/<name>.json`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecProfile {
+    /// The profile name (`ANTHROPIC_PROFILE`).
+    pub name: String,
+    /// The config dir, absolute (`ANTHROPIC_CONFIG_DIR`).
+    pub config_dir: PathBuf,
+}
+
+/// The spec profile `found` came from, when the official SDKs can read it:
+/// a profile kept in the spec's own files (not the keyring, the encrypted
+/// file or claude-auth's key file), or a federation profile.
+pub fn spec_profile(found: &Found, files: &ProfileFiles) -> Option<SpecProfile> {
+    let name = found.profile.as_ref()?;
+    if found.storage != Some(StorageKind::File) {
+        return None;
+    }
+    if found.federation.is_none() {
+        let config = files.read_config(name).ok()??;
+        let spec_file = files.credentials_path(name, Some(&config));
+        if found.location != spec_file.display().to_string() {
+            return None;
+        }
+    }
+    let config_dir = std::path::absolute(files.dir()).ok()?;
+    Some(SpecProfile {
+        name: name.clone(),
+        config_dir,
+    })
+}
+
+/// How a child process receives a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// The credential itself, in the variables its kind calls for
+    /// ([`variables_for`]).
+    Variables,
+    /// The spec profile it lives in ([`profile_variables`]).
+    Profile(SpecProfile),
+    /// A private proxy on loopback that holds the credential, adds the
+    /// headers and refreshes; the child gets only its URL and a one-time key.
+    Proxy,
+}
+
+/// What the user asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DoorChoice {
+    /// Whatever works for the official SDKs and Claude Code ([`choose_door`]).
+    #[default]
+    Auto,
+    /// Always the private proxy.
+    Proxy,
+    /// Always the credential itself ([`variables_for`]).
+    RawToken,
+}
+
+/// The door for `credential`: API keys and gateway bearer tokens go as
+/// variables; an Anthropic OAuth token goes as its spec profile when it has
+/// one the SDKs can load, else through the private proxy.
+pub fn choose_door(
+    credential: &Credential,
+    profile: Option<&SpecProfile>,
+    choice: DoorChoice,
+) -> Door {
+    match choice {
+        DoorChoice::Proxy => Door::Proxy,
+        DoorChoice::RawToken => Door::Variables,
+        DoorChoice::Auto => match credential {
+            Credential::OAuth(set) if set.provider == Provider::Anthropic => match profile {
+                Some(p) => Door::Profile(p.clone()),
+                None => Door::Proxy,
+            },
+            _ => Door::Variables,
+        },
+    }
+}
+
+/// The variables for a spec profile: `ANTHROPIC_PROFILE` and
+/// `ANTHROPIC_CONFIG_DIR` (the official SDKs load the profile, add the OAuth
+/// beta header and refresh themselves), `CLAUDE_CODE_OAUTH_TOKEN` with the
+/// current access token (Claude Code reads no profiles; it uses this token
+/// as is, until it expires), plus `ANTHROPIC_BASE_URL` when one is set.
+pub fn profile_variables(
+    profile: &SpecProfile,
+    credential: &Credential,
+    base_url: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("ANTHROPIC_PROFILE", profile.name.clone()),
+        (
+            "ANTHROPIC_CONFIG_DIR",
+            profile.config_dir.display().to_string(),
+        ),
+        (
+            "CLAUDE_CODE_OAUTH_TOKEN",
+            credential.secret().expose().to_owned(),
+        ),
+    ];
+    if let Some(url) = base_url {
+        vars.push(("ANTHROPIC_BASE_URL", url.to_owned()));
+    }
+    vars
+}
+
 /// Output formats for `claude-auth env`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnvFormat {
@@ -47,7 +165,9 @@ pub enum EnvFormat {
     Env,
     /// `export KEY='value'`.
     Export,
-    /// `KEY="value"` with dotenv escapes.
+    /// `KEY='value'`: no escapes at all, so that `sh`, `bash`, `dash` and the
+    /// dotenv parsers (python-dotenv, npm `dotenv`) read the same value;
+    /// values none of them can hold that way are refused.
     Dotenv,
     /// A JSON object.
     Json,
@@ -58,94 +178,64 @@ pub fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-fn dotenv_quote(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '$' => out.push_str("\\$"),
-            c => out.push(c),
-        }
+/// Quote for dotenv files, or say why `value` cannot be: single quotes with
+/// nothing escaped inside. A shell sourcing the file (`set -a; . ./.env`)
+/// takes everything between single quotes literally (no `$`, backtick or
+/// backslash expansion); python-dotenv and npm `dotenv` strip the quotes.
+/// What they disagree on is refused: a single quote (no escape works in all
+/// of them), line breaks and other control characters, `\\` and a trailing
+/// `\` (python-dotenv decodes `\\` and `\'` inside single quotes), and
+/// `${` (python-dotenv expands `${VAR}` even there).
+fn dotenv_quote(var: &str, value: &str) -> Result<String> {
+    let reason = if value.contains('\'') {
+        Some("a single quote")
+    } else if value
+        .chars()
+        .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}')
+    {
+        Some("a line break or another control character")
+    } else if value.contains("\\\\") || value.ends_with('\\') {
+        Some("a double or trailing backslash")
+    } else if value.contains("${") {
+        Some("`${`")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(Error::Unsupported(format!(
+            "the value of {var} contains {reason}, which a dotenv file cannot hold so that shells and dotenv parsers read it alike; use --format env, export or json"
+        ))),
+        None => Ok(format!("'{value}'")),
     }
-    out.push('"');
-    out
 }
 
-/// Render variables in a format.
-pub fn render(vars: &[(&str, String)], format: EnvFormat) -> String {
+/// Render variables in a format. Fails (naming the variable, never the
+/// value) when a value cannot be written safely in that format.
+pub fn render(vars: &[(&str, String)], format: EnvFormat) -> Result<String> {
     match format {
         EnvFormat::Json => {
             let map: serde_json::Map<String, serde_json::Value> = vars
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
                 .collect();
-            serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap_or_default() + "\n"
+            Ok(
+                serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap_or_default()
+                    + "\n",
+            )
         }
         _ => vars
             .iter()
-            .map(|(k, v)| match format {
-                EnvFormat::Export => format!("export {k}={}\n", shell_quote(v)),
-                EnvFormat::Dotenv => format!("{k}={}\n", dotenv_quote(v)),
-                _ => format!("{k}={}\n", shell_quote(v)),
+            .map(|(k, v)| {
+                Ok(match format {
+                    EnvFormat::Export => format!("export {k}={}\n", shell_quote(v)),
+                    EnvFormat::Dotenv => format!("{k}={}\n", dotenv_quote(k, v)?),
+                    _ => format!("{k}={}\n", shell_quote(v)),
+                })
             })
             .collect(),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::credential::{Provider, TokenSet};
-
-    #[test]
-    fn variables_per_kind() {
-        let key = Credential::anthropic_api_key("sk-ant-api03-k");
-        assert_eq!(
-            variables_for(&key, None),
-            [("ANTHROPIC_API_KEY", "sk-ant-api03-k".to_owned())]
-        );
-        let oauth = Credential::OAuth(TokenSet::access_only(
-            "sk-ant-oat01-t".into(),
-            Provider::Anthropic,
-        ));
-        let vars = variables_for(&oauth, Some("http://127.0.0.1:9"));
-        assert_eq!(
-            vars.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-            [
-                "ANTHROPIC_AUTH_TOKEN",
-                "CLAUDE_CODE_OAUTH_TOKEN",
-                "ANTHROPIC_BASE_URL"
-            ]
-        );
-    }
-
-    #[test]
-    fn quoting_survives_hostile_values() {
-        let vars = [("K", "a'b $c \"d\"\n".to_owned())];
-        assert_eq!(render(&vars, EnvFormat::Env), "K='a'\\''b $c \"d\"\n'\n");
-        assert_eq!(
-            render(&vars, EnvFormat::Export),
-            "export K='a'\\''b $c \"d\"\n'\n"
-        );
-        assert_eq!(
-            render(&vars, EnvFormat::Dotenv),
-            "K=\"a'b \\$c \\\"d\\\"\\n\"\n"
-        );
-        let json: serde_json::Value =
-            serde_json::from_str(&render(&vars, EnvFormat::Json)).unwrap();
-        assert_eq!(json["K"], "a'b $c \"d\"\n");
-    }
-
-    #[test]
-    fn shell_quoting_round_trips_through_sh() {
-        let value = "it's $HOME `x` \"q\" \\ end";
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("printf %s {}", shell_quote(value)))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), value);
-    }
-}
+#[path = "child_env_tests.rs"]
+mod tests;
