@@ -33,8 +33,13 @@ const LOGIN_OAUTH: &str = "sk-ant-oat01-L5DZPjN0MEQ7wjJJibaZUPgHV7iB";
 const LOGIN_KEY: &str = "sk-ant-api03-3m03nbqnsGpWLuqIA1id6Vw5DQL0";
 const LOGIN_REFRESH: &str = "sk-ant-ort01-5HA064GiIjHGb3CXlMaXZjljENUh";
 const LOGIN_BEARER: &str = "corp-gw-JduRHHJEYXg4JdpmrcXgGCJbW56e";
+// No prefix, no digits, lower case: only exact redaction can know it is a secret.
+const ECHO_REFRESH: &str = "opaque-rotating-grant-kqzwvxjhtmplbrd";
+const ECHO_ACCESS: &str = "sk-ant-oat01-Vr8TqN2cXw5LmK9pZb3HdJ7sYf4G";
 
-const ALL: [&str; 24] = [
+const ALL: [&str; 26] = [
+    ECHO_REFRESH,
+    ECHO_ACCESS,
     HELPER_REFRESH,
     API_KEY,
     AUTH_TOKEN,
@@ -422,6 +427,110 @@ fn no_secret_leaks_from_a_credentials_file_with_a_wrong_type_value() {
     run_read_commands(&sb, &["typed"]);
     sb.run(&["token", "--profile", "typed"]);
     assert_no_leaks(&sb, &[""]);
+}
+
+/// A token endpoint that answers every request with the next of `answers`
+/// (status, body), `{R}` replaced by the refresh token it was presented
+/// (or `-` when none was). Returns its base URL.
+fn echoing_token_endpoint(answers: Vec<(u16, String)>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (status, body) in answers.into_iter().cycle() {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut request = vec![0; length];
+            let _ = reader.read_exact(&mut request);
+            let request: serde_json::Value =
+                serde_json::from_slice(&request).unwrap_or_default();
+            let presented = request["refresh_token"].as_str().unwrap_or("-");
+            let body = body.replace("{R}", presented);
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+#[test]
+fn no_secret_leaks_when_the_token_endpoint_echoes_the_refresh_token() {
+    let wrapped = [
+        "refresh token ({R}) is malformed",
+        "token:{R}",
+        "<{R}>",
+        "'{R}'.",
+        r#"{\"refresh_token\":\"{R}\"}"#,
+        "got refresh_token={R}&grant_type=refresh_token",
+    ];
+    let mut answers: Vec<(u16, String)> = wrapped
+        .iter()
+        .map(|w| {
+            (
+                400,
+                format!(r#"{{"error":"invalid_request","error_description":"{w}"}}"#),
+            )
+        })
+        .collect();
+    answers.push((
+        500,
+        r#"{"type":"error","error":{"type":"server_error","message":"while rotating {R}"}}"#
+            .into(),
+    ));
+    answers.push((400, r#"{"error":"{R}","error_description":"x"}"#.into()));
+    // A part of it: the server cut the value short.
+    answers.push((
+        400,
+        format!(
+            r#"{{"error":"invalid_request","error_description":"bad value {}..."}}"#,
+            &ECHO_REFRESH[..20]
+        ),
+    ));
+    let n = answers.len();
+    // Last, the grant dies: its message is stored as the login's last error.
+    answers.push((
+        400,
+        r#"{"error":"invalid_grant","error_description":"refresh token [{R}] was revoked"}"#.into(),
+    ));
+    let base = echoing_token_endpoint(answers);
+    let sb = Sandbox::new();
+    sb.write_profile(
+        "echo",
+        &serde_json::json!({"version": "1.0", "base_url": base,
+            "authentication": {"type": "user_oauth", "client_id": "cid"}}),
+        &serde_json::json!({"version": "1.0", "type": "oauth_token", "access_token": ECHO_ACCESS,
+            "refresh_token": ECHO_REFRESH, "expires_at": now() - 60}),
+    );
+    sb.write_active_config("echo");
+    let state = sb.own_dir().join("state").join("profile-echo.json");
+    let mut tokens = Vec::new();
+    for i in 0..=n {
+        let run = sb.run(&["token"]);
+        run.assert_code(if i < n { 1 } else { 4 });
+        tokens.push("");
+        let stored = std::fs::read_to_string(&state).unwrap();
+        assert!(stored.contains("lastError"), "{stored}");
+        assert_eq!(leaks(&stored), [], "state file after answer {i}: {stored}");
+        sb.run(&["status"]);
+        sb.run(&["status", "--json"]);
+    }
+    assert_no_leaks(&sb, &tokens);
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub mod doors;
 pub mod engine;
 pub mod error;
 pub mod oauth;
+pub mod redact;
 pub mod secret;
 pub mod secure_file;
 pub mod source;

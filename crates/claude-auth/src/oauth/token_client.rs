@@ -10,7 +10,9 @@
 //! a standards server revokes the whole grant on reuse.
 //!
 //! Error bodies are parsed (`error`, `error_description`) and sanitised: no
-//! token-looking string from a response ever reaches a message.
+//! token-looking string from a response ever reaches a message, and every
+//! error the client builds has the exact secrets the request carried (grant,
+//! verifier, client secret) redacted, however the server wrapped them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +21,8 @@ use serde_json::{Map, Value};
 
 use crate::config::provider::Encoding;
 use crate::credential::{now_unix, Identity, Provider, TokenSet};
+use crate::redact::Redactor;
+pub use crate::redact::sanitize;
 use crate::secret::Secret;
 
 /// Our User-Agent: honest, never another tool's.
@@ -83,6 +87,23 @@ impl Grant {
             Grant::AuthorizationCode { .. } => "authorization_code",
             Grant::Refresh { .. } => "refresh_token",
             Grant::JwtBearer { .. } => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        }
+    }
+
+    /// The secrets it carries.
+    fn secrets(&self) -> Vec<&Secret> {
+        match self {
+            Grant::AuthorizationCode {
+                code,
+                verifier,
+                state,
+                ..
+            } => [Some(code), Some(verifier), state.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Grant::Refresh { refresh_token, .. } => vec![refresh_token],
+            Grant::JwtBearer { assertion, .. } => vec![assertion],
         }
     }
 
@@ -213,36 +234,36 @@ impl OAuthError {
     pub fn is_transient(&self) -> bool {
         matches!(self, OAuthError::Transient { .. })
     }
-}
 
-/// Strip anything token-like from server text and bound its length.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::new();
-    for word in
-        text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
-    {
-        let core =
-            word.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',');
-        let tail = &word[core.len()..];
-        let tokenish = core.starts_with("sk-")
-            || (core.len() >= 24
-                && core
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c))
-                && core.chars().any(|c| c.is_ascii_digit()));
-        if tokenish {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(core);
+    /// The same error with `redactor`'s secrets removed from every field.
+    pub fn scrubbed(self, redactor: &Redactor) -> OAuthError {
+        let s = |t: String| redactor.scrub(&t);
+        let o = |t: Option<String>| t.map(|t| redactor.scrub(&t));
+        match self {
+            OAuthError::NotFound { url } => OAuthError::NotFound { url: s(url) },
+            OAuthError::InvalidGrant { description } => OAuthError::InvalidGrant {
+                description: o(description),
+            },
+            OAuthError::Rejected {
+                url,
+                status,
+                error,
+                description,
+            } => OAuthError::Rejected {
+                url: s(url),
+                status,
+                error: o(error),
+                description: o(description),
+            },
+            OAuthError::Transient { url, message } => OAuthError::Transient {
+                url: s(url),
+                message: s(message),
+            },
+            OAuthError::BadResponse { url, message } => OAuthError::BadResponse {
+                url: s(url),
+                message: s(message),
+            },
         }
-        out.push_str(tail);
-    }
-    let out: String = out.chars().filter(|c| !c.is_control()).collect();
-    if out.chars().count() > 300 {
-        let cut: String = out.chars().take(300).collect();
-        format!("{cut}…")
-    } else {
-        out
     }
 }
 
@@ -287,18 +308,24 @@ impl TokenClient {
         endpoint: &Endpoint,
         grant: &Grant,
     ) -> Result<TokenResponse, OAuthError> {
+        let mut redactor = Redactor::new(grant.secrets());
+        if let Some(s) = &endpoint.client_secret {
+            redactor.add(s);
+        }
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             tracing::debug!(grant = grant.name(), url = %endpoint.url, attempt, "token request");
-            match self.attempt(endpoint, grant).await {
+            match self.attempt(endpoint, grant, &redactor).await {
                 Attempt::Done(result) => {
+                    let result = result.map_err(|e| e.scrubbed(&redactor));
                     if let Err(e) = &result {
                         tracing::debug!(error = %e, "token request failed");
                     }
                     return result;
                 }
                 Attempt::Retry { error, after } => {
+                    let error = error.scrubbed(&redactor);
                     if attempt >= self.policy.max_attempts {
                         return Err(error);
                     }
@@ -328,16 +355,31 @@ impl TokenClient {
         if let Some(s) = client_secret {
             form.push(("client_secret", s.expose().to_owned()));
         }
+        let mut redactor = Redactor::new([token]);
+        if let Some(s) = client_secret {
+            redactor.add(s);
+        }
+        self.revoke_with(url, &form, &redactor)
+            .await
+            .map_err(|e| e.scrubbed(&redactor))
+    }
+
+    async fn revoke_with(
+        &self,
+        url: &str,
+        form: &[(&str, String)],
+        redactor: &Redactor,
+    ) -> Result<(), OAuthError> {
         let resp = self
             .http
             .post(url)
             .timeout(Duration::from_secs(10))
-            .form(&form)
+            .form(form)
             .send()
             .await
             .map_err(|e| OAuthError::Transient {
                 url: url.to_owned(),
-                message: describe_reqwest(&e),
+                message: describe_reqwest(&e, redactor),
             })?;
         let status = resp.status().as_u16();
         match status {
@@ -347,7 +389,7 @@ impl TokenClient {
             }),
             _ => {
                 let bytes = resp.bytes().await.unwrap_or_default();
-                let (error, description) = parse_error_body(&bytes);
+                let (error, description) = parse_error_body(&bytes, redactor);
                 Err(OAuthError::Rejected {
                     url: url.to_owned(),
                     status,
@@ -411,7 +453,7 @@ impl TokenClient {
         p
     }
 
-    async fn attempt(&self, endpoint: &Endpoint, grant: &Grant) -> Attempt {
+    async fn attempt(&self, endpoint: &Endpoint, grant: &Grant, redactor: &Redactor) -> Attempt {
         let url = &endpoint.url;
         let mut params = Self::body(endpoint, grant);
         let expires_in = match grant {
@@ -448,7 +490,7 @@ impl TokenClient {
                 let never_sent = e.is_connect();
                 let error = OAuthError::Transient {
                     url: url.clone(),
-                    message: describe_reqwest(&e),
+                    message: describe_reqwest(&e, redactor),
                 };
                 return if never_sent || !grant.single_use() {
                     Attempt::Retry { error, after: None }
@@ -469,7 +511,7 @@ impl TokenClient {
             Err(e) => {
                 return Attempt::Done(Err(OAuthError::Transient {
                     url: url.clone(),
-                    message: describe_reqwest(&e),
+                    message: describe_reqwest(&e, redactor),
                 }))
             }
         };
@@ -479,7 +521,7 @@ impl TokenClient {
         if status == 404 {
             return Attempt::Done(Err(OAuthError::NotFound { url: url.clone() }));
         }
-        let (error, description) = parse_error_body(&bytes);
+        let (error, description) = parse_error_body(&bytes, redactor);
         if error.as_deref() == Some("invalid_grant") {
             return Attempt::Done(Err(OAuthError::InvalidGrant { description }));
         }
@@ -513,26 +555,27 @@ impl TokenClient {
     }
 }
 
-fn describe_reqwest(e: &reqwest::Error) -> String {
+fn describe_reqwest(e: &reqwest::Error, redactor: &Redactor) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
         "could not connect".into()
     } else {
         // reqwest's Display includes the URL, never the body.
-        sanitize(&e.to_string())
+        redactor.sanitize(&e.to_string())
     }
 }
 
-fn parse_error_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
+fn parse_error_body(bytes: &[u8], redactor: &Redactor) -> (Option<String>, Option<String>) {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) else {
         return (None, None);
     };
-    let field = |k: &str| map.get(k).and_then(Value::as_str).map(sanitize);
+    let clean = |v: &str| redactor.sanitize(v);
+    let field = |k: &str| map.get(k).and_then(Value::as_str).map(clean);
     // Anthropic's API error shape: {"type":"error","error":{"type":..,"message":..}}
     if let Some(Value::Object(inner)) = map.get("error") {
-        let t = inner.get("type").and_then(Value::as_str).map(sanitize);
-        let m = inner.get("message").and_then(Value::as_str).map(sanitize);
+        let t = inner.get("type").and_then(Value::as_str).map(clean);
+        let m = inner.get("message").and_then(Value::as_str).map(clean);
         return (t, m);
     }
     (field("error"), field("error_description"))
@@ -596,19 +639,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sanitize_removes_tokens() {
-        let s = sanitize(
-            "Refresh token sk-ant-ort01-abcdefgh is invalid, eyJhbGciOiJIUzI1NiJ9abc123def456 bad",
-        );
-        assert_eq!(s, "Refresh token [redacted] is invalid, [redacted] bad");
-        assert_eq!(
-            sanitize("Refresh token not found or invalid"),
-            "Refresh token not found or invalid"
-        );
-        assert_eq!(sanitize(&"x".repeat(400)).chars().count(), 301);
-    }
-
-    #[test]
     fn success_body_with_identity() {
         let r = parse_success(
             "u",
@@ -637,11 +667,13 @@ mod tests {
     fn error_bodies_are_parsed_and_sanitised() {
         let (e, d) = parse_error_body(
             br#"{"error":"invalid_grant","error_description":"token sk-ant-ort01-zzz was used"}"#,
+            &Redactor::default(),
         );
         assert_eq!(e.as_deref(), Some("invalid_grant"));
         assert_eq!(d.as_deref(), Some("token [redacted] was used"));
         let (e, d) = parse_error_body(
             br#"{"type":"error","error":{"type":"not_found_error","message":"nope"}}"#,
+            &Redactor::default(),
         );
         assert_eq!(
             (e.as_deref(), d.as_deref()),
