@@ -454,8 +454,7 @@ fn echoing_token_endpoint(answers: Vec<(u16, String)>) -> String {
             }
             let mut request = vec![0; length];
             let _ = reader.read_exact(&mut request);
-            let request: serde_json::Value =
-                serde_json::from_slice(&request).unwrap_or_default();
+            let request: serde_json::Value = serde_json::from_slice(&request).unwrap_or_default();
             let presented = request["refresh_token"].as_str().unwrap_or("-");
             let body = body.replace("{R}", presented);
             let mut stream = reader.into_inner();
@@ -490,8 +489,7 @@ fn no_secret_leaks_when_the_token_endpoint_echoes_the_refresh_token() {
         .collect();
     answers.push((
         500,
-        r#"{"type":"error","error":{"type":"server_error","message":"while rotating {R}"}}"#
-            .into(),
+        r#"{"type":"error","error":{"type":"server_error","message":"while rotating {R}"}}"#.into(),
     ));
     answers.push((400, r#"{"error":"{R}","error_description":"x"}"#.into()));
     // A part of it: the server cut the value short.

@@ -151,7 +151,9 @@ fn mark_all(bytes: &[u8], needle: &[u8], marked: &mut [bool]) {
     }
     for i in 0..=bytes.len() - needle.len() {
         if &bytes[i..i + needle.len()] == needle {
-            marked[i..i + needle.len()].iter_mut().for_each(|m| *m = true);
+            marked[i..i + needle.len()]
+                .iter_mut()
+                .for_each(|m| *m = true);
         }
     }
 }
@@ -213,9 +215,8 @@ fn mark_patterns(text: &str, marked: &mut [bool]) {
 /// Whether `sk-` starts the run or follows a non-alphanumeric character in
 /// it (`task-based` is a word, `x_sk-ant-…` is not).
 fn has_sk_prefix(run: &str) -> bool {
-    run.match_indices("sk-").any(|(i, _)| {
-        i == 0 || !run.as_bytes()[i - 1].is_ascii_alphanumeric()
-    })
+    run.match_indices("sk-")
+        .any(|(i, _)| i == 0 || !run.as_bytes()[i - 1].is_ascii_alphanumeric())
 }
 
 /// The text with every maximal marked range replaced by [`REDACTED`].

@@ -26,9 +26,15 @@ fn pattern_rules_see_through_punctuation() {
             format!(r#"{{"refresh_token":"{REFRESH}"}}"#),
             r#"{"refresh_token":"[redacted]"}"#,
         ),
-        (format!("refresh_token={REFRESH}&x=1"), "refresh_token=[redacted]&x=1"),
+        (
+            format!("refresh_token={REFRESH}&x=1"),
+            "refresh_token=[redacted]&x=1",
+        ),
         (format!("[{REFRESH}]"), "[[redacted]]"),
-        ("opaque=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA;".into(), "opaque=[redacted];"),
+        (
+            "opaque=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA;".into(),
+            "opaque=[redacted];",
+        ),
     ] {
         assert_eq!(sanitize(&wrapped), expected, "{wrapped}");
     }
@@ -61,7 +67,10 @@ fn known_secrets_are_removed_in_any_encoding_and_in_part() {
         let out = r.sanitize(&text);
         assert!(!out.contains("c0de"), "{out}");
         assert!(!out.contains("lowercaseopaque"), "{out}");
-        assert!(out.contains("[redacted]") && out.ends_with("is bad"), "{out}");
+        assert!(
+            out.contains("[redacted]") && out.ends_with("is bad"),
+            "{out}"
+        );
     }
     assert_eq!(r.scrub("https://x.test/token"), "https://x.test/token");
 }

@@ -100,7 +100,11 @@ fn whole_body(request: &str) -> String {
 #[test]
 fn an_echoed_form_body_never_reaches_the_error() {
     for status in [400, 500] {
-        let text = request(Encoding::Form, code_grant(), echo_server(status, whole_body));
+        let text = request(
+            Encoding::Form,
+            code_grant(),
+            echo_server(status, whole_body),
+        );
         assert!(text.contains("[redacted]"), "{text}");
         no_part_of(&text, &[CODE, VERIFIER, CLIENT_SECRET]);
     }
@@ -109,7 +113,11 @@ fn an_echoed_form_body_never_reaches_the_error() {
 #[test]
 fn an_echoed_json_body_never_reaches_the_error() {
     for status in [400, 500] {
-        let text = request(Encoding::Json, code_grant(), echo_server(status, whole_body));
+        let text = request(
+            Encoding::Json,
+            code_grant(),
+            echo_server(status, whole_body),
+        );
         assert!(text.contains("[redacted]"), "{text}");
         no_part_of(&text, &[CODE, VERIFIER, CLIENT_SECRET]);
     }
@@ -122,9 +130,8 @@ fn an_echoed_refresh_token_never_reaches_the_error() {
         scope: None,
     };
     for body in [
-        (|_: &str| {
-            format!(r#"{{"error":"invalid_grant","error_description":"token:{REFRESH}"}}"#)
-        }) as fn(&str) -> String,
+        (|_: &str| format!(r#"{{"error":"invalid_grant","error_description":"token:{REFRESH}"}}"#))
+            as fn(&str) -> String,
         |_| format!(r#"{{"error":"{REFRESH}"}}"#),
         |_| format!(r#"{{"type":"error","error":{{"type":"x","message":"({REFRESH})"}}}}"#),
         |_| {

@@ -21,8 +21,8 @@ use serde_json::{Map, Value};
 
 use crate::config::provider::Encoding;
 use crate::credential::{now_unix, Identity, Provider, TokenSet};
-use crate::redact::Redactor;
 pub use crate::redact::sanitize;
+use crate::redact::Redactor;
 use crate::secret::Secret;
 
 /// Our User-Agent: honest, never another tool's.
