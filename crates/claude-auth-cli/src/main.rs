@@ -23,6 +23,7 @@ macro_rules! out {
 
 mod commands;
 mod output;
+mod usage_view;
 
 use std::process::ExitCode;
 
@@ -94,6 +95,9 @@ enum Command {
     Proxy(commands::proxy::ProxyArgs),
     /// Ask Claude: the answer streams to stdout (prompt as argument or on stdin)
     Chat(commands::chat::ChatArgs),
+    /// Every login's usage windows, reset times and pace (alias: quota)
+    #[command(visible_alias = "quota")]
+    Usage(commands::usage::UsageArgs),
     /// List, select and inspect profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
         Command::Chat(args) => commands::chat::run(&cli.global, &args),
+        Command::Usage(args) => commands::usage::run(&cli.global, &args),
         Command::Refresh => commands::refresh::run(&cli.global),
         Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
         Command::Login(args) => commands::login::run(&cli.global, &args),

@@ -68,6 +68,12 @@ pub struct Style {
 }
 
 impl Style {
+    /// No styling at all.
+    #[cfg(test)]
+    pub fn plain() -> Self {
+        Style { on: false }
+    }
+
     /// Styles for stdout.
     pub fn stdout() -> Self {
         Style {

@@ -11,6 +11,7 @@ pub mod proxy;
 pub mod refresh;
 pub mod status;
 pub mod token;
+pub mod usage;
 
 use claude_auth::{Env, ResolveOptions, Resolver};
 

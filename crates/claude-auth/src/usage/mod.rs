@@ -10,12 +10,13 @@
 //! counts in a small SQLite database shared by all processes on the machine.
 
 pub mod anthropic;
+pub mod fetch;
 pub mod ledger;
 pub mod openai;
 pub mod time;
 mod window;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credential::Provider;
@@ -23,7 +24,7 @@ use crate::credential::Provider;
 pub use window::{window_label, ApiLimit, Pace, PaceState, Window, FIVE_HOURS, SEVEN_DAYS};
 
 /// Where a snapshot's numbers came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SnapshotSource {
     /// The vendor's usage endpoint.
@@ -33,7 +34,7 @@ pub enum SnapshotSource {
 }
 
 /// One login's usage at one moment.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageSnapshot {
     /// Whose.
@@ -44,7 +45,7 @@ pub struct UsageSnapshot {
     /// Subscription windows, in the vendor's order.
     pub windows: Vec<Window>,
     /// API-key limits (requests, tokens), from headers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_limits: Vec<ApiLimit>,
     /// The vendor's verdict when it gives one: `allowed`, `allowed_warning`,
     /// `rejected` (Anthropic), `limit_reached` (OpenAI).
@@ -129,4 +130,12 @@ pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>,
             }
         }
     }
+}
+
+/// claude-auth's state dir, where the usage cache and ledger live:
+/// `<own config dir>/state`.
+pub fn state_dir(env: &crate::Env) -> std::path::PathBuf {
+    crate::config::locations::own_config_dir(env)
+        .path
+        .join("state")
 }

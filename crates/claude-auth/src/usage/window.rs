@@ -4,7 +4,7 @@
 //! the reset time; everything here is derived from those two and the
 //! window's length, never invented (there is no "daily limit").
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Five hours, the short subscription window of both vendors.
 pub const FIVE_HOURS: u64 = 5 * 3600;
@@ -12,7 +12,7 @@ pub const FIVE_HOURS: u64 = 5 * 3600;
 pub const SEVEN_DAYS: u64 = 7 * 86_400;
 
 /// One usage window.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
     /// The vendor's name for it: `five_hour`, `seven_day_opus`, `primary`, …
@@ -176,7 +176,7 @@ pub fn window_label(secs: u64) -> String {
 
 /// An API key's remaining requests or tokens, from the latest response
 /// headers (there is no endpoint for these).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiLimit {
     /// `requests`, `tokens`, `input-tokens` or `output-tokens`.

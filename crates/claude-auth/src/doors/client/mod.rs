@@ -70,6 +70,7 @@ use crate::secret::Secret;
 use crate::source::{ResolveOptions, Resolver};
 
 pub use error::{ApiError, ClientError};
+pub(crate) use meta::retry_after;
 pub use meta::{RateLimits, Response, ResponseMeta};
 pub use stream::MessageStream;
 pub use types::{

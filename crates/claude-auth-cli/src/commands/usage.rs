@@ -1,0 +1,218 @@
+//! `claude-auth usage` (alias `quota`): every login's windows, how fast
+//! they are being spent, and the tokens the ledger has seen.
+//!
+//! Subscription logins ask the vendor's usage endpoint through the
+//! library's cached, rate-limit-aware fetcher; API keys (and subscription
+//! logins whose endpoint cannot be reached) show the latest rate-limit
+//! headers the usage ledger kept. Rendering lives in `usage_view`.
+
+use std::time::Duration;
+
+use clap::Args;
+use claude_auth::credential::now_unix;
+use claude_auth::source::ResolveOptions;
+use claude_auth::usage::fetch::{UsageFetcher, UsageReport};
+use claude_auth::usage::ledger::Ledger;
+use claude_auth::usage::{anthropic, state_dir, SnapshotSource};
+use claude_auth::{Credential, Provider};
+
+use crate::commands::{auth_failure, options, resolver, runtime};
+use crate::output::{print_json, CommandResult, Failure};
+use crate::usage_view::{self, LoginUsage};
+use crate::GlobalArgs;
+
+/// `usage` options.
+#[derive(Args, Debug, Clone, Default)]
+pub struct UsageArgs {
+    /// Redraw every SECS seconds (default 60) until interrupted
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "60")]
+    pub watch: Option<u64>,
+    /// Use a fetched answer for this many seconds before asking again (default 60)
+    #[arg(long, value_name = "SECS")]
+    pub ttl: Option<u64>,
+    /// Tokens per day, model and agent from the usage ledger
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: since this many days ago (`7d`) or this date (`2026-12-01`); default 7d
+    #[arg(long, value_name = "WHEN", requires = "history")]
+    pub since: Option<String>,
+}
+
+/// Run `usage`.
+pub fn run(global: &GlobalArgs, args: &UsageArgs) -> CommandResult {
+    let resolver = resolver()?;
+    let state = state_dir(resolver.env());
+    if args.history {
+        return history(global, &state, args.since.as_deref());
+    }
+    let mut fetcher = UsageFetcher::new(&state)?;
+    if let Some(ttl) = args.ttl {
+        fetcher = fetcher.with_ttl(Duration::from_secs(ttl));
+    }
+    let rt = runtime()?;
+    let Some(every) = args.watch else {
+        let logins = rt.block_on(collect(global, &resolver, &fetcher, &state))?;
+        return print(global, &logins);
+    };
+    let every = Duration::from_secs(every.max(1));
+    rt.block_on(async {
+        loop {
+            let logins = collect(global, &resolver, &fetcher, &state).await?;
+            // Home, clear, draw: the picture is replaced in place.
+            out!("\x1b[H\x1b[2J");
+            print(global, &logins)?;
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(0),
+            }
+        }
+    })
+}
+
+fn print(global: &GlobalArgs, logins: &[LoginUsage]) -> CommandResult {
+    if global.json {
+        print_json(&serde_json::json!({ "now": now_unix(), "logins": logins }))?;
+    } else {
+        out!("{}", usage_view::render(logins, now_unix()));
+    }
+    let any_ok = logins.iter().any(|l| l.report.snapshot.is_some());
+    Ok(if any_ok || logins.is_empty() { 0 } else { 1 })
+}
+
+/// The logins to show: the winner (refreshed when due), then every other
+/// found credential (`--profile` narrows it to that one).
+async fn collect(
+    global: &GlobalArgs,
+    resolver: &claude_auth::Resolver,
+    fetcher: &UsageFetcher,
+    state: &std::path::Path,
+) -> Result<Vec<LoginUsage>, Failure> {
+    let resolution = resolver.resolve(&options(global, global.profile.is_none()));
+    let ledger = Ledger::open_in(state).ok();
+    let mut logins: Vec<LoginUsage> = Vec::new();
+    for report in &resolution.reports {
+        let Some(found) = report.found() else {
+            continue;
+        };
+        let key = match &found.profile {
+            Some(p) => format!("profile-{p}"),
+            None => report.id.as_str().to_owned(),
+        };
+        if logins.iter().any(|l| l.login == key) {
+            continue;
+        }
+        let mut login = LoginUsage::new(
+            &key,
+            report.id.label(),
+            found.profile.clone(),
+            report.winner,
+        );
+        let credential = if report.winner || found.profile.is_some() {
+            let opts = ResolveOptions {
+                explicit_profile: found.profile.clone().or_else(|| global.profile.clone()),
+                ..ResolveOptions::default()
+            };
+            let manager = claude_auth::AuthManager::new(
+                resolver.clone(),
+                claude_auth::ManagerOptions {
+                    resolve: opts,
+                    ..Default::default()
+                },
+            )
+            .map_err(auth_failure);
+            match manager {
+                Ok(m) => m
+                    .credential()
+                    .await
+                    .map(|c| (*c).clone())
+                    .map_err(|e| e.to_string()),
+                Err(f) => Err(f.message),
+            }
+        } else {
+            found
+                .credential
+                .clone()
+                .ok_or_else(|| "its token comes from an exchange".to_owned())
+        };
+        let base_url = found
+            .base_url
+            .clone()
+            .or_else(|| resolver.env().get("ANTHROPIC_BASE_URL").map(str::to_owned))
+            .unwrap_or_else(|| claude_auth::provider::DEFAULT_BASE_URL.to_owned());
+        match credential {
+            Ok(credential) => {
+                login.kind = Some(credential.kind());
+                login.report =
+                    usage_of(fetcher, ledger.as_ref(), &key, &credential, &base_url).await;
+            }
+            Err(why) => login.report.error = Some(why),
+        }
+        logins.push(login.with_pace(now_unix()));
+    }
+    Ok(logins)
+}
+
+async fn usage_of(
+    fetcher: &UsageFetcher,
+    ledger: Option<&Ledger>,
+    key: &str,
+    credential: &Credential,
+    base_url: &str,
+) -> UsageReport {
+    let mut report = if matches!(credential, Credential::OAuth(_)) {
+        fetcher.anthropic(key, credential, base_url).await
+    } else {
+        UsageReport::default()
+    };
+    if report.snapshot.is_none() {
+        // The latest headers the ledger kept: an API key's only source, and a
+        // subscription's fallback when the endpoint cannot be reached.
+        if let Some((at, headers)) =
+            ledger.and_then(|l| l.latest_limits(&Provider::Anthropic, key).ok().flatten())
+        {
+            if let Some(snapshot) = anthropic::from_headers(&headers, at) {
+                debug_assert_eq!(snapshot.source, SnapshotSource::Headers);
+                report.age_secs = Some(now_unix().saturating_sub(at));
+                report.snapshot = Some(snapshot);
+            }
+        }
+        if report.snapshot.is_none() && report.error.is_none() {
+            report.error = Some("no response headers seen yet for this key; they are kept as requests go through claude-auth".into());
+        }
+    }
+    report
+}
+
+fn history(global: &GlobalArgs, state: &std::path::Path, since: Option<&str>) -> CommandResult {
+    let now = now_unix();
+    let since_secs = match since {
+        None => now.saturating_sub(7 * 86_400),
+        Some(text) => parse_since(text, now).ok_or_else(|| {
+            Failure::usage(format!("--since {text:?}: expected a number of days such as 7d, or a date such as 2026-12-01"))
+        })?,
+    };
+    let ledger = Ledger::open_in(state).map_err(|e| Failure::error(e.to_string()))?;
+    if let Some(aside) = ledger.moved_aside() {
+        crate::output::warn(&format!(
+            "the usage ledger was not a usable database; it was moved to {} and a new one made",
+            aside.display()
+        ));
+    }
+    let rows = ledger
+        .history(since_secs)
+        .map_err(|e| Failure::error(e.to_string()))?;
+    if global.json {
+        print_json(&serde_json::json!({ "since": since_secs, "days": rows }))?;
+    } else {
+        out!("{}", usage_view::render_history(&rows));
+    }
+    Ok(0)
+}
+
+/// `7d` (days ago) or `YYYY-MM-DD` (UTC midnight).
+fn parse_since(text: &str, now: u64) -> Option<u64> {
+    if let Some(days) = text.strip_suffix('d').and_then(|d| d.parse::<u64>().ok()) {
+        return Some(now.saturating_sub(days.saturating_mul(86_400)));
+    }
+    claude_auth::usage::time::parse_rfc3339(&format!("{text}T00:00:00Z"))
+}
