@@ -248,6 +248,31 @@ struct ProxyProc {
 
 impl ProxyProc {
     fn start(sb: &Sandbox, args: &[&str], extra: &[(&str, &str)]) -> ProxyProc {
+        let mut cmd = sb.command(args);
+        cmd.envs(extra.iter().copied());
+        ProxyProc::spawn(sb, cmd)
+    }
+
+    /// [`ProxyProc::start`] with at most `nofile` file descriptors
+    /// (`ulimit -n`, then `exec`: the child's pid is the proxy's).
+    fn start_limited(sb: &Sandbox, args: &[&str], nofile: u32) -> ProxyProc {
+        let inner = sb.command(args);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .current_dir(sb.home());
+        for (k, v) in inner.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        ProxyProc::spawn(sb, cmd)
+    }
+
+    fn spawn(sb: &Sandbox, mut cmd: Command) -> ProxyProc {
         let stderr_path = sb.root().join(format!(
             "proxy-{}.stderr",
             std::time::SystemTime::now()
@@ -255,9 +280,7 @@ impl ProxyProc {
                 .unwrap()
                 .as_nanos()
         ));
-        let mut child = sb
-            .command(args)
-            .envs(extra.iter().copied())
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&stderr_path).unwrap())
@@ -293,6 +316,22 @@ impl ProxyProc {
             key,
             stderr_path,
         }
+    }
+
+    /// CPU time the proxy has used so far (user and system).
+    fn cpu_time(&self) -> Duration {
+        let pid = self.child.as_ref().unwrap().id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // After the command name: state is field 3, utime 14, stime 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // USER_HZ is 100 on Linux.
+        Duration::from_millis(ticks * 10)
     }
 
     fn hostport(&self) -> &str {
@@ -767,6 +806,83 @@ fn proxy_refuses_missing_and_wrong_keys_absolute_targets_and_connect() {
 // 7. exec: exit codes, signals, nesting, agent variables
 
 /// Whether `pid` has a handler installed for `sig` (`SigCgt` in /proc).
+#[test]
+fn the_access_log_escapes_control_and_bidi_characters_the_client_sent() {
+    let upstream = Upstream::start();
+    let mut sb = sandbox();
+    sb.set("ANTHROPIC_API_KEY", API_KEY);
+    let proxy = ProxyProc::start(&sb, &["proxy", "--upstream", &upstream.url], &[]);
+    let hp = proxy.hostport().to_owned();
+    let mut expected = Vec::new();
+    // Without the local key: anyone on the machine can send these. hyper
+    // refuses control characters in a target itself (400, before the
+    // proxy sees the request); what it lets through is escaped.
+    for (path, status, logged) in [
+        ("/v1/\u{202e}txt.exe", 401, Some("/v1/\\u{202e}txt.exe")),
+        ("/v1/caf\u{e9}\\x", 401, Some("/v1/caf\\u{e9}\\\\x")),
+        ("/v1/\u{1b}[31mred", 400, None),
+        ("/v1/a\u{7f}", 400, None),
+    ] {
+        let (got, body) = raw_http(
+            &hp,
+            &format!("GET {path} HTTP/1.1\r\nHost: {hp}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(got, status, "{path:?}: {body}");
+        if let Some(logged) = logged {
+            expected.push(format!("claude-auth proxy: GET {logged} -> {status}"));
+        }
+    }
+    let (code, log) = proxy.stop();
+    assert_eq!(code, 0, "{log}");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("claude-auth proxy: GET"))
+        .map(|l| l.rsplit_once(" (").unwrap().0)
+        .collect();
+    assert_eq!(lines, expected, "{log}");
+    let raw: Vec<char> = log
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || !c.is_ascii())
+        .collect();
+    assert!(raw.is_empty(), "raw {raw:?} in the log:\n{log}");
+    assert_eq!(upstream.requests().len(), 0);
+}
+
+#[test]
+fn out_of_file_descriptors_the_proxy_backs_off_and_serves_once_they_free() {
+    let upstream = Upstream::start();
+    let mut sb = sandbox();
+    sb.set("ANTHROPIC_API_KEY", API_KEY);
+    let proxy =
+        ProxyProc::start_limited(&sb, &["proxy", "--upstream", &upstream.url, "--quiet"], 48);
+    let hp = proxy.hostport().to_owned();
+    // More held-open connections than the proxy has descriptors for: those
+    // it cannot accept wait in the backlog, and each accept fails (EMFILE).
+    let held: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect(&hp).unwrap()).collect();
+    let before = proxy.cpu_time();
+    let hold = Duration::from_secs(2);
+    std::thread::sleep(hold);
+    let used = proxy.cpu_time() - before;
+    // Retrying a failing accept at once spins a core (about `hold` when the
+    // machine is idle, 440 ms at a load of 16 on 2 cores); backing off costs
+    // next to nothing (10 ms).
+    assert!(
+        used < Duration::from_millis(150),
+        "the proxy used {used:?} of CPU in {hold:?} while out of descriptors"
+    );
+    drop(held);
+    let (status, body) = raw_http(
+        &hp,
+        &format!(
+            "GET /v1/models HTTP/1.1\r\nHost: {hp}\r\nx-api-key: {}\r\nConnection: close\r\n\r\n",
+            proxy.key
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (code, log) = proxy.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
 fn catches(pid: u32, sig: Signal) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status

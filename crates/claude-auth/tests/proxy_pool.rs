@@ -396,3 +396,239 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     assert!(up.seen.lock().unwrap().is_empty());
     handle.shutdown(std::time::Duration::from_secs(5)).await;
 }
+
+/// Read until the server closes the connection (EOF or a reset), within a
+/// generous bound: what the server sent, or a panic naming `what`.
+async fn read_until_closed(conn: &mut tokio::net::TcpStream, what: &str) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "{what}: the proxy kept the connection open");
+    got
+}
+
+/// The HTTP/2 connection preface a client sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty SETTINGS frame.
+const H2_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+/// A HEADERS frame on stream 1 without END_HEADERS (`:method GET`,
+/// `:path /`): the header block is never finished.
+const H2_OPEN_HEADERS: &[u8] = &[0, 0, 2, 1, 0, 0, 0, 0, 1, 0x82, 0x84];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_without_a_request_are_closed_in_every_protocol_state() {
+    use tokio::io::AsyncWriteExt;
+    let up = upstream(0).await;
+    let handle = proxy_with(&up, |c| {
+        c.idle_timeout = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("nothing sent", Vec::new()),
+        ("part of the HTTP/2 preface", H2_PREFACE[..10].to_vec()),
+        (
+            "idle after the HTTP/2 preface",
+            [H2_PREFACE, H2_SETTINGS].concat(),
+        ),
+        (
+            "an HTTP/2 header block without END_HEADERS",
+            [H2_PREFACE, H2_SETTINGS, H2_OPEN_HEADERS].concat(),
+        ),
+        ("part of an HTTP/1.1 request line", b"GET /v1/mo".to_vec()),
+    ];
+    let addr = handle.addr;
+    let mut all = Vec::new();
+    for (what, sent) in cases {
+        all.push(tokio::spawn(async move {
+            let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+            conn.write_all(&sent).await.unwrap();
+            read_until_closed(&mut conn, what).await;
+        }));
+    }
+    for task in all {
+        task.await.unwrap();
+    }
+    assert!(up.seen.lock().unwrap().is_empty());
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_connection_idle_after_a_request_is_closed_though_it_answers_pings() {
+    let up = upstream(0).await;
+    let handle = proxy_with(&up, |c| {
+        c.idle_timeout = std::time::Duration::from_millis(300);
+        c.http2_keep_alive = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let tcp = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = hyper::Request::get("http://proxy/v1/models")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, ANSWER.as_bytes());
+    // The client keeps its end open (and answers the proxy's pings); the
+    // proxy closes the connection once it has been idle long enough.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), conn).await;
+    assert!(closed.is_ok(), "the idle HTTP/2 connection stayed open");
+    assert!(sender
+        .send_request(
+            hyper::Request::get("http://proxy/v1/models")
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        )
+        .await
+        .is_err());
+    assert_eq!(up.seen.lock().unwrap().len(), 1);
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+/// A raw HTTP/1.1 keep-alive exchange on `conn`: the response's status line.
+async fn keep_alive_get(conn: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(b"GET /v1/models HTTP/1.1\r\nhost: proxy\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).ends_with(ANSWER) {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
+    let up = upstream(0).await;
+    let handle = proxy_with(&up, |c| c.max_connections = 2).await;
+    // Two kept-alive connections that were served: both slots are taken.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut conn = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+        assert_eq!(keep_alive_get(&mut conn).await, "HTTP/1.1 200 OK");
+        held.push(conn);
+    }
+    let url = format!("{}/v1/models", handle.url());
+    let third = tokio::spawn(async move { client().get(url).send().await.unwrap().status() });
+    // Not served while both slots are held (a bound that can only make this
+    // pass wrongly, never fail wrongly).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served past the cap"
+    );
+    assert_eq!(up.seen.lock().unwrap().len(), 2);
+    drop(held.pop());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), third)
+        .await
+        .expect("served once a slot freed")
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(up.seen.lock().unwrap().len(), 3);
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_filling_every_slot_are_closed_and_a_valid_request_is_then_served() {
+    let up = upstream(0).await;
+    let handle = proxy_with(&up, |c| {
+        c.max_connections = 4;
+        c.idle_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    // Twice the cap and more: four are accepted, the rest wait in the backlog.
+    let mut silent = Vec::new();
+    for _ in 0..10 {
+        silent.push(tokio::net::TcpStream::connect(handle.addr).await.unwrap());
+    }
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        client().get(format!("{}/v1/models", handle.url())).send(),
+    )
+    .await
+    .expect("the valid request was served once the silent ones were closed")
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), ANSWER);
+    for (i, conn) in silent.iter_mut().enumerate() {
+        read_until_closed(conn, &format!("silent connection {i}")).await;
+    }
+    assert_eq!(up.seen.lock().unwrap().len(), 1);
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_and_methods_the_apis_do_not_use_are_refused() {
+    let up = upstream(0).await;
+    let handle = proxy(&up).await;
+    let http = client();
+    for method in ["TRACE", "TRACK", "PROPFIND", "FOO"] {
+        let resp = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/v1/models", handle.url()),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method}");
+        assert_eq!(
+            resp.headers().get("allow").unwrap(),
+            "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+        );
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("the {method} method is refused")),
+            "{message}"
+        );
+    }
+    assert!(up.seen.lock().unwrap().is_empty());
+    for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+        let resp = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/v1/models", handle.url()),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{method}");
+    }
+    let seen: Vec<String> = up
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.1.clone())
+        .collect();
+    assert_eq!(
+        seen,
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    );
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}

@@ -22,10 +22,16 @@
 //! - keeps upstream connections alive in a small pool of its own (HTTP/1.1,
 //!   rustls for https); goes through reqwest instead only when an
 //!   `HTTPS_PROXY`-style setting applies to the upstream;
+//! - refuses methods the APIs do not use (`TRACE` above all, which an
+//!   echoing upstream would answer with the injected credential);
+//! - bounds what any local process can hold: connections at once, and how
+//!   long a connection may go without a request (see `listener`);
 //! - logs each request (method, path, status, time) without query strings or
-//!   headers, so no secret reaches the log; shuts down gracefully.
+//!   headers, so no secret reaches the log, and escapes what the client sent;
+//!   shuts down gracefully.
 
-use std::convert::Infallible;
+mod listener;
+
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -42,7 +48,6 @@ use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::{Request, Response, StatusCode, Uri, Version};
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -78,11 +83,25 @@ pub struct ProxyConfig {
     /// open by trickling bytes. Clients' own keep-alive expiry is shorter
     /// (httpx 5 s, Node 4 s).
     pub header_read_timeout: Duration,
+    /// How long a connection may go without a request in progress before it
+    /// is closed, in every protocol and state: before its first request
+    /// (while the protocol is sniffed, the HTTP/2 preface or a request's
+    /// headers arrive) and between requests. What the client sends
+    /// meanwhile (HTTP/2 pings, settings, part of a header block) does not
+    /// count as a request.
+    pub idle_timeout: Duration,
+    /// While HTTP/2 requests are in progress, ping the client this often and
+    /// close the connection when a ping is not answered within as long.
+    pub http2_keep_alive: Duration,
+    /// Connections served at once; more wait in the kernel's backlog until
+    /// one closes.
+    pub max_connections: usize,
 }
 
 impl ProxyConfig {
     /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout,
-    /// 30 s to send the headers.
+    /// 30 s to send the headers, 30 s idle, HTTP/2 pings every 20 s, 1,024
+    /// connections.
     pub fn new(listen: SocketAddr, upstream: impl Into<String>, local_key: Option<Secret>) -> Self {
         ProxyConfig {
             listen,
@@ -92,6 +111,9 @@ impl ProxyConfig {
             access_log: true,
             connect_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            http2_keep_alive: Duration::from_secs(20),
+            max_connections: 1024,
         }
     }
 }
@@ -868,6 +890,51 @@ fn relay(target: &Target, upstream: Response<RelayedBody>) -> Response<ProxyBody
     Response::from_parts(parts, Either::Right(body))
 }
 
+/// The methods the APIs behind the proxy use (the Messages and OpenAI APIs:
+/// GET, POST, DELETE; PUT, PATCH, HEAD and OPTIONS are harmless), as an
+/// `Allow` header. `TRACE` and `TRACK` are refused, as an upstream that echoes
+/// a request would hand the injected credential back to the client, and so
+/// is any method the APIs do not know.
+const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+fn is_allowed_method(method: &hyper::Method) -> bool {
+    use hyper::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ]
+    .contains(method)
+}
+
+/// Client-supplied text as it may appear in the log: printable ASCII as it
+/// is, a backslash doubled, anything else (control characters, newlines,
+/// bidi overrides, any non-ASCII character) as `\u{…}`.
+fn escape_for_log(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write;
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'\\')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBody> {
     if !shared.config.access_log {
         return handle_inner(&shared, req).await;
@@ -876,9 +943,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = handle_inner(&shared, req).await;
-    // Path only: query strings and headers never reach the log.
+    // Path only: query strings and headers never reach the log. Both come
+    // from the client, so they are escaped: no control or bidi character
+    // reaches a terminal or a log reader.
     eprintln!(
-        "claude-auth proxy: {method} {path} -> {} ({:.1} ms)",
+        "claude-auth proxy: {} {} -> {} ({:.1} ms)",
+        escape_for_log(method.as_str()),
+        escape_for_log(&path),
         resp.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
     );
@@ -897,6 +968,19 @@ async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<Proxy
             "permission_error",
             "claude-auth proxy forwards only to its configured API; absolute URLs and CONNECT are refused",
         );
+    }
+    if !is_allowed_method(req.method()) {
+        let mut resp = json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            &format!(
+                "claude-auth proxy: the {} method is refused; it forwards only {ALLOWED_METHODS}",
+                escape_for_log(req.method().as_str())
+            ),
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        return resp;
     }
     if let Some(expected) = &shared.config.local_key {
         let ok =
@@ -1041,7 +1125,6 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Unsupported(format!("proxy listener: {e}")))?;
-    let header_read_timeout = config.header_read_timeout;
     let shared = Arc::new(Shared {
         manager,
         config,
@@ -1064,39 +1147,8 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
             }
         });
     }
-    let (tx, mut rx) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let _ = stream.set_nodelay(true);
-                    let shared = Arc::clone(&shared);
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = Arc::clone(&shared);
-                        async move { Ok::<_, Infallible>(handle(shared, req).await) }
-                    });
-                    let mut builder =
-                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    builder
-                        .http1()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(header_read_timeout);
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned();
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                }
-                _ = rx.changed() => break,
-            }
-        }
-        drop(listener);
-        graceful.shutdown().await;
-    });
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(listener::serve(listener, shared, rx));
     Ok(ProxyHandle {
         addr,
         shutdown: tx,
@@ -1129,6 +1181,24 @@ mod tests {
         assert_eq!(out["authorization"], "Bearer sk-ant-oat01-t");
         assert_eq!(out["anthropic-beta"], "tools-2024,oauth-2025-04-20");
         assert!(out.get("connection").is_none());
+    }
+
+    #[test]
+    fn the_log_escapes_what_the_client_sent() {
+        assert_eq!(escape_for_log("/v1/messages"), "/v1/messages");
+        assert!(matches!(
+            escape_for_log("/v1/messages"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_for_log("/a\u{202e}b\nc\rd\u{1b}[0m\te\u{7f}\\f\u{e9}"),
+            "/a\\u{202e}b\\u{a}c\\u{d}d\\u{1b}[0m\\u{9}e\\u{7f}\\\\f\\u{e9}"
+        );
+        assert!(is_allowed_method(&hyper::Method::POST));
+        for refused in ["TRACE", "TRACK", "CONNECT", "PROPFIND"] {
+            let m = hyper::Method::from_bytes(refused.as_bytes()).unwrap();
+            assert!(!is_allowed_method(&m), "{refused}");
+        }
     }
 
     #[test]

@@ -1,0 +1,286 @@
+//! The proxy's listener: accepting connections within limits.
+//!
+//! Anything on the machine can connect to the proxy, without a key, so no
+//! connection may cost it more than a bounded share of its sockets and time:
+//!
+//! - at most [`ProxyConfig::max_connections`] connections are served at once;
+//!   further ones wait in the kernel's backlog until a slot frees;
+//! - an accept error (out of file descriptors: `EMFILE`, `ENFILE`) backs off
+//!   for [`ACCEPT_BACKOFF`] instead of retrying at once, which would spin a
+//!   core while serving nothing;
+//! - a connection with no request in progress (before the first one, while
+//!   the protocol is being sniffed or the HTTP/2 preface or a request's
+//!   headers arrive, and between requests) is closed after
+//!   [`ProxyConfig::idle_timeout`], whatever the protocol and whatever the
+//!   client sends meanwhile (HTTP/2 pings and settings do not count);
+//! - HTTP/1 keeps its header read timeout, and HTTP/2 pings a client while
+//!   requests are in progress, closing the connection when a ping goes
+//!   unanswered ([`ProxyConfig::http2_keep_alive`]).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use hyper::body::{Body, Frame};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use super::{handle, ProxyBody, Shared};
+
+/// How long the accept loop pauses after an accept error that is not about
+/// one connection (out of file descriptors, out of memory).
+pub(super) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Accept and serve connections until `shutdown` changes (or its sender is
+/// dropped), then let the open ones finish.
+pub(super) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let config = &shared.config;
+    let idle_timeout = config.idle_timeout;
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(config.http2_keep_alive)
+        .keep_alive_timeout(config.http2_keep_alive);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        // A free slot first: with none, connections wait in the backlog.
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // This connection's own trouble: the next one may be fine.
+                Err(e) if is_per_connection(&e) => continue,
+                Err(e) => {
+                    tracing::debug!(error = %e, "proxy accept failed; backing off");
+                    tokio::select! {
+                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
+        let io = IdleLimited::new(stream, Arc::clone(&activity), idle_timeout);
+        let shared = Arc::clone(&shared);
+        let service = hyper::service::service_fn(move |req| {
+            // Counted from here until the response body is done or dropped.
+            let active = activity.begin();
+            let shared = Arc::clone(&shared);
+            async move {
+                let resp = handle(shared, req).await;
+                Ok::<_, Infallible>(resp.map(|body| Tracked {
+                    body,
+                    _active: active,
+                }))
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(io), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Accept errors that concern only the connection being accepted.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// Whether a connection has a request in progress, and since when it has
+/// had none.
+struct Activity {
+    born: Instant,
+    /// Requests whose response is not yet done.
+    active: AtomicUsize,
+    /// When the last request ended, in milliseconds after `born`.
+    idle_since_ms: AtomicU64,
+    /// The connection's reader, woken when the last request ends so that
+    /// it starts the idle clock.
+    reader: AtomicWaker,
+}
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            born: Instant::now(),
+            active: AtomicUsize::new(0),
+            idle_since_ms: AtomicU64::new(0),
+            reader: AtomicWaker::new(),
+        })
+    }
+
+    /// A request starts; it ends when the guard is dropped.
+    fn begin(self: &Arc<Self>) -> ActiveGuard {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        ActiveGuard(Arc::clone(self))
+    }
+
+    /// When the connection is closed for idleness, if it is idle now.
+    fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
+        if self.active.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let since = Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire));
+        Some(self.born + since + timeout)
+    }
+}
+
+/// A request in progress on its connection.
+struct ActiveGuard(Arc<Activity>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        let now = u64::try_from(activity.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        activity.idle_since_ms.store(now, Ordering::Release);
+        if activity.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            activity.reader.wake();
+        }
+    }
+}
+
+/// A response body that keeps its request counted as in progress until it
+/// has been sent (or dropped).
+pub(super) struct Tracked {
+    body: ProxyBody,
+    _active: ActiveGuard,
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = <ProxyBody as Body>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The client's socket, whose reads fail once the connection has been idle
+/// for the timeout: the server then closes it, in any protocol state.
+struct IdleLimited<T> {
+    io: T,
+    activity: Arc<Activity>,
+    timeout: Duration,
+    clock: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<T> IdleLimited<T> {
+    fn new(io: T, activity: Arc<Activity>, timeout: Duration) -> Self {
+        let clock = Box::pin(tokio::time::sleep_until((activity.born + timeout).into()));
+        IdleLimited {
+            io,
+            activity,
+            timeout,
+            clock,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for IdleLimited<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Poll::Ready(r) = Pin::new(&mut this.io).poll_read(cx, buf) {
+            return Poll::Ready(r);
+        }
+        // Registered before looking, so the end of the last request wakes us.
+        this.activity.reader.register(cx.waker());
+        let Some(deadline) = this.activity.idle_deadline(this.timeout) else {
+            return Poll::Pending;
+        };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        if this.clock.deadline() != deadline {
+            this.clock.as_mut().reset(deadline);
+        }
+        match this.clock.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "idle connection closed",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for IdleLimited<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
