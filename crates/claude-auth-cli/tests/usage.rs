@@ -400,3 +400,38 @@ fn history_sums_the_ledger_and_a_corrupt_ledger_is_moved_aside() {
         .count();
     assert_eq!(moved, 1);
 }
+
+#[test]
+fn status_shows_the_cached_usage_without_asking() {
+    let stand = Stand::start();
+    let sb = sandbox(&stand);
+    let (_, before) = sb.status_json();
+    assert!(
+        before.get("usage").is_none(),
+        "nothing cached yet: {before:#}"
+    );
+    sb.run(&["usage"]).assert_code(0);
+    let requests = stand.seen.lock().unwrap().len();
+    let (run, json) = sb.status_json();
+    run.assert_code(0);
+    assert_eq!(json["usage"][0]["login"], "profile-default");
+    assert_eq!(json["usage"][0]["source"], "active-profile");
+    assert_eq!(
+        json["usage"][0]["snapshot"]["windows"][0]["usedPercent"],
+        60.0
+    );
+    let human = sb.run(&["status"]);
+    assert!(human.stdout.contains("Usage (cached"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains("profile-default: 5h 60% (resets in 2h "),
+        "{}",
+        human.stdout
+    );
+    assert_eq!(
+        stand.seen.lock().unwrap().len(),
+        requests,
+        "status never asks the network"
+    );
+}

@@ -12,6 +12,7 @@ pub fn run(global: &GlobalArgs) -> CommandResult {
     let resolution = resolver.resolve(&options(global, true));
     let mut report = StatusReport::from_resolution(&resolution);
     report.add_refresh_health(&resolution, resolver.env());
+    report.add_cached_usage(&resolution, resolver.env());
     if global.json {
         print_json(&report)?;
     } else {
@@ -166,6 +167,13 @@ fn print_human(r: &StatusReport) {
     if let Some(hint) = &r.hint {
         out.push(format!("  {} {hint}", s.dim("→")));
     }
+    if !r.usage.is_empty() {
+        out.push(String::new());
+        out.push(s.bold("Usage (cached; `claude-auth usage` asks again):"));
+        for u in &r.usage {
+            out.push(format!("  {}", usage_line(u, r.generated_at)));
+        }
+    }
     out.push(String::new());
     out.push(s.bold("Sources, in precedence order:"));
     for line in &r.sources {
@@ -198,4 +206,40 @@ fn print_human(r: &StatusReport) {
         }
     }
     outln!("{}", out.join("\n"));
+}
+
+/// `profile-work: 5h 60% (resets in 2h 30m), 7d 12%; 30s old`.
+fn usage_line(u: &claude_auth::status::UsageLine, now: u64) -> String {
+    let Some(snap) = &u.report.snapshot else {
+        return format!(
+            "{}: {}",
+            u.login,
+            u.report.error.as_deref().unwrap_or("nothing cached")
+        );
+    };
+    let mut parts: Vec<String> = snap
+        .windows
+        .iter()
+        .map(|w| match w.resets_in(now) {
+            Some(secs) => format!(
+                "{} {:.0}% (resets {})",
+                w.label,
+                w.used_percent,
+                relative(secs as i64)
+            ),
+            None => format!("{} {:.0}%", w.label, w.used_percent),
+        })
+        .collect();
+    parts.extend(
+        snap.api_limits
+            .iter()
+            .filter_map(|l| Some(format!("{} {} of {} left", l.name, l.remaining?, l.limit?))),
+    );
+    let age = relative(u.report.age_secs.unwrap_or(0) as i64);
+    format!(
+        "{}: {}; {} old",
+        u.login,
+        parts.join(", "),
+        age.trim_start_matches("in ")
+    )
 }

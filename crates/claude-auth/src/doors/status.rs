@@ -111,8 +111,21 @@ pub struct SourceLine {
     pub credential: Option<CredentialSummary>,
 }
 
+/// A login's cached usage, as `status` shows it (never fetched by `status`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageLine {
+    /// The login key (`profile-work`, `claude-code`, …).
+    pub login: String,
+    /// The source's id.
+    pub source: String,
+    /// What the usage cache holds.
+    #[serde(flatten)]
+    pub report: crate::usage::fetch::UsageReport,
+}
+
 /// The whole explained resolution.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
     /// Whether a usable credential resolved.
@@ -145,6 +158,9 @@ pub struct StatusReport {
     pub refresh: Option<RefreshHealth>,
     /// When the report was made, Unix seconds.
     pub generated_at: u64,
+    /// Cached usage per login, when `claude-auth usage` has fetched some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<UsageLine>,
 }
 
 fn kind_name(kind: CredentialKind) -> &'static str {
@@ -321,11 +337,43 @@ impl StatusReport {
             warnings: resolution.warnings.clone(),
             refresh: None,
             generated_at: now,
+            usage: Vec::new(),
         }
     }
 }
 
 impl StatusReport {
+    /// Add what the usage cache holds for every found login. Reads files
+    /// only, never the network.
+    pub fn add_cached_usage(&mut self, resolution: &Resolution, env: &crate::config::env::Env) {
+        let Ok(fetcher) = crate::usage::fetch::UsageFetcher::new(&crate::usage::state_dir(env))
+        else {
+            return;
+        };
+        for report in &resolution.reports {
+            let Some(found) = report.found() else {
+                continue;
+            };
+            let login = crate::usage::login_key(report.id, found.profile.as_deref());
+            if self.usage.iter().any(|u| u.login == login) {
+                continue;
+            }
+            let provider = found
+                .credential
+                .as_ref()
+                .map_or(crate::credential::Provider::Anthropic, |c| {
+                    c.provider().clone()
+                });
+            if let Some(cached) = fetcher.cached(&provider, &login) {
+                self.usage.push(UsageLine {
+                    login,
+                    source: report.id.as_str().to_owned(),
+                    report: cached,
+                });
+            }
+        }
+    }
+
     /// Add the winning login's refresh health from claude-auth's state dir.
     pub fn add_refresh_health(&mut self, resolution: &Resolution, env: &crate::config::env::Env) {
         let Some(winner) = resolution.winner() else {

@@ -139,3 +139,13 @@ pub fn state_dir(env: &crate::Env) -> std::path::PathBuf {
         .path
         .join("state")
 }
+
+/// The key a login's usage is cached and kept in the ledger under:
+/// `profile-<name>` for a profile, else the source's id (`claude-code`,
+/// `anthropic-api-key`, …).
+pub fn login_key(source: crate::source::SourceId, profile: Option<&str>) -> String {
+    match profile {
+        Some(p) => format!("profile-{p}"),
+        None => source.as_str().to_owned(),
+    }
+}
