@@ -212,6 +212,44 @@ fn status_json_describes_a_refreshable_profile_credential() {
 }
 
 #[test]
+fn absurd_expiry_saturates_and_is_reported_never_wraps() {
+    for expires_at in [u64::MAX, i64::MAX as u64 + 1] {
+        let mut sb = Sandbox::new();
+        sb.write_static_profile("far", PROFILE_TOKEN, Some(expires_at));
+        sb.set("ANTHROPIC_PROFILE", "far");
+        let (run, status) = sb.status_json();
+        run.assert_code(0);
+        let c = &status["credential"];
+        assert_eq!(c["expiresAt"], expires_at, "{c}");
+        let generated = status["generatedAt"].as_u64().unwrap();
+        let expected = i64::try_from(expires_at - generated).unwrap_or(i64::MAX);
+        assert_eq!(c["expiresInSecs"], expected, "{c}");
+        assert!(expected > i64::MAX / 2);
+        assert_eq!(c["expiresAtIso"], "9999-12-31T23:59:59Z", "{c}");
+        assert_eq!(c["expired"], false, "{c}");
+        assert!(
+            c["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().contains("past the year 9999")),
+            "{c}"
+        );
+        let human = sb.run(&["status"]);
+        human.assert_code(0);
+        assert!(
+            human.stdout.contains("9999-12-31T23:59:59Z (in "),
+            "{}",
+            human.stdout
+        );
+        assert!(!human.stdout.contains(" ago"), "{}", human.stdout);
+        let token = sb.run(&["token"]);
+        token.assert_code(0);
+        assert_eq!(token.stdout, format!("{PROFILE_TOKEN}\n"));
+    }
+}
+
+#[test]
 fn api_key_env_shadowing_a_profile_warns_env_shadows_profile() {
     let mut sb = Sandbox::new();
     sb.login(Some("default"), PROFILE_TOKEN);

@@ -266,6 +266,25 @@ impl Credential {
     }
 }
 
+/// Seconds from `now` until `expires_at` (negative once past), saturating:
+/// an absurd expiry (beyond `i64::MAX`, say `u64::MAX`) reads as `i64::MAX`
+/// seconds away, never as a wrapped negative.
+///
+/// ```
+/// use claude_auth::credential::seconds_until;
+/// assert_eq!(seconds_until(110, 100), 10);
+/// assert_eq!(seconds_until(90, 100), -10);
+/// assert_eq!(seconds_until(u64::MAX, 100), i64::MAX);
+/// assert_eq!(seconds_until(0, u64::MAX), -i64::MAX);
+/// ```
+pub fn seconds_until(expires_at: u64, now: u64) -> i64 {
+    if expires_at >= now {
+        i64::try_from(expires_at - now).unwrap_or(i64::MAX)
+    } else {
+        i64::try_from(now - expires_at).map_or(-i64::MAX, |d| -d)
+    }
+}
+
 /// Now, in Unix seconds.
 pub fn now_unix() -> u64 {
     SystemTime::now()

@@ -35,7 +35,10 @@ pub fn run(global: &GlobalArgs) -> CommandResult {
             format!(
                 "expires {} ({})",
                 rfc3339(e),
-                relative(e as i64 - claude_auth::credential::now_unix() as i64)
+                relative(claude_auth::credential::seconds_until(
+                    e,
+                    claude_auth::credential::now_unix()
+                ))
             )
         },
     );

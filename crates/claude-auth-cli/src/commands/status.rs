@@ -45,7 +45,7 @@ fn credential_lines(s: &Style, c: &CredentialSummary, now: u64, indent: &str) ->
     ));
     match (&c.expires_at_iso, c.expires_at) {
         (Some(iso), Some(at)) => {
-            let rel = relative(at as i64 - now as i64);
+            let rel = relative(claude_auth::credential::seconds_until(at, now));
             let text = if c.expired {
                 s.red(&format!("{iso} (expired {rel})"))
             } else {

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::config::locations::Located;
-use crate::credential::{Credential, CredentialKind};
+use crate::credential::{seconds_until, Credential, CredentialKind};
 use crate::source::{ActiveProfile, Found, NoCredential, Outcome, Resolution, SourceId, Warning};
 use crate::store::profile_files::ProfileFiles;
 
@@ -203,7 +203,7 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
                     s.masked = Some(token.masked());
                     s.expires_at = Some(expires_at);
                     s.expires_at_iso = Some(rfc3339(expires_at));
-                    s.expires_in_secs = Some(expires_at as i64 - now as i64);
+                    s.expires_in_secs = Some(seconds_until(expires_at, now));
                     s.expired = expires_at <= now;
                     if expires_at > now {
                         format!("the exchanged token is cached in {}", cache.display())
@@ -229,8 +229,14 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
         s.masked = Some(cred.secret().masked());
         s.expires_at = cred.expires_at();
         s.expires_at_iso = cred.expires_at().map(rfc3339);
-        s.expires_in_secs = cred.expires_at().map(|e| e as i64 - now as i64);
+        s.expires_in_secs = cred.expires_at().map(|e| seconds_until(e, now));
         s.expired = cred.is_expired_at(now);
+        if let Some(e) = cred.expires_at().filter(|e| *e > MAX_RFC3339_SECS) {
+            s.notes.push(format!(
+                "expires_at {e} is past the year 9999: shown as {}, it never expires in practice",
+                rfc3339(e)
+            ));
+        }
         s.refreshable = cred.can_refresh();
         if let Credential::OAuth(set) = cred {
             s.scopes = set.scopes.clone();
@@ -412,8 +418,13 @@ impl StatusReport {
     }
 }
 
-/// Unix seconds as RFC 3339 UTC (`2026-04-01T00:00:00Z`).
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
+pub const MAX_RFC3339_SECS: u64 = 253_402_300_799;
+
+/// Unix seconds as RFC 3339 UTC (`2026-04-01T00:00:00Z`); anything past
+/// year 9999 is clamped to its last second.
 pub fn rfc3339(secs: u64) -> String {
+    let secs = secs.min(MAX_RFC3339_SECS);
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Howard Hinnant's civil-from-days.

@@ -428,7 +428,7 @@ impl AuthManager {
 
     fn needs_refresh(&self, cred: &Credential, now: u64) -> bool {
         cred.expires_at()
-            .is_some_and(|e| e <= now + self.inner.threshold)
+            .is_some_and(|e| e <= now.saturating_add(self.inner.threshold))
     }
 
     fn origin_of(&self, winner: SourceId, found: &Found) -> Origin {
@@ -871,7 +871,7 @@ impl AuthManager {
             let mut set = TokenSet::access_only(token, crate::credential::Provider::Anthropic);
             set.expires_at = Some(expires_at);
             let usable =
-                rejected.is_none_or(|r| *r != set.access_token) && expires_at > now_unix() + margin;
+                rejected.is_none_or(|r| *r != set.access_token) && expires_at > now_unix().saturating_add(margin);
             Ok(usable.then_some(Credential::OAuth(set)))
         };
         match cached() {

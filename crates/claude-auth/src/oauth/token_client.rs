@@ -172,7 +172,7 @@ impl TokenResponse {
             refresh_token: self
                 .refresh_token
                 .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
-            expires_at: self.expires_in.map(|s| self.received_at + s),
+            expires_at: self.expires_in.map(|s| self.received_at.saturating_add(s)),
             scopes: match self.scope {
                 Some(s) => s.split_whitespace().map(str::to_owned).collect(),
                 None => previous.map(|p| p.scopes.clone()).unwrap_or_default(),
@@ -650,6 +650,14 @@ mod tests {
         assert_eq!(set.identity.email.as_deref(), Some("e@x"));
         assert_eq!(set.identity.organization_name.as_deref(), Some("Org"));
         assert!(set.expires_at.unwrap() >= now_unix() + 28_790);
+    }
+
+    #[test]
+    fn an_absurd_expires_in_saturates() {
+        let body = format!(r#"{{"access_token":"x","expires_in":{}}}"#, u64::MAX);
+        let r = parse_success("u", body.as_bytes()).unwrap();
+        let set = r.into_token_set(Provider::Anthropic, None, None);
+        assert_eq!(set.expires_at, Some(u64::MAX));
     }
 
     #[test]
