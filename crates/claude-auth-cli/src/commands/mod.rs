@@ -109,7 +109,10 @@ pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
         Ok(c) => {
             let now = claude_auth::credential::now_unix();
             let threshold = resolver.settings().refresh_threshold_secs;
-            if c.can_refresh() && c.expires_at().is_some_and(|e| e <= now.saturating_add(threshold)) {
+            if c.can_refresh()
+                && c.expires_at()
+                    .is_some_and(|e| e <= now.saturating_add(threshold))
+            {
                 true
             } else if c.is_expired_at(now) {
                 return Err(Failure::error(format!(

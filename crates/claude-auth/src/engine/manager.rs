@@ -870,8 +870,8 @@ impl AuthManager {
             };
             let mut set = TokenSet::access_only(token, crate::credential::Provider::Anthropic);
             set.expires_at = Some(expires_at);
-            let usable =
-                rejected.is_none_or(|r| *r != set.access_token) && expires_at > now_unix().saturating_add(margin);
+            let usable = rejected.is_none_or(|r| *r != set.access_token)
+                && expires_at > now_unix().saturating_add(margin);
             Ok(usable.then_some(Credential::OAuth(set)))
         };
         match cached() {
