@@ -56,6 +56,47 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A file that is not a regular file (a FIFO, a device, a directory).
+    #[error("{} is {kind}, not a regular file; refusing to read it. Replace it with a regular file", path.display())]
+    NotRegularFile {
+        /// The file concerned.
+        path: PathBuf,
+        /// What it is ("a FIFO", "a character device", ...).
+        kind: &'static str,
+    },
+
+    /// A file over the size limit for its kind.
+    #[error("{} is larger than {}, the limit for this file; refusing to read it. Move it aside", path.display(), human_size(*limit))]
+    TooLarge {
+        /// The file concerned.
+        path: PathBuf,
+        /// The limit, bytes.
+        limit: u64,
+    },
+
+    /// A credentials, settings or config file owned by another user.
+    #[error("{} is owned by another user (uid {owner}; you are uid {you}); refusing to use it. If it is yours, run `chown {you} {}`; otherwise remove it", path.display(), path.display())]
+    ForeignOwner {
+        /// The file concerned.
+        path: PathBuf,
+        /// Its owner's uid.
+        owner: u32,
+        /// This process's effective uid.
+        you: u32,
+    },
+
+    /// A file in a directory everyone can write that has no sticky bit:
+    /// anyone could replace the file.
+    #[error("{} is in {}, which everyone can write (mode {mode:04o}, no sticky bit), so anyone could replace it; refusing to use it. Run `chmod o-w {}` or move the file", path.display(), dir.display(), dir.display())]
+    InsecureDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// The file read.
+        path: PathBuf,
+        /// The directory's permission bits.
+        mode: u32,
+    },
+
     /// A profile name that is not allowed.
     #[error(
         "invalid profile name {name:?} (from {origin}): names match ^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
@@ -133,6 +174,15 @@ impl Error {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+/// "1 MiB", "4 KiB" or "N bytes", for size limits in messages.
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
     }
 }
 

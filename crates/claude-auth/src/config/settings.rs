@@ -34,6 +34,7 @@ use crate::config::env::Env;
 use crate::config::locations::own_config_dir;
 use crate::config::provider::{PresetOverride, Presets};
 use crate::error::{Error, Result};
+use crate::secure_file::{read_optional, ReadPolicy};
 use crate::source::SourceId;
 use crate::store::StorageKind;
 
@@ -184,17 +185,21 @@ impl Settings {
         let path = Settings::default_path(env);
         let mut settings = Settings::from_file(&path)?;
         settings.apply_env(env)?;
-        settings.stored_in = load_registry(&registry_path(env));
+        settings.stored_in = load_registry(&registry_path(env))?;
         Ok(settings)
     }
 
     /// Settings from one file only; missing means defaults.
     pub fn from_file(path: &Path) -> Result<Settings> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(e) => return Err(Error::io("read", path, e)),
+        // A config file: others must not be able to write it (it names the
+        // commands run and the servers tokens are sent to).
+        let Some(bytes) = read_optional(path, ReadPolicy::Config)? else {
+            return Ok(Settings::default());
         };
+        let text = String::from_utf8(bytes).map_err(|_| Error::Setting {
+            setting: path.display().to_string(),
+            message: "is not UTF-8 text".to_owned(),
+        })?;
         let file: SettingsFile = toml::from_str(&text).map_err(|e| Error::Setting {
             setting: path.display().to_string(),
             message: e.message().to_owned(),
@@ -313,17 +318,19 @@ pub fn registry_path(env: &Env) -> PathBuf {
     own_config_dir(env).path.join("profiles.json")
 }
 
-fn load_registry(path: &Path) -> BTreeMap<String, StorageKind> {
-    std::fs::read(path)
-        .ok()
+/// Read `profiles.json` as a config file: a refused file (another owner,
+/// writable by others, not a regular file, too large) is an error; one that
+/// does not parse counts as empty (it is only a record of past logins).
+fn load_registry(path: &Path) -> Result<BTreeMap<String, StorageKind>> {
+    Ok(read_optional(path, ReadPolicy::Config)?
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 /// Record that `profile`'s credential is in `storage` (`None`: forget it).
 pub fn record_storage(env: &Env, profile: &str, storage: Option<StorageKind>) -> Result<()> {
     let path = registry_path(env);
-    let mut map = load_registry(&path);
+    let mut map = load_registry(&path)?;
     match storage {
         Some(kind) => {
             map.insert(profile.to_owned(), kind);

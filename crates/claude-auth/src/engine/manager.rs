@@ -908,9 +908,13 @@ impl AuthManager {
         let assertion = match (&fed.identity_token_file, &fed.identity_token) {
             (Some(path), _) => {
                 // Re-read on every exchange: the platform rotates it.
-                let text = tokio::fs::read_to_string(path)
-                    .await
-                    .map_err(|e| Error::io("read identity token file", path, e))?;
+                let bytes = crate::secure_file::read_required(
+                    path,
+                    crate::secure_file::ReadPolicy::Lenient,
+                    crate::secure_file::MAX_IDENTITY_TOKEN_BYTES,
+                )?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Error::parse(path, "the identity token file is not UTF-8 text"))?;
                 Secret::new(text.trim())
             }
             (None, Some(t)) => t.clone(),

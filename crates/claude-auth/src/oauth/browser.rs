@@ -30,8 +30,18 @@ fn spawn(program: &str, args: &[String]) -> bool {
 
 fn is_wsl(env: &Env) -> bool {
     env.is_set("WSL_DISTRO_NAME")
-        || std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .is_ok_and(|v| v.to_lowercase().contains("microsoft"))
+        || crate::secure_file::read_optional_limited(
+            std::path::Path::new("/proc/sys/kernel/osrelease"),
+            crate::secure_file::ReadPolicy::Lenient,
+            4 << 10,
+        )
+        .ok()
+        .flatten()
+        .is_some_and(|v| {
+            String::from_utf8_lossy(&v)
+                .to_lowercase()
+                .contains("microsoft")
+        })
 }
 
 /// Open `url`; returns the command used, or `None` when nothing worked.

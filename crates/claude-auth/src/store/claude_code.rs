@@ -30,7 +30,8 @@ use crate::credential::{Credential, Identity, Provider, TokenSet};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::secure_file::{
-    read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
+    read_optional, read_optional_limited, remove_if_exists, to_json_bytes, write_atomic,
+    ReadPolicy, MAX_ACCOUNT_FILE_BYTES,
 };
 use crate::store::key_file::ClassifyJsonError;
 #[cfg(feature = "keyring")]
@@ -434,7 +435,12 @@ impl ClaudeCodeStore {
     /// The account Claude Code recorded (`oauthAccount` in `.claude.json`),
     /// best effort: `None` when missing or unreadable.
     pub fn account(&self) -> Option<Identity> {
-        let bytes = std::fs::read(&self.account_file).ok()?;
+        let bytes = read_optional_limited(
+            &self.account_file,
+            ReadPolicy::Lenient,
+            MAX_ACCOUNT_FILE_BYTES,
+        )
+        .ok()??;
         let doc: Value = serde_json::from_slice(&bytes).ok()?;
         let acct = doc.get("oauthAccount")?.as_object()?;
         let s = |k: &str| acct.get(k).and_then(Value::as_str).map(str::to_owned);

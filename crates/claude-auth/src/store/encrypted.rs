@@ -44,7 +44,7 @@ use crate::credential::{from_portable_json, to_portable_json, Credential};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::secure_file::{
-    read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
+    read_optional, remove_with_temp_files, to_json_bytes, write_atomic_strict, ReadPolicy,
 };
 use crate::store::key_file::ClassifyJsonError;
 use crate::store::CredentialStore;
@@ -325,12 +325,12 @@ impl CredentialStore for EncryptedFileStore {
                 path: path.clone(),
                 message,
             })?;
-        write_atomic(&path, &bytes, 0o600)
+        write_atomic_strict(&path, &bytes, 0o600)
     }
 
     fn delete(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile, "profile")?;
-        remove_if_exists(&self.path(profile))
+        remove_with_temp_files(&self.path(profile))
     }
 }
 

@@ -10,7 +10,7 @@ use crate::config::locations::validate_profile_name;
 use crate::credential::{from_portable_json, to_portable_json, Credential};
 use crate::error::{Error, Result};
 use crate::secure_file::{
-    read_optional, remove_if_exists, to_json_bytes, write_atomic, ReadPolicy,
+    read_optional, remove_with_temp_files, to_json_bytes, write_atomic_strict, ReadPolicy,
 };
 use crate::store::CredentialStore;
 
@@ -53,12 +53,12 @@ impl CredentialStore for KeyFileStore {
     fn save(&self, profile: &str, credential: &Credential) -> Result<()> {
         validate_profile_name(profile, "profile")?;
         let path = self.path(profile);
-        write_atomic(&path, &to_json_bytes(&to_portable_json(credential)), 0o600)
+        write_atomic_strict(&path, &to_json_bytes(&to_portable_json(credential)), 0o600)
     }
 
     fn delete(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile, "profile")?;
-        remove_if_exists(&self.path(profile))
+        remove_with_temp_files(&self.path(profile))
     }
 }
 
@@ -88,7 +88,7 @@ impl ClassifyJsonError for serde_json::Error {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::secure_file::mode_of;
+    use crate::secure_file::{mode_of, write_atomic};
 
     #[test]
     fn api_key_round_trip_private_file() {

@@ -21,8 +21,9 @@ use crate::credential::{token_set_from_spec_map, token_set_into_spec_map, Creden
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::secure_file::{
-    check_not_world_writable, create_dir_all_with_mode, read_optional, remove_if_exists,
-    to_json_bytes, write_atomic, ReadPolicy,
+    create_dir_all_with_mode, read_optional, read_optional_limited, remove_if_exists,
+    remove_temp_files, remove_with_temp_files, to_json_bytes, write_atomic, write_atomic_strict,
+    ReadPolicy, MAX_POINTER_BYTES,
 };
 use crate::store::key_file::ClassifyJsonError;
 use crate::store::CredentialStore;
@@ -82,20 +83,19 @@ pub enum ProfileCredential {
 }
 
 /// Read a file holding a profile name (`active_config`, claude-auth's own
-/// pointer): trimmed and validated; `None` when missing or empty.
+/// pointer): trimmed and validated; `None` when missing or empty. Read as a
+/// config file ([`ReadPolicy::Config`]), at most [`MAX_POINTER_BYTES`].
 pub fn read_profile_pointer(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => {
-            let name = text.trim();
-            if name.is_empty() {
-                return Ok(None);
-            }
-            validate_profile_name(name, &path.display().to_string())?;
-            Ok(Some(name.to_owned()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
+    let Some(bytes) = read_optional_limited(path, ReadPolicy::Config, MAX_POINTER_BYTES)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8(bytes).map_err(|_| Error::parse(path, "is not UTF-8 text"))?;
+    let name = text.trim();
+    if name.is_empty() {
+        return Ok(None);
     }
+    validate_profile_name(name, &path.display().to_string())?;
+    Ok(Some(name.to_owned()))
 }
 
 /// The spec's files under one config dir.
@@ -200,10 +200,9 @@ impl ProfileFiles {
     pub fn read_config(&self, profile: &str) -> Result<Option<ProfileConfig>> {
         validate_profile_name(profile, "profile")?;
         let path = self.config_path(profile);
-        let Some(map) = Self::read_json_object(&path, ReadPolicy::Lenient)? else {
+        let Some(map) = Self::read_json_object(&path, ReadPolicy::Config)? else {
             return Ok(None);
         };
-        check_not_world_writable(&path)?;
         let auth_map = map
             .get("authentication")
             .and_then(Value::as_object)
@@ -390,7 +389,7 @@ impl ProfileFiles {
         if let Some(parent) = path.parent() {
             create_dir_all_with_mode(parent, 0o700)?;
         }
-        write_atomic(&path, &to_json_bytes(&Value::Object(map)), 0o600)?;
+        write_atomic_strict(&path, &to_json_bytes(&Value::Object(map)), 0o600)?;
         Ok(path)
     }
 
@@ -439,23 +438,26 @@ impl ProfileFiles {
         if let Some(parent) = path.parent() {
             create_dir_all_with_mode(parent, 0o700)?;
         }
-        write_atomic(path, &to_json_bytes(&Value::Object(map)), 0o600)
+        write_atomic_strict(path, &to_json_bytes(&Value::Object(map)), 0o600)
     }
 
-    /// Remove `profile`'s credentials file (what `ant auth logout` does).
+    /// Remove `profile`'s credentials file (what `ant auth logout` does),
+    /// and any temp file a killed write of it left.
     pub fn delete_credentials(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile, "profile")?;
         let config = self.read_config(profile).ok().flatten();
-        remove_if_exists(&self.credentials_path(profile, config.as_ref()))
+        remove_with_temp_files(&self.credentials_path(profile, config.as_ref()))
     }
 
     /// Remove every profile's config and credentials and `active_config`
-    /// (what `ant auth logout --all` does); never the directory itself or
-    /// files the spec does not name. Returns the removed paths.
+    /// (what `ant auth logout --all` does), with the temp files killed
+    /// writes of them left; never the directory itself or files the spec
+    /// does not name. Returns the removed paths.
     pub fn delete_all(&self) -> Result<Vec<PathBuf>> {
-        let mut removed = Vec::new();
+        let mut removed = remove_temp_files(&self.dir, None)?;
         for sub in ["credentials", "configs"] {
             let dir = self.dir.join(sub);
+            removed.extend(remove_temp_files(&dir, None)?);
             let Ok(entries) = fs::read_dir(&dir) else {
                 continue;
             };
