@@ -435,3 +435,40 @@ fn status_shows_the_cached_usage_without_asking() {
         "status never asks the network"
     );
 }
+
+#[test]
+fn the_settings_set_the_ttl_and_the_ledger_retention() {
+    let stand = Stand::start();
+    let sb = sandbox(&stand);
+    common::write_file(
+        &sb.own_dir().join("config.toml"),
+        "[usage]\nttl_secs = 0\nretention_days = 2\n",
+        0o600,
+    );
+    // ttl 0: every run asks again.
+    sb.run(&["usage"]).assert_code(0);
+    sb.run(&["usage"]).assert_code(0);
+    assert_eq!(stand.hits(), 2);
+    let ledger = Ledger::open_in(&sb.own_dir().join("state")).unwrap();
+    for age_days in [5, 1] {
+        ledger
+            .record(&RequestRecord {
+                at: now() - age_days * 86_400,
+                provider: "anthropic".into(),
+                status: 200,
+                input_tokens: age_days,
+                ..RequestRecord::default()
+            })
+            .unwrap();
+    }
+    let run = sb.run(&["usage", "--history", "--since", "30d", "--json"]);
+    run.assert_code(0);
+    let days = run.json()["days"].clone();
+    assert_eq!(days.as_array().unwrap().len(), 1, "{days:#}");
+    assert_eq!(days[0]["inputTokens"], 1);
+    assert_eq!(
+        ledger.history(0).unwrap().len(),
+        1,
+        "the old row is gone from the file"
+    );
+}

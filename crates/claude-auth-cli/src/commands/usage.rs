@@ -43,12 +43,12 @@ pub fn run(global: &GlobalArgs, args: &UsageArgs) -> CommandResult {
     let resolver = resolver()?;
     let state = state_dir(resolver.env());
     if args.history {
-        return history(global, &state, args.since.as_deref());
+        let retention = resolver.settings().usage_retention_days;
+        return history(global, &state, args.since.as_deref(), retention);
     }
-    let mut fetcher = UsageFetcher::new(&state)?;
-    if let Some(ttl) = args.ttl {
-        fetcher = fetcher.with_ttl(Duration::from_secs(ttl));
-    }
+    let settings = resolver.settings();
+    let ttl = args.ttl.unwrap_or(settings.usage_ttl_secs);
+    let fetcher = UsageFetcher::new(&state)?.with_ttl(Duration::from_secs(ttl));
     let rt = runtime()?;
     let Some(every) = args.watch else {
         let logins = rt.block_on(collect(global, &resolver, &fetcher, &state))?;
@@ -183,7 +183,12 @@ async fn usage_of(
     report
 }
 
-fn history(global: &GlobalArgs, state: &std::path::Path, since: Option<&str>) -> CommandResult {
+fn history(
+    global: &GlobalArgs,
+    state: &std::path::Path,
+    since: Option<&str>,
+    retention_days: u64,
+) -> CommandResult {
     let now = now_unix();
     let since_secs = match since {
         None => now.saturating_sub(7 * 86_400),
@@ -197,6 +202,13 @@ fn history(global: &GlobalArgs, state: &std::path::Path, since: Option<&str>) ->
             "the usage ledger was not a usable database; it was moved to {} and a new one made",
             aside.display()
         ));
+    }
+    // Requests older than the retention setting are dropped here.
+    let pruned = ledger
+        .prune(now.saturating_sub(retention_days.saturating_mul(86_400)))
+        .map_err(|e| Failure::error(e.to_string()))?;
+    if pruned > 0 {
+        tracing::debug!("pruned {pruned} ledger rows older than {retention_days} days");
     }
     let rows = ledger
         .history(since_secs)

@@ -21,6 +21,10 @@
 //! [keyring]
 //! service = "claude-auth"
 //!
+//! [usage]
+//! ttl_secs = 60                   # how long `usage` trusts a fetched answer
+//! retention_days = 90             # how long the usage ledger keeps requests
+//!
 //! [profiles.work]
 //! storage = "keyring"
 //! ```
@@ -95,6 +99,21 @@ pub struct ProfileSettings {
     pub storage: Option<StorageKind>,
 }
 
+/// Default time a fetched usage answer is trusted.
+pub const DEFAULT_USAGE_TTL_SECS: u64 = 60;
+/// Default time the usage ledger keeps a request.
+pub const DEFAULT_USAGE_RETENTION_DAYS: u64 = 90;
+
+/// `[usage]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSettings {
+    /// Seconds a fetched usage answer is used before asking again.
+    pub ttl_secs: Option<u64>,
+    /// Days the usage ledger keeps requests.
+    pub retention_days: Option<u64>,
+}
+
 /// The settings file's shape.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +131,8 @@ struct SettingsFile {
     profiles: BTreeMap<String, ProfileSettings>,
     #[serde(default)]
     providers: BTreeMap<String, PresetOverride>,
+    #[serde(default)]
+    usage: UsageSettings,
 }
 
 /// Effective settings (file, then environment overrides).
@@ -138,6 +159,10 @@ pub struct Settings {
     /// Where logins actually stored each profile (claude-auth's own
     /// `profiles.json`, written by `login`, never by hand).
     pub stored_in: BTreeMap<String, StorageKind>,
+    /// Seconds a fetched usage answer is used (`[usage] ttl_secs`).
+    pub usage_ttl_secs: u64,
+    /// Days the usage ledger keeps requests (`[usage] retention_days`).
+    pub usage_retention_days: u64,
 }
 
 impl Default for Settings {
@@ -153,6 +178,8 @@ impl Default for Settings {
             profiles: BTreeMap::new(),
             providers: BTreeMap::new(),
             stored_in: BTreeMap::new(),
+            usage_ttl_secs: DEFAULT_USAGE_TTL_SECS,
+            usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
         }
     }
 }
@@ -228,6 +255,12 @@ impl Settings {
         }
         s.profiles = file.profiles;
         s.providers = file.providers;
+        if let Some(ttl) = file.usage.ttl_secs {
+            s.usage_ttl_secs = ttl;
+        }
+        if let Some(days) = file.usage.retention_days {
+            s.usage_retention_days = days;
+        }
         // Check presets now so a bad [providers.x] table is reported with the file.
         Presets::load(&s.providers, &path.display().to_string())?;
         Ok(s)
