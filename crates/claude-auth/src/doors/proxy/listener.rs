@@ -3,7 +3,7 @@
 //! Anything on the machine can connect to the proxy, without a key, so no
 //! connection may cost it more than a bounded share of its sockets and time:
 //!
-//! - at most [`ProxyConfig::max_connections`] connections are served at once;
+//! - at most [`ProxyConfig::max_connections`](super::ProxyConfig::max_connections) connections are served at once;
 //!   further ones wait in the kernel's backlog until a slot frees;
 //! - an accept error (out of file descriptors: `EMFILE`, `ENFILE`) backs off
 //!   for [`ACCEPT_BACKOFF`] instead of retrying at once, which would spin a
@@ -11,11 +11,11 @@
 //! - a connection with no request in progress (before the first one, while
 //!   the protocol is being sniffed or the HTTP/2 preface or a request's
 //!   headers arrive, and between requests) is closed after
-//!   [`ProxyConfig::idle_timeout`], whatever the protocol and whatever the
+//!   [`ProxyConfig::idle_timeout`](super::ProxyConfig::idle_timeout), whatever the protocol and whatever the
 //!   client sends meanwhile (HTTP/2 pings and settings do not count);
 //! - HTTP/1 keeps its header read timeout, and HTTP/2 pings a client while
 //!   requests are in progress, closing the connection when a ping goes
-//!   unanswered ([`ProxyConfig::http2_keep_alive`]).
+//!   unanswered ([`ProxyConfig::http2_keep_alive`](super::ProxyConfig::http2_keep_alive)).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,7 +34,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use super::{handle, ProxyBody, Shared};
+use super::handler::{handle, Shared};
+use super::ProxyBody;
 
 /// How long the accept loop pauses after an accept error that is not about
 /// one connection (out of file descriptors, out of memory).

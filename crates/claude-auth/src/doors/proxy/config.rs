@@ -1,0 +1,67 @@
+//! The proxy's settings: where it listens, where it forwards, the local key,
+//! and the limits that keep any local process from holding it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// The OAuth beta every OAuth-token request needs.
+pub const OAUTH_BETA: &str = "oauth-2025-04-20";
+
+/// Proxy settings.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// Where to listen (must be a loopback address).
+    pub listen: SocketAddr,
+    /// Upstream API base URL (e.g. `https://api.anthropic.com`).
+    pub upstream: String,
+    /// The local key clients must present; `None` disables the check.
+    pub local_key: Option<Secret>,
+    /// Largest request body buffered for a retry after a 401.
+    pub max_buffered_body: usize,
+    /// Write an access line per request to stderr.
+    pub access_log: bool,
+    /// Upstream connect timeout: TCP connect, TLS and the HTTP/1.1 handshake of
+    /// a new upstream connection (a reused one needs none; bodies stream).
+    pub connect_timeout: Duration,
+    /// How long a client may take to send a request's headers, idle time on
+    /// a kept-alive connection included (HTTP/1.1): a connection that
+    /// dawdles longer is closed, so no local process can hold connections
+    /// open by trickling bytes. Clients' own keep-alive expiry is shorter
+    /// (httpx 5 s, Node 4 s).
+    pub header_read_timeout: Duration,
+    /// How long a connection may go without a request in progress before it
+    /// is closed, in every protocol and state: before its first request
+    /// (while the protocol is sniffed, the HTTP/2 preface or a request's
+    /// headers arrive) and between requests. What the client sends
+    /// meanwhile (HTTP/2 pings, settings, part of a header block) does not
+    /// count as a request.
+    pub idle_timeout: Duration,
+    /// While HTTP/2 requests are in progress, ping the client this often and
+    /// close the connection when a ping is not answered within as long.
+    pub http2_keep_alive: Duration,
+    /// Connections served at once; more wait in the kernel's backlog until
+    /// one closes.
+    pub max_connections: usize,
+}
+
+impl ProxyConfig {
+    /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout,
+    /// 30 s to send the headers, 30 s idle, HTTP/2 pings every 20 s, 1,024
+    /// connections.
+    pub fn new(listen: SocketAddr, upstream: impl Into<String>, local_key: Option<Secret>) -> Self {
+        ProxyConfig {
+            listen,
+            upstream: upstream.into(),
+            local_key,
+            max_buffered_body: 1 << 20,
+            access_log: true,
+            connect_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            http2_keep_alive: Duration::from_secs(20),
+            max_connections: 1024,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Which headers cross the proxy: hop-by-hop ones never do, the client's
+//! auth headers (its local key) never go upstream, and exactly one
+//! credential header is injected in their place.
+
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use super::OAUTH_BETA;
+use crate::credential::Credential;
+use crate::error::{Error, Result};
+
+pub(super) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+pub(super) const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
+pub(super) const WORKSPACE_ID: HeaderName = HeaderName::from_static("anthropic-workspace-id");
+
+/// Never forwarded in either direction.
+pub(super) fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+    )
+}
+
+/// What a client sends that never goes upstream: hop-by-hop headers and its
+/// own auth headers (the local key). `Host` is overwritten instead.
+pub(super) fn is_dropped_from_request(name: &str) -> bool {
+    matches!(name, "x-api-key" | "authorization") || (name != "host" && is_hop_by_hop(name))
+}
+
+/// Remove the headers `dropped` names (and, next to a `Transfer-Encoding`,
+/// `Content-Length`). One pass over the names present finds them, so the
+/// usual case (one or two, or none) costs a few string comparisons rather
+/// than a hash lookup for every name that might be there.
+pub(super) fn strip(headers: &mut HeaderMap, dropped: fn(&str) -> bool) {
+    // Headers the sender named in `Connection` are hop-by-hop too (RFC 9110
+    // 7.6.1). Rare beyond `keep-alive`/`close`, so nothing is allocated
+    // without them.
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .collect();
+    for name in &listed {
+        headers.remove(name);
+    }
+    // Each name is there once, and no more than 12 names are ever dropped.
+    const NONE: Option<HeaderName> = None;
+    let mut found = [NONE; 12];
+    let mut n = 0;
+    for name in headers.keys() {
+        if n < found.len() && dropped(name.as_str()) {
+            found[n] = Some(name.clone());
+            n += 1;
+        }
+    }
+    let mut chunked = false;
+    for name in found.iter().flatten() {
+        chunked |= name == header::TRANSFER_ENCODING;
+        headers.remove(name);
+    }
+    // hyper frames the body anew; a length sent next to chunking is not one to pass on.
+    if chunked {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+}
+
+pub(super) fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get(X_API_KEY) {
+        return v.to_str().ok();
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        // The scheme is case-insensitive (RFC 9110 11.1).
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
+        })
+}
+
+/// The credential's own header value, marked sensitive.
+pub(super) fn auth_value(credential: &Credential) -> Result<HeaderValue> {
+    let bad =
+        |_| Error::Unsupported("the credential contains characters not allowed in a header".into());
+    let mut v = match credential {
+        Credential::ApiKey { key, .. } => HeaderValue::from_str(key.expose()).map_err(bad)?,
+        Credential::Bearer { token, .. } => {
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(bad)?
+        }
+        Credential::OAuth(set) => {
+            HeaderValue::from_str(&format!("Bearer {}", set.access_token.expose())).map_err(bad)?
+        }
+    };
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Add exactly one credential header (`value`, from [`auth_value`]) to
+/// already stripped `headers`, and for OAuth the beta and workspace.
+pub(super) fn inject(
+    headers: &mut HeaderMap,
+    credential: &Credential,
+    value: HeaderValue,
+) -> Result<()> {
+    match credential {
+        Credential::ApiKey { .. } => {
+            headers.insert(X_API_KEY, value);
+        }
+        Credential::Bearer { .. } => {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        Credential::OAuth(set) => {
+            headers.insert(header::AUTHORIZATION, value);
+            merge_oauth_beta(headers)?;
+            if let Some(ws) = &set.identity.workspace_id {
+                if !headers.contains_key(WORKSPACE_ID) {
+                    if let Ok(v) = HeaderValue::from_str(ws) {
+                        headers.insert(WORKSPACE_ID, v);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One `anthropic-beta` header: the client's betas, trimmed, comma-joined,
+/// with [`OAUTH_BETA`] added when missing.
+pub(super) fn merge_oauth_beta(headers: &mut HeaderMap) -> Result<()> {
+    if !headers.contains_key(ANTHROPIC_BETA) {
+        headers.insert(ANTHROPIC_BETA, HeaderValue::from_static(OAUTH_BETA));
+        return Ok(());
+    }
+    let mut betas: Vec<String> = headers
+        .get_all(ANTHROPIC_BETA)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty())
+        .collect();
+    if !betas.iter().any(|b| b == OAUTH_BETA) {
+        betas.push(OAUTH_BETA.to_owned());
+    }
+    let joined = HeaderValue::from_str(&betas.join(",")).map_err(|_| {
+        Error::Unsupported("the anthropic-beta header contains characters not allowed".into())
+    })?;
+    headers.insert(ANTHROPIC_BETA, joined);
+    Ok(())
+}
+
+/// The upstream headers for `credential`: the client's headers minus
+/// hop-by-hop, auth and `Content-Length` headers, plus exactly one
+/// credential header.
+pub fn upstream_headers(incoming: &HeaderMap, credential: &Credential) -> Result<HeaderMap> {
+    let mut out = incoming.clone();
+    strip(&mut out, is_dropped_from_request);
+    out.remove(header::HOST);
+    out.remove(header::CONTENT_LENGTH);
+    inject(&mut out, credential, auth_value(credential)?)?;
+    Ok(out)
+}

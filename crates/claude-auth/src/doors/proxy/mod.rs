@@ -1,0 +1,153 @@
+//! An authenticating reverse proxy on loopback.
+//!
+//! Programs we do not control (the official SDKs, which never refresh a
+//! subscription token; agents; CI jobs) point `ANTHROPIC_BASE_URL` at the
+//! proxy and authenticate with a per-proxy local key. The proxy:
+//!
+//! - listens on loopback only and forwards only to the one upstream base URL
+//!   it was given — absolute-form targets and `CONNECT` are refused, so it is
+//!   never an open proxy;
+//! - requires the local key (`x-api-key` or `Authorization: Bearer`),
+//!   compared in constant time, unless started without auth;
+//! - drops every incoming auth header and injects the current credential
+//!   (`x-api-key` for keys; `Authorization: Bearer` plus the OAuth beta,
+//!   merged into `anthropic-beta`, for OAuth tokens), refreshed ahead of
+//!   expiry by the [`AuthManager`];
+//! - on an upstream 401, refreshes once and retries once — when the credential
+//!   can be refreshed, request bodies up to [`ProxyConfig::max_buffered_body`]
+//!   are buffered so a retry is possible (others stream straight through);
+//! - streams responses (SSE) chunk by chunk, never buffering them, keeping
+//!   their `Content-Length`; passes redirects to the client, never follows them,
+//!   and points a redirect into the upstream base URL back at the proxy;
+//! - keeps upstream connections alive in a small pool of its own (HTTP/1.1,
+//!   rustls for https); goes through reqwest instead only when an
+//!   `HTTPS_PROXY`-style setting applies to the upstream;
+//! - refuses methods the APIs do not use (`TRACE` above all, which an
+//!   echoing upstream would answer with the injected credential);
+//! - bounds what any local process can hold: connections at once, and how
+//!   long a connection may go without a request (see `listener`);
+//! - logs each request (method, path, status, time) without query strings or
+//!   headers, so no secret reaches the log, and escapes what the client sent;
+//!   shuts down gracefully.
+//!
+//! Layout: `config` (settings and defaults), `listener` (accepting within
+//! limits, timeouts for every connection state), `handler` (one request:
+//! checks, credential, retry after a 401, relay, log), `headers` (what
+//! crosses and what is injected), `target` (the base URL: joining paths,
+//! rewriting redirects), `upstream` (the keep-alive pool).
+
+mod config;
+mod handler;
+mod headers;
+mod listener;
+mod target;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{ProxyConfig, OAUTH_BETA};
+pub use headers::upstream_headers;
+
+use crate::engine::manager::AuthManager;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use handler::Shared;
+use target::Target;
+use upstream::{Upstream, POOL_IDLE_TIMEOUT};
+
+/// A fresh random local key (`ca-local-…`), for one proxy's clients.
+pub fn generate_local_key() -> Result<Secret> {
+    use base64::Engine;
+    let mut buf = [0u8; 24];
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Unsupported(format!("the OS random number generator failed: {e}")))?;
+    Ok(Secret::new(format!(
+        "ca-local-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    )))
+}
+
+/// A running proxy.
+pub struct ProxyHandle {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ProxyHandle {
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, let in-flight requests finish (up to `grace`), return.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        let _ = tokio::time::timeout(grace, self.task).await;
+    }
+}
+
+type UpstreamBody = Either<Full<Bytes>, Incoming>;
+type RelayedBody = Either<upstream::PooledBody, reqwest::Body>;
+type ProxyBody = Either<Full<Bytes>, RelayedBody>;
+
+/// Start the proxy. The listen address must be loopback.
+pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHandle> {
+    if !config.listen.ip().is_loopback() {
+        return Err(Error::Unsupported(format!(
+            "the proxy listens on loopback only; {} is not a loopback address",
+            config.listen.ip()
+        )));
+    }
+    let target = Target::parse(&config.upstream)?;
+    let upstream = Upstream::new(&target, &config)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Unsupported(format!("could not listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Unsupported(format!("proxy listener: {e}")))?;
+    let shared = Arc::new(Shared {
+        manager,
+        config,
+        target,
+        upstream,
+        auth: Mutex::new(None),
+    });
+    if let Upstream::Direct(pool) = &shared.upstream {
+        // Close idle upstream connections in time; ends with the proxy.
+        let pool = Arc::downgrade(pool);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POOL_IDLE_TIMEOUT / 3);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match pool.upgrade() {
+                    Some(pool) => pool.prune(),
+                    None => break,
+                }
+            }
+        });
+    }
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(listener::serve(listener, shared, rx));
+    Ok(ProxyHandle {
+        addr,
+        shutdown: tx,
+        task,
+    })
+}
+
+#[cfg(test)]
+#[path = "proxy_tests.rs"]
+mod tests;
