@@ -224,6 +224,43 @@ fn a_world_writable_directory_without_sticky_bit_is_refused() {
 }
 
 #[test]
+fn a_world_writable_directory_behind_a_symlink_is_refused_too() {
+    // ~/.config -> /shared/dotfiles/.config: the real directories count.
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = tmp.path().join("shared");
+    let real = shared.join("dotfiles");
+    fs::create_dir_all(&real).unwrap();
+    let path = real.join("config.toml");
+    fs::write(&path, b"x").unwrap();
+    chmod(&path, 0o600);
+    let link = tmp.path().join("config-link");
+    symlink(&real, &link).unwrap();
+    let via_link = link.join("config.toml");
+    assert!(read_optional(&via_link, ReadPolicy::Config)
+        .unwrap()
+        .is_some());
+    chmod(&shared, 0o777);
+    for policy in [ReadPolicy::Config, ReadPolicy::Strict] {
+        let err = read_optional(&via_link, policy).unwrap_err();
+        assert!(
+            matches!(err, Error::InsecureDirectory { ref dir, mode: 0o777, .. } if *dir == shared),
+            "{err}"
+        );
+    }
+    // A symlinked file whose target lies in such a directory, likewise.
+    let file_link = tmp.path().join("config.toml");
+    symlink(&path, &file_link).unwrap();
+    assert!(matches!(
+        read_optional(&file_link, ReadPolicy::Config),
+        Err(Error::InsecureDirectory { .. })
+    ));
+    chmod(&shared, 0o755);
+    assert!(read_optional(&file_link, ReadPolicy::Config)
+        .unwrap()
+        .is_some());
+}
+
+#[test]
 fn temp_names_are_recognised_and_nothing_else_is() {
     assert_eq!(
         parse_temp_name(".p.json.claude-auth-tmp.1234.0123456789ab"),

@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -96,12 +96,12 @@ pub fn read_optional_limited(
         ReadPolicy::Strict => {
             check_owner(path, &meta)?;
             check_private_mode(path, &meta)?;
-            check_directories(path, false)?;
+            check_directories(path)?;
         }
         ReadPolicy::Config => {
             check_owner(path, &meta)?;
             check_not_writable_by_others(path, &meta)?;
-            check_directories(path, true)?;
+            check_directories(path)?;
         }
         ReadPolicy::Lenient => {}
     }
@@ -248,41 +248,47 @@ fn check_not_writable_by_others(path: &Path, meta: &fs::Metadata) -> Result<()> 
 }
 
 /// Refuse a file in a directory everyone can write without the sticky bit
-/// (anyone could replace the file): every directory above it, as written
-/// and, when `follow`, as it really is after resolving symlinks.
+/// (anyone could replace the file): every directory above it as written
+/// and, when a symlink is on the way (the file itself or a directory), every
+/// directory above where it really is.
 #[cfg(unix)]
-fn check_directories(path: &Path, follow: bool) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+fn check_directories(path: &Path) -> Result<()> {
     let lexical = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let mut chains: Vec<PathBuf> = vec![lexical];
-    let real = if follow {
-        fs::canonicalize(path).ok()
-    } else {
-        path.parent()
-            .and_then(|p| fs::canonicalize(p).ok())
-            .map(|p| p.join("x"))
-    };
-    if let Some(real) = real {
-        if real != chains[0] {
-            chains.push(real);
+    // One lstat per level; realpath only when a link makes it matter.
+    let mut saw_link = fs::symlink_metadata(&lexical).is_ok_and(|m| m.file_type().is_symlink());
+    check_chain(&lexical, path, &mut saw_link)?;
+    if saw_link {
+        if let Ok(real) = fs::canonicalize(path) {
+            if real != lexical {
+                check_chain(&real, path, &mut saw_link)?;
+            }
         }
     }
-    for chain in &chains {
-        for dir in chain.ancestors().skip(1) {
-            if dir.as_os_str().is_empty() {
-                continue;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn check_chain(chain: &Path, path: &Path, saw_link: &mut bool) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in chain.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            continue;
+        }
+        let meta = match fs::symlink_metadata(dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                *saw_link = true;
+                fs::metadata(dir)
             }
-            let Ok(meta) = fs::metadata(dir) else {
-                continue;
-            };
-            let mode = meta.permissions().mode() & 0o7777;
-            if mode & 0o002 != 0 && mode & 0o1000 == 0 {
-                return Err(Error::InsecureDirectory {
-                    dir: dir.to_owned(),
-                    path: path.to_owned(),
-                    mode,
-                });
-            }
+            other => other,
+        };
+        let Ok(meta) = meta else { continue };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            return Err(Error::InsecureDirectory {
+                dir: dir.to_owned(),
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
     Ok(())
@@ -304,6 +310,6 @@ fn check_not_writable_by_others(_path: &Path, _meta: &fs::Metadata) -> Result<()
 }
 
 #[cfg(not(unix))]
-fn check_directories(_path: &Path, _follow: bool) -> Result<()> {
+fn check_directories(_path: &Path) -> Result<()> {
     Ok(())
 }
