@@ -149,6 +149,17 @@ async fn next_line<R: AsyncBufRead + Unpin>(reader: &mut Option<R>) -> Option<St
     }
 }
 
+/// Only the first ignored callback is reported as it comes; the rest are
+/// counted and summed up here, once.
+fn summarise_ignored(server: &CallbackServer, events: &dyn LoginEvents) {
+    let n = server.ignored();
+    if n > 1 {
+        events.ignored(&format!(
+            "{n} callback requests in all (wrong state or no code); only the first was shown"
+        ));
+    }
+}
+
 /// Run the flow. `paste` is where pasted codes come from (stdin for the
 /// CLI; `None` disables the paste flow). Returns the token set.
 pub async fn login<R: AsyncBufRead + Unpin>(
@@ -178,7 +189,10 @@ pub async fn login<R: AsyncBufRead + Unpin>(
     tokio::pin!(deadline);
     let (code, redirect_uri) = loop {
         tokio::select! {
-            () = &mut deadline => return Err(LoginError::Timeout(request.timeout.as_secs())),
+            () = &mut deadline => {
+                summarise_ignored(&server, events);
+                return Err(LoginError::Timeout(request.timeout.as_secs()));
+            }
             _ = tokio::signal::ctrl_c() => return Err(LoginError::Cancelled),
             event = server.next_event() => match event {
                 Some(CallbackEvent::Code(code)) => break (code, loopback_uri.clone()),
@@ -208,6 +222,7 @@ pub async fn login<R: AsyncBufRead + Unpin>(
         }
     };
     // Exactly one valid callback: close the listener before exchanging.
+    summarise_ignored(&server, events);
     drop(server);
     events.exchanging();
     let endpoint = Endpoint {
