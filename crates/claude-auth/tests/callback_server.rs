@@ -54,7 +54,10 @@ fn idle_connections_and_junk_do_not_keep_a_valid_callback_out() {
         assert!(answer.contains("wrong state"), "{answer:?}");
         wrong += 1;
     }
-    let no_code = exchange(port, format!("GET /callback?state={STATE} HTTP/1.1\r\n\r\n").as_bytes());
+    let no_code = exchange(
+        port,
+        format!("GET /callback?state={STATE} HTTP/1.1\r\n\r\n").as_bytes(),
+    );
     assert!(no_code.starts_with("HTTP/1.1 400 "), "{no_code:?}");
     let oversized = exchange(port, &[b'a'; 16 * 1024]);
     assert!(oversized.starts_with("HTTP/1.1 431 "), "{oversized:?}");
@@ -68,7 +71,11 @@ fn idle_connections_and_junk_do_not_keep_a_valid_callback_out() {
     );
     assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok:?}");
     assert!(ok.contains("Login complete"), "{ok:?}");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Exactly one ignored event was reported; the rest were counted.
     let mut ignored_events = 0;
@@ -91,7 +98,8 @@ fn idle_connections_and_junk_do_not_keep_a_valid_callback_out() {
     // The oldest idle connections were dropped for newcomers.
     let mut closed = 0;
     for mut s in idle {
-        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut b = [0u8; 1];
         if matches!(s.read(&mut b), Ok(0)) {
             closed += 1;

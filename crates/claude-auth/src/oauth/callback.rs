@@ -305,7 +305,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>, id: u64, cancel: Arc<
             Ok(req) => handle(&shared, &req),
             Err(_) => page(400, "Bad request", "This is not an HTTP request."),
         },
-        Ok(Err(HeadError::TooLarge)) => page(431, "Request too large", "The request head is too large."),
+        Ok(Err(HeadError::TooLarge)) => {
+            page(431, "Request too large", "The request head is too large.")
+        }
         Ok(Err(HeadError::Closed)) => return,
         Err(_) => page(408, "Request timeout", "No request arrived in time."),
     };
