@@ -249,28 +249,19 @@ impl Ledger {
 
     /// Add one request.
     pub fn record(&self, r: &RequestRecord) -> Result<(), LedgerError> {
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO requests (at, provider, profile, model, agent, status, input_tokens,
-                 output_tokens, cache_creation_tokens, cache_read_tokens, latency_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                n(r.at),
-                r.provider,
-                r.profile,
-                r.model,
-                r.agent,
-                r.status,
-                n(r.input_tokens),
-                n(r.output_tokens),
-                n(r.cache_creation_tokens),
-                n(r.cache_read_tokens),
-                r.latency_ms.map(n),
-            ])
-            .map(drop)
-        })
+        self.with(|c| insert(c, r))
+    }
+
+    /// Add many requests in one transaction.
+    pub fn record_all(&self, records: &[RequestRecord]) -> Result<(), LedgerError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction()
+            .map_err(|e| Ledger::error(&self.path, e))?;
+        for r in records {
+            insert(&tx, r).map_err(|e| Ledger::error(&self.path, e))?;
+        }
+        tx.commit().map_err(|e| Ledger::error(&self.path, e))
     }
 
     /// Keep a response's rate-limit headers as the latest for a login.
@@ -364,6 +355,29 @@ impl Ledger {
         let before = i64::try_from(before).unwrap_or(i64::MAX);
         self.with(|c| c.execute("DELETE FROM requests WHERE at < ?1", [before]))
     }
+}
+
+fn insert(c: &Connection, r: &RequestRecord) -> rusqlite::Result<()> {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    c.prepare_cached(
+        "INSERT INTO requests (at, provider, profile, model, agent, status, input_tokens,
+         output_tokens, cache_creation_tokens, cache_read_tokens, latency_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        n(r.at),
+        r.provider,
+        r.profile,
+        r.model,
+        r.agent,
+        r.status,
+        n(r.input_tokens),
+        n(r.output_tokens),
+        n(r.cache_creation_tokens),
+        n(r.cache_read_tokens),
+        r.latency_ms.map(n),
+    ])
+    .map(drop)
 }
 
 /// The headers of `headers` the ledger may keep: known rate-limit names,

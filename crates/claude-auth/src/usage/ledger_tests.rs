@@ -173,3 +173,50 @@ fn a_write_locked_by_another_connection_reports_locked_after_the_timeout() {
     other.execute_batch("ROLLBACK").unwrap();
     ledger.record(&record(1, "m", None, 1, 1)).unwrap();
 }
+
+#[test]
+fn two_writers_on_one_file_from_many_threads_lose_nothing() {
+    use crate::usage::writer::LedgerWriter;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    // Two writers, each with its own connection, as two processes would have.
+    let writers = [
+        LedgerWriter::spawn(Ledger::open(&path).unwrap()).unwrap(),
+        LedgerWriter::spawn(Ledger::open(&path).unwrap()).unwrap(),
+    ];
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let w = writers[t % 2].clone();
+            s.spawn(move || {
+                for i in 0..250 {
+                    w.record(record(DAY + i, "m", Some(&format!("t{t}")), 1, 2));
+                }
+            });
+        }
+    });
+    let mut h = HeaderMap::new();
+    h.insert(
+        "x-codex-primary-used-percent",
+        HeaderValue::from_static("12"),
+    );
+    h.insert("cookie", HeaderValue::from_static("SECRET"));
+    writers[0].record_limits(&Provider::Openai, "codex", 5, &h);
+    for w in &writers {
+        w.flush();
+        assert_eq!(w.dropped(), 0);
+    }
+    let reader = Ledger::open(&path).unwrap();
+    let rows = reader.history(0).unwrap();
+    assert_eq!(rows.iter().map(|r| r.requests).sum::<u64>(), 1000);
+    assert_eq!(rows.iter().map(|r| r.input_tokens).sum::<u64>(), 1000);
+    let (_, limits) = reader
+        .latest_limits(&Provider::Openai, "codex")
+        .unwrap()
+        .unwrap();
+    assert_eq!(limits.len(), 1);
+    // Dropping a writer writes what it still holds.
+    let w = LedgerWriter::spawn(Ledger::open(&path).unwrap()).unwrap();
+    w.record(record(2 * DAY, "m", None, 1, 1));
+    drop(w);
+    assert_eq!(reader.history(2 * DAY).unwrap().len(), 1);
+}

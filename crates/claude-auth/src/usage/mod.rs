@@ -13,8 +13,10 @@ pub mod anthropic;
 pub mod fetch;
 pub mod ledger;
 pub mod openai;
+pub mod tap;
 pub mod time;
 mod window;
+pub mod writer;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,0 +1,167 @@
+//! Writing to the usage ledger off the request path.
+//!
+//! A proxy must not wait on SQLite per request. [`LedgerWriter`] owns the
+//! ledger on a thread of its own; the proxy and the client hand it records
+//! through a bounded channel (a send costs well under a microsecond and
+//! never blocks: when the channel is full the record is dropped and
+//! counted), and the thread writes whatever has queued up in one
+//! transaction.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use reqwest::header::HeaderMap;
+
+use super::ledger::{kept_headers, Ledger, RequestRecord};
+use crate::credential::Provider;
+
+/// Records waiting at most; past this, new ones are dropped and counted.
+pub const QUEUE: usize = 4096;
+/// Records written per transaction at most.
+const BATCH: usize = 512;
+
+enum Entry {
+    Request(RequestRecord),
+    Limits {
+        provider: Provider,
+        profile: String,
+        at: u64,
+        headers: HeaderMap,
+    },
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// A handle to the ledger's writer thread; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LedgerWriter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tx: Option<SyncSender<Entry>>,
+    dropped: AtomicU64,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread once it has written the rest.
+        self.tx.take();
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl LedgerWriter {
+    /// Start the writer thread for `ledger`.
+    pub fn spawn(ledger: Ledger) -> std::io::Result<LedgerWriter> {
+        let (tx, rx) = sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("claude-auth-ledger".into())
+            .spawn(move || run(ledger, rx))?;
+        Ok(LedgerWriter {
+            inner: Arc::new(Inner {
+                tx: Some(tx),
+                dropped: AtomicU64::new(0),
+                thread: std::sync::Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    fn send(&self, entry: Entry) {
+        let Some(tx) = &self.inner.tx else { return };
+        match tx.try_send(entry) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Queue one request's record.
+    pub fn record(&self, record: RequestRecord) {
+        self.send(Entry::Request(record));
+    }
+
+    /// Queue a response's rate-limit headers as a login's latest; only the
+    /// headers the ledger keeps are copied, and nothing is queued when the
+    /// response carries none.
+    pub fn record_limits(&self, provider: &Provider, profile: &str, at: u64, headers: &HeaderMap) {
+        let kept = kept_headers(headers);
+        if kept.is_empty() {
+            return;
+        }
+        let mut copy = HeaderMap::with_capacity(kept.len());
+        for (name, value) in kept {
+            if let (Ok(n), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(&value),
+            ) {
+                copy.insert(n, v);
+            }
+        }
+        self.send(Entry::Limits {
+            provider: provider.clone(),
+            profile: profile.to_owned(),
+            at,
+            headers: copy,
+        });
+    }
+
+    /// Wait until everything queued before this call is written.
+    pub fn flush(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(sender) = &self.inner.tx {
+            if sender.send(Entry::Flush(tx)).is_ok() {
+                let _ = rx.recv();
+            }
+        }
+    }
+
+    /// Records dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+}
+
+fn run(ledger: Ledger, rx: Receiver<Entry>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        let mut requests = Vec::new();
+        let mut flushes = Vec::new();
+        for entry in batch {
+            match entry {
+                Entry::Request(r) => requests.push(r),
+                Entry::Limits {
+                    provider,
+                    profile,
+                    at,
+                    headers,
+                } => {
+                    if let Err(e) = ledger.record_limits(&provider, &profile, at, &headers) {
+                        tracing::warn!("usage ledger: {e}");
+                    }
+                }
+                Entry::Flush(done) => flushes.push(done),
+            }
+        }
+        if !requests.is_empty() {
+            if let Err(e) = ledger.record_all(&requests) {
+                tracing::warn!("usage ledger: {e}");
+            }
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
