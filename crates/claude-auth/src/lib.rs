@@ -48,7 +48,7 @@ pub mod usage;
 // The modules by their short names, as before the folders: `claude_auth::manager`
 // and friends stay valid paths for embedders.
 pub use config::{env, locations, provider, settings};
-pub use doors::{child_env, client, proxy, status};
+pub use doors::{child_env, client, proxy, status, wire};
 pub use engine::{cache, lock, manager, refresh_state};
 
 pub use cache::CredentialCache;

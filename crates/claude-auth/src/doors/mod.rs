@@ -6,8 +6,12 @@
 //! - [`child_env`]: the environment a child process needs, and its printing
 //!   for shells, dotenv files and JSON.
 //! - [`status`]: the explained resolution, what `claude-auth status` prints.
+//! - [`wire`]: what every request to the APIs shares (auth headers, the
+//!   OAuth beta, backoff, `Retry-After`), for the client, the proxy and the
+//!   token client.
 
 pub mod child_env;
 pub mod client;
 pub mod proxy;
 pub mod status;
+pub mod wire;

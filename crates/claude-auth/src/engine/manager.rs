@@ -673,7 +673,11 @@ impl AuthManager {
                     encoding: Encoding::Json,
                     client_id: set.client_id.clone(),
                     client_secret: None,
-                    headers: [("anthropic-beta".to_owned(), "oauth-2025-04-20".to_owned())].into(),
+                    headers: [(
+                        "anthropic-beta".to_owned(),
+                        crate::doors::wire::OAUTH_BETA.to_owned(),
+                    )]
+                    .into(),
                 }
             }
         }

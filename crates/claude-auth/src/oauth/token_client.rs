@@ -401,16 +401,13 @@ impl TokenClient {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .policy
-            .base_delay
-            .saturating_mul(1u32 << (attempt - 1).min(16));
-        let capped = exp.min(self.policy.max_delay);
-        // Full jitter between 50 % and 100 % of the capped delay.
-        let mut b = [0u8; 2];
-        let _ = getrandom::fill(&mut b);
-        let frac = 0.5 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) / 2.0;
-        capped.mul_f64(frac)
+        // Between 50 % and 100 % of the capped delay.
+        crate::doors::wire::Backoff {
+            base: self.policy.base_delay,
+            max: self.policy.max_delay,
+            jitter: 0.5,
+        }
+        .delay(attempt.saturating_sub(1))
     }
 
     fn body(endpoint: &Endpoint, grant: &Grant) -> Vec<(String, String)> {
@@ -500,12 +497,7 @@ impl TokenClient {
             }
         };
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::doors::wire::retry_after(response.headers());
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{anthropic, UsageSnapshot};
 use crate::credential::{now_unix, Credential, Provider};
+// The OAuth beta the account endpoints need.
+use crate::doors::wire::OAUTH_BETA;
 use crate::engine::lock::FileLock;
 use crate::oauth::token_client::USER_AGENT;
 use crate::secure_file::{read_optional, write_atomic_relaxed, ReadPolicy};
@@ -33,8 +35,6 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a process waits for another's fetch.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
-/// The OAuth beta the account endpoints need.
-const OAUTH_BETA: &str = "oauth-2025-04-20";
 
 /// What is kept per login (no secret: numbers, the plan, our own error text).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -316,7 +316,7 @@ impl UsageFetcher {
             })?;
         let status = response.status().as_u16();
         if status == 429 {
-            let wait = crate::doors::client::retry_after(response.headers()).unwrap_or(MIN_BACKOFF);
+            let wait = crate::doors::wire::retry_after(response.headers()).unwrap_or(MIN_BACKOFF);
             return Ok(Answer::Limited(wait));
         }
         let body = read_limited(response).await?;

@@ -55,7 +55,7 @@ impl RateLimits {
     /// Read them from response headers.
     pub(crate) fn from_headers(headers: &HeaderMap) -> RateLimits {
         let mut out = RateLimits {
-            retry_after: retry_after(headers),
+            retry_after: crate::doors::wire::retry_after(headers),
             ..RateLimits::default()
         };
         for (name, value) in headers {
@@ -93,22 +93,6 @@ impl RateLimits {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }
-}
-
-/// `retry-after-ms` (milliseconds, may be fractional), else `retry-after`
-/// (seconds; an HTTP date is not used).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|n| n.is_finite() && *n >= 0.0)
-    };
-    if let Some(ms) = number("retry-after-ms") {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
-    }
-    number("retry-after").map(Duration::from_secs_f64)
 }
 
 /// The request id a response carries (`request-id`, else `x-request-id`).
@@ -185,6 +169,7 @@ impl<T> std::ops::Deref for Response<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doors::wire::retry_after;
     use reqwest::header::{HeaderName, HeaderValue};
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -64,13 +64,12 @@ use serde_json::Value;
 use crate::config::env::Env;
 use crate::config::provider::DEFAULT_BASE_URL;
 use crate::credential::{Credential, Provider};
+use crate::doors::wire;
 use crate::engine::manager::{AuthManager, ManagerOptions};
 use crate::oauth::token_client::{sanitize, USER_AGENT};
-use crate::secret::Secret;
 use crate::source::{ResolveOptions, Resolver};
 
 pub use error::{ApiError, ClientError};
-pub(crate) use meta::retry_after;
 pub use meta::{RateLimits, Response, ResponseMeta};
 pub use stream::MessageStream;
 pub use types::{
@@ -83,7 +82,7 @@ pub use types::{
 /// The `anthropic-version` header value.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// The beta that OAuth access tokens need on the Messages API.
-pub const OAUTH_BETA: &str = "oauth-2025-04-20";
+pub use crate::doors::wire::OAUTH_BETA;
 /// The model the examples and `claude-auth chat` use unless told otherwise.
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
 /// Retries after the first attempt, by default.
@@ -359,29 +358,6 @@ pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
     }
 }
 
-/// Merge beta lists (each may itself be comma separated) into one header
-/// value: trimmed, first occurrence kept, order kept.
-fn merge_betas<'a>(lists: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut seen: Vec<&str> = Vec::new();
-    for beta in lists.into_iter().flat_map(|l| l.split(',')) {
-        let beta = beta.trim();
-        if !beta.is_empty() && !seen.contains(&beta) {
-            seen.push(beta);
-        }
-    }
-    (!seen.is_empty()).then(|| seen.join(","))
-}
-
-fn secret_header(value: &str, what: &str) -> Result<HeaderValue, ClientError> {
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
-        ClientError::Config(format!(
-            "the {what} contains characters an HTTP header cannot carry; check it with `claude-auth status`"
-        ))
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
 fn plain_header(value: &str, what: &str) -> Result<HeaderValue, ClientError> {
     HeaderValue::from_str(value).map_err(|_| {
         ClientError::InvalidRequest(format!("{what} {value:?} cannot go in an HTTP header"))
@@ -579,53 +555,31 @@ impl Client {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         let mut betas: Vec<&str> = Vec::new();
-        match credential {
-            Credential::ApiKey { key, .. } => {
-                headers.insert(
-                    HeaderName::from_static("x-api-key"),
-                    secret_header(key.expose(), "API key")?,
-                );
-            }
-            Credential::Bearer { token, .. } => {
-                headers.insert(AUTHORIZATION, bearer(token)?);
-            }
-            Credential::OAuth(set) => {
-                headers.insert(AUTHORIZATION, bearer(&set.access_token)?);
-                betas.push(OAUTH_BETA);
-                if let Some(ws) = &set.identity.workspace_id {
-                    headers.insert(
-                        HeaderName::from_static("anthropic-workspace-id"),
-                        plain_header(ws, "workspace id")?,
-                    );
-                }
-            }
+        if let Credential::OAuth(_) = credential {
+            betas.push(OAUTH_BETA);
         }
         betas.extend(self.inner.betas.iter().map(String::as_str));
         betas.extend(call.betas.iter().map(String::as_str));
-        if let Some(value) = merge_betas(betas) {
-            headers.insert(
-                HeaderName::from_static("anthropic-beta"),
-                plain_header(&value, "beta list")?,
-            );
+        if let Some(value) = wire::merge_betas(betas) {
+            headers.insert(wire::ANTHROPIC_BETA, plain_header(&value, "beta list")?);
         }
+        let auth = wire::auth_value(credential).map_err(header_error)?;
+        wire::apply_credential(&mut headers, credential, auth).map_err(header_error)?;
         Ok(headers)
     }
 
     fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
-            .inner
-            .backoff_base
-            .saturating_mul(1u32 << retry.min(16))
-            .min(self.inner.backoff_max);
-        // Up to 25 % jitter off, so that many clients do not retry in step.
-        let mut b = [0u8; 2];
-        let _ = getrandom::fill(&mut b);
-        let jitter = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.25;
-        exp.mul_f64(1.0 - jitter)
+        wire::Backoff {
+            base: self.inner.backoff_base,
+            max: self.inner.backoff_max,
+            // Up to 25 % off, so that many clients do not retry in step.
+            jitter: 0.25,
+        }
+        .delay(retry)
     }
 
     fn retry_wait(&self, headers: &HeaderMap, retry: u32) -> Duration {
-        match meta::retry_after(headers) {
+        match wire::retry_after(headers) {
             Some(wait) if wait <= self.inner.max_retry_after => wait,
             _ => self.backoff(retry),
         }
@@ -734,22 +688,13 @@ impl Client {
     }
 }
 
-fn bearer(token: &Secret) -> Result<HeaderValue, ClientError> {
-    secret_header(&format!("Bearer {}", token.expose()), "token")
+fn header_error(e: wire::HeaderError) -> ClientError {
+    ClientError::Config(format!("{e}; check it with `claude-auth status`"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn betas_merge_without_duplicates_in_order() {
-        assert_eq!(
-            merge_betas(["oauth-2025-04-20", "a, oauth-2025-04-20", " b ,a", ""]).as_deref(),
-            Some("oauth-2025-04-20,a,b")
-        );
-        assert_eq!(merge_betas(Vec::<&str>::new()), None);
-    }
 
     #[test]
     fn retryable_statuses() {

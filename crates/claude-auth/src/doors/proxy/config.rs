@@ -6,9 +6,6 @@ use std::time::Duration;
 
 use crate::secret::Secret;
 
-/// The OAuth beta every OAuth-token request needs.
-pub const OAUTH_BETA: &str = "oauth-2025-04-20";
-
 /// Proxy settings.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {

@@ -4,13 +4,9 @@
 
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use super::OAUTH_BETA;
 use crate::credential::Credential;
+use crate::doors::wire::{self, X_API_KEY};
 use crate::error::{Error, Result};
-
-pub(super) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
-pub(super) const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
-pub(super) const WORKSPACE_ID: HeaderName = HeaderName::from_static("anthropic-workspace-id");
 
 /// Never forwarded in either direction.
 pub(super) fn is_hop_by_hop(name: &str) -> bool {
@@ -91,75 +87,24 @@ pub(super) fn presented_key(headers: &HeaderMap) -> Option<&str> {
         })
 }
 
-/// The credential's own header value, marked sensitive.
+/// The credential's header value ([`wire::auth_value`]).
 pub(super) fn auth_value(credential: &Credential) -> Result<HeaderValue> {
-    let bad =
-        |_| Error::Unsupported("the credential contains characters not allowed in a header".into());
-    let mut v = match credential {
-        Credential::ApiKey { key, .. } => HeaderValue::from_str(key.expose()).map_err(bad)?,
-        Credential::Bearer { token, .. } => {
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(bad)?
-        }
-        Credential::OAuth(set) => {
-            HeaderValue::from_str(&format!("Bearer {}", set.access_token.expose())).map_err(bad)?
-        }
-    };
-    v.set_sensitive(true);
-    Ok(v)
+    wire::auth_value(credential).map_err(header_error)
 }
 
 /// Add exactly one credential header (`value`, from [`auth_value`]) to
-/// already stripped `headers`, and for OAuth the beta and workspace.
+/// already stripped `headers`, and for OAuth the beta and workspace
+/// ([`wire::apply_credential`]).
 pub(super) fn inject(
     headers: &mut HeaderMap,
     credential: &Credential,
     value: HeaderValue,
 ) -> Result<()> {
-    match credential {
-        Credential::ApiKey { .. } => {
-            headers.insert(X_API_KEY, value);
-        }
-        Credential::Bearer { .. } => {
-            headers.insert(header::AUTHORIZATION, value);
-        }
-        Credential::OAuth(set) => {
-            headers.insert(header::AUTHORIZATION, value);
-            merge_oauth_beta(headers)?;
-            if let Some(ws) = &set.identity.workspace_id {
-                if !headers.contains_key(WORKSPACE_ID) {
-                    if let Ok(v) = HeaderValue::from_str(ws) {
-                        headers.insert(WORKSPACE_ID, v);
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    wire::apply_credential(headers, credential, value).map_err(header_error)
 }
 
-/// One `anthropic-beta` header: the client's betas, trimmed, comma-joined,
-/// with [`OAUTH_BETA`] added when missing.
-pub(super) fn merge_oauth_beta(headers: &mut HeaderMap) -> Result<()> {
-    if !headers.contains_key(ANTHROPIC_BETA) {
-        headers.insert(ANTHROPIC_BETA, HeaderValue::from_static(OAUTH_BETA));
-        return Ok(());
-    }
-    let mut betas: Vec<String> = headers
-        .get_all(ANTHROPIC_BETA)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|b| b.trim().to_owned())
-        .filter(|b| !b.is_empty())
-        .collect();
-    if !betas.iter().any(|b| b == OAUTH_BETA) {
-        betas.push(OAUTH_BETA.to_owned());
-    }
-    let joined = HeaderValue::from_str(&betas.join(",")).map_err(|_| {
-        Error::Unsupported("the anthropic-beta header contains characters not allowed".into())
-    })?;
-    headers.insert(ANTHROPIC_BETA, joined);
-    Ok(())
+fn header_error(e: wire::HeaderError) -> Error {
+    Error::Unsupported(e.to_string())
 }
 
 /// The upstream headers for `credential`: the client's headers minus

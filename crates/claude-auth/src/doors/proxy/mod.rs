@@ -54,7 +54,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{ProxyConfig, OAUTH_BETA};
+pub use crate::doors::wire::OAUTH_BETA;
+pub use config::ProxyConfig;
 pub use headers::upstream_headers;
 
 use crate::engine::manager::AuthManager;
