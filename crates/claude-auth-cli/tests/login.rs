@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{masked, mode, run_python, test_python, Run, Sandbox};
+use common::{masked, mode, require_secret_service, run_python, test_python, Run, Sandbox};
 use serde_json::{json, Value};
 
 const OAUTH: &str = "sk-ant-oat01-LoginOauthAAAAAAAAAAAAAAAAAAAA1111";
@@ -290,10 +290,10 @@ fn an_invalid_profile_name_is_refused_before_reading_stdin() {
 // ---------------------------------------------------------------------------
 
 /// Point the sandbox at the private Secret Service of `scripts/test`, under a
-/// keyring service name no other test uses; `false` (printed) when absent.
+/// keyring service name no other test uses; `None` when absent (a failure
+/// under `CI`, a "skipped" note otherwise).
 fn use_secret_service(sb: &mut Sandbox, test: &str) -> Option<String> {
-    if std::env::var("CLAUDE_AUTH_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        println!("skipped {test}: CLAUDE_AUTH_TEST_SECRET_SERVICE is not 1 (run scripts/test)");
+    if !require_secret_service() {
         return None;
     }
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
@@ -378,7 +378,7 @@ fn keyring_entry_is_readable_by_python_keyring() {
     let Some(service) = use_secret_service(&mut sb, "python") else {
         return;
     };
-    let Some(python) = test_python("keyring_entry_is_readable_by_python_keyring") else {
+    let Some(python) = test_python() else {
         return;
     };
     sb.run_stdin(

@@ -427,7 +427,7 @@ fn bearer(token: &str) -> Option<String> {
 
 #[test]
 fn exec_with_an_api_key_gives_the_sdk_exactly_that_key() {
-    let Some(py) = test_python("exec_with_an_api_key") else {
+    let Some(py) = test_python() else {
         return;
     };
     let upstream = Upstream::start();
@@ -513,7 +513,7 @@ fn exec_strips_the_workload_identity_token_too() {
 
 #[test]
 fn exec_proxy_hides_the_oauth_token_and_injects_bearer_and_merged_beta() {
-    let Some(py) = test_python("exec_proxy_oauth") else {
+    let Some(py) = test_python() else {
         return;
     };
     let upstream = Upstream::start();
@@ -584,7 +584,7 @@ fn exec_proxy_hides_the_oauth_token_and_injects_bearer_and_merged_beta() {
 
 #[test]
 fn proxy_streams_sse_deltas_as_they_come() {
-    let Some(py) = test_python("proxy_streams") else {
+    let Some(py) = test_python() else {
         return;
     };
     let upstream = Upstream::start();
@@ -621,11 +621,11 @@ fn proxy_streams_sse_deltas_as_they_come() {
 
 #[test]
 fn a_token_expiring_between_requests_is_refreshed_once_for_twenty_parallel_requests() {
-    let Some(py) = test_python("parallel_refresh") else {
+    let Some(py) = test_python() else {
         return;
     };
     let Some(rig) = Rig::start(&[]) else {
-        return skip("parallel_refresh");
+        return skip();
     };
     let upstream = Upstream::start();
     // Refresh 10 s before expiry, expiry in 35 s: valid when the proxy starts
@@ -677,11 +677,11 @@ fn a_token_expiring_between_requests_is_refreshed_once_for_twenty_parallel_reque
 
 #[test]
 fn an_upstream_401_causes_one_refresh_and_one_retry() {
-    let Some(py) = test_python("refresh_on_401") else {
+    let Some(py) = test_python() else {
         return;
     };
     let Some(rig) = Rig::start(&[]) else {
-        return skip("refresh_on_401");
+        return skip();
     };
     let upstream = Upstream::start();
     let (sb, _, guard) = rig_profile(&rig, &upstream, 3600);
@@ -1109,11 +1109,11 @@ fn env_prints_exact_lines_in_every_format() {
 
 #[test]
 fn no_secret_reaches_the_proxy_access_log_or_debug_logs() {
-    let Some(py) = test_python("no_secret_in_logs") else {
+    let Some(py) = test_python() else {
         return;
     };
     let Some(rig) = Rig::start(&[]) else {
-        return skip("no_secret_in_logs");
+        return skip();
     };
     let upstream = Upstream::start();
     // Expired: the proxy refreshes at start.

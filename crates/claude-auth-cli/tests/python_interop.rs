@@ -36,8 +36,7 @@ fn sandbox_with_config_dir() -> (Sandbox, std::path::PathBuf, String) {
 
 #[test]
 fn python_sdk_resolves_our_login_through_anthropic_profile() {
-    let Some(python) = test_python("python_sdk_resolves_our_login_through_anthropic_profile")
-    else {
+    let Some(python) = test_python() else {
         return;
     };
     let (sb, dir, dir_text) = sandbox_with_config_dir();
@@ -64,7 +63,7 @@ fn python_sdk_resolves_our_login_through_anthropic_profile() {
 
 #[test]
 fn python_sdk_resolves_our_login_through_active_config() {
-    let Some(python) = test_python("python_sdk_resolves_our_login_through_active_config") else {
+    let Some(python) = test_python() else {
         return;
     };
     let sb = Sandbox::new();
@@ -77,8 +76,7 @@ fn python_sdk_resolves_our_login_through_active_config() {
 
 #[test]
 fn we_read_a_profile_the_python_sdk_wrote_with_its_own_code() {
-    let Some(python) = test_python("we_read_a_profile_the_python_sdk_wrote_with_its_own_code")
-    else {
+    let Some(python) = test_python() else {
         return;
     };
     let sb = Sandbox::new();
@@ -125,7 +123,7 @@ print(cf().token)
 
 #[test]
 fn we_read_a_claude_code_file_written_by_python() {
-    let Some(python) = test_python("we_read_a_claude_code_file_written_by_python") else {
+    let Some(python) = test_python() else {
         return;
     };
     let sb = Sandbox::new();
@@ -154,7 +152,7 @@ with os.fdopen(fd, 'w') as f:
 
 #[test]
 fn we_read_a_seed_auth_json_written_by_python() {
-    let Some(python) = test_python("we_read_a_seed_auth_json_written_by_python") else {
+    let Some(python) = test_python() else {
         return;
     };
     let sb = Sandbox::new();
@@ -273,9 +271,7 @@ fn write_federation_profile(sb: &Sandbox, base_url: &str) {
 
 #[test]
 fn federation_token_cache_is_shared_with_the_python_sdk_both_ways() {
-    let Some(python) =
-        test_python("federation_token_cache_is_shared_with_the_python_sdk_both_ways")
-    else {
+    let Some(python) = test_python() else {
         return;
     };
     let (sb, _, dir_text) = sandbox_with_config_dir();

@@ -3,11 +3,14 @@
 //! These tests only run inside `scripts/test`, which starts a private D-Bus
 //! session bus and gnome-keyring-daemon and sets
 //! `CLAUDE_AUTH_TEST_SECRET_SERVICE=1` (never the user's own keyring).
-//! Elsewhere each test prints that it was skipped and passes. Interop tests
+//! Elsewhere each test fails under `CI` and otherwise prints that it skipped
+//! (`common::require_secret_service`). Interop tests
 //! check that Python's `keyring` package (interpreter in
 //! `CLAUDE_AUTH_TEST_PYTHON`) and this store read each other's entries.
 #![cfg(all(target_os = "linux", feature = "keyring"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
+
+mod common;
 
 use std::process::Command;
 
@@ -17,12 +20,7 @@ use claude_auth::store::CredentialStore;
 use claude_auth::{Error, Secret};
 
 fn secret_service_available() -> bool {
-    if std::env::var("CLAUDE_AUTH_TEST_SECRET_SERVICE").as_deref() == Ok("1") {
-        true
-    } else {
-        println!("skipped: no private Secret Service (run scripts/test)");
-        false
-    }
+    common::require_secret_service()
 }
 
 /// A service name no other test (or run) uses.

@@ -23,6 +23,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+mod require_env;
+#[allow(unused_imports)] // each test file uses a different part
+pub use require_env::{missing_env, require_env, require_secret_service, under_ci};
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-auth");
 
@@ -469,13 +473,14 @@ pub const SOURCE_LABELS: [&str; 11] = [
     "claude-oauth-auth file",
 ];
 
-/// The Python interpreter of the test venv, or `None` (and a printed note)
-/// when `CLAUDE_AUTH_TEST_PYTHON` is unset.
-pub fn test_python(test: &str) -> Option<String> {
+/// The Python interpreter of the test venv, or `None` when
+/// `CLAUDE_AUTH_TEST_PYTHON` is unset ([`missing_env`]: a failure under `CI`,
+/// a "skipped" note otherwise).
+pub fn test_python() -> Option<String> {
     match std::env::var("CLAUDE_AUTH_TEST_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            println!("skipped {test}: CLAUDE_AUTH_TEST_PYTHON is unset (run scripts/test)");
+            missing_env("no test venv (CLAUDE_AUTH_TEST_PYTHON is unset)");
             None
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! `scripts/test` exports `CLAUDE_AUTH_TEST_OAUTH_RIG` and
 //! `CLAUDE_AUTH_TEST_NODE`; without them [`Rig::start`] returns `None` and the
-//! test says it skipped.
+//! test calls [`skip`]: a failure under `CI`, a "skipped" note otherwise.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,6 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+
+#[path = "../common/require_env.rs"]
+mod require_env;
+#[allow(unused_imports)] // each test file uses a different part
+pub use require_env::{missing_env, require_env, require_secret_service};
 
 /// The public test client.
 pub const CLIENT_ID: &str = "claude-auth-test";
@@ -44,9 +49,10 @@ pub fn browser() -> PathBuf {
     rig_dir().expect("rig").join("browser")
 }
 
-/// Skip message when the rig is not available.
-pub fn skip(test: &str) {
-    eprintln!("skipped {test}: no OAuth rig (run scripts/test, which installs it)");
+/// The rig is not available: a failure under `CI`, a "skipped" note
+/// otherwise ([`missing_env`]); the test returns right after.
+pub fn skip() {
+    missing_env("no OAuth rig (CLAUDE_AUTH_TEST_OAUTH_RIG is unset)");
 }
 
 impl Rig {
