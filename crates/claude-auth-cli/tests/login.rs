@@ -378,7 +378,7 @@ fn keyring_entry_is_readable_by_python_keyring() {
     let Some(service) = use_secret_service(&mut sb, "python") else {
         return;
     };
-    let Some(python) = test_python() else {
+    let Some(python) = test_python("keyring_entry_is_readable_by_python_keyring") else {
         return;
     };
     sb.run_stdin(

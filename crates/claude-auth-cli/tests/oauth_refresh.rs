@@ -109,7 +109,7 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn thousand_concurrent_tasks_on_an_expired_token_make_exactly_one_refresh() {
     let Some(rig) = Rig::start(&["--require-json"]) else {
-        return skip();
+        return skip("thousand_tasks");
     };
     let tokens = rig.tokens_from_browser_login("json");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
@@ -150,7 +150,7 @@ fn thousand_concurrent_tasks_on_an_expired_token_make_exactly_one_refresh() {
 #[test]
 fn a_caller_that_gives_up_mid_refresh_does_not_lose_the_rotated_token() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("caller_gives_up");
     };
     let tokens = rig.tokens_from_browser_login("form");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
@@ -190,7 +190,7 @@ fn a_caller_that_gives_up_mid_refresh_does_not_lose_the_rotated_token() {
 #[test]
 fn callers_waiting_on_a_failing_refresh_share_its_outcome_instead_of_retrying_it() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("waiters_share_failure");
     };
     let tokens = rig.tokens_from_browser_login("form");
     // Inside the refresh threshold (300 s) but not expired.
@@ -237,7 +237,7 @@ fn callers_waiting_on_a_failing_refresh_share_its_outcome_instead_of_retrying_it
 #[test]
 fn rotation_chain_survives_repeated_refreshes() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("rotation_chain");
     };
     let tokens = rig.tokens_from_browser_login("form");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
@@ -267,7 +267,7 @@ fn rotation_chain_survives_repeated_refreshes() {
 #[test]
 fn sixteen_processes_on_an_expired_token_make_exactly_one_refresh_and_log_no_secret() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("sixteen_processes");
     };
     let tokens = rig.tokens_from_browser_login("form");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
@@ -312,7 +312,7 @@ fn sixteen_processes_on_an_expired_token_make_exactly_one_refresh_and_log_no_sec
 #[test]
 fn refresh_form_encoding_through_a_provider_preset() {
     let Some(rig) = Rig::start(&["--require-form"]) else {
-        return skip();
+        return skip("form_encoding");
     };
     let tokens = rig.tokens_from_browser_login("form");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
@@ -344,7 +344,7 @@ fn refresh_form_encoding_through_a_provider_preset() {
 #[test]
 fn invalid_grant_asks_for_login_keeps_the_file_and_is_not_retried() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("invalid_grant");
     };
     let mut tokens = TokenSet::access_only(
         "sk-ant-oat01-stale-access-0000".into(),
@@ -385,7 +385,7 @@ fn invalid_grant_asks_for_login_keeps_the_file_and_is_not_retried() {
 #[test]
 fn transient_failure_while_the_token_is_still_valid_hands_out_the_old_token_with_a_warning() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("transient_failure");
     };
     let tokens = rig.tokens_from_browser_login("form");
     // Inside the refresh threshold (300 s) but not expired.
@@ -437,7 +437,7 @@ fn hold_flock(path: &Path) -> std::process::Child {
 #[test]
 fn a_killed_lock_holder_delays_others_only_until_it_dies() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("killed_lock_holder");
     };
     let tokens = rig.tokens_from_browser_login("form");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
@@ -475,7 +475,7 @@ fn a_killed_lock_holder_delays_others_only_until_it_dies() {
 #[test]
 fn a_held_claude_code_lock_makes_us_wait_and_adopt_what_claude_code_wrote() {
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("claude_code_lock");
     };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -557,7 +557,7 @@ fn a_claude_code_login_in_the_keychain_is_refreshed_back_into_the_item() {
         return;
     }
     let Some(rig) = Rig::start(&["--require-json"]) else {
-        return skip();
+        return skip("claude_code_keychain");
     };
     let tokens = rig.tokens_from_browser_login("json");
     let tmp = tempfile::tempdir().unwrap();

@@ -4,8 +4,9 @@
 //! loopback stand-in for the Messages API as the upstream (tests/upstream),
 //! and the OAuth rig (oidc-provider + headless Chromium) for refreshes.
 //!
-//! Python tests skip (with a note) without `CLAUDE_AUTH_TEST_PYTHON`, rig
-//! tests without `CLAUDE_AUTH_TEST_OAUTH_RIG`; `scripts/test` sets both.
+//! Without `CLAUDE_AUTH_TEST_PYTHON` (Python tests) or
+//! `CLAUDE_AUTH_TEST_OAUTH_RIG` (rig tests) a test fails under `CI` and says
+//! it skipped otherwise; `scripts/test` sets both.
 
 mod common;
 mod rig;
@@ -427,7 +428,7 @@ fn bearer(token: &str) -> Option<String> {
 
 #[test]
 fn exec_with_an_api_key_gives_the_sdk_exactly_that_key() {
-    let Some(py) = test_python() else {
+    let Some(py) = test_python("exec_with_an_api_key") else {
         return;
     };
     let upstream = Upstream::start();
@@ -513,7 +514,7 @@ fn exec_strips_the_workload_identity_token_too() {
 
 #[test]
 fn exec_proxy_hides_the_oauth_token_and_injects_bearer_and_merged_beta() {
-    let Some(py) = test_python() else {
+    let Some(py) = test_python("exec_proxy_oauth") else {
         return;
     };
     let upstream = Upstream::start();
@@ -584,7 +585,7 @@ fn exec_proxy_hides_the_oauth_token_and_injects_bearer_and_merged_beta() {
 
 #[test]
 fn proxy_streams_sse_deltas_as_they_come() {
-    let Some(py) = test_python() else {
+    let Some(py) = test_python("proxy_streams") else {
         return;
     };
     let upstream = Upstream::start();
@@ -621,11 +622,11 @@ fn proxy_streams_sse_deltas_as_they_come() {
 
 #[test]
 fn a_token_expiring_between_requests_is_refreshed_once_for_twenty_parallel_requests() {
-    let Some(py) = test_python() else {
+    let Some(py) = test_python("parallel_refresh") else {
         return;
     };
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("parallel_refresh");
     };
     let upstream = Upstream::start();
     // Refresh 10 s before expiry, expiry in 35 s: valid when the proxy starts
@@ -677,11 +678,11 @@ fn a_token_expiring_between_requests_is_refreshed_once_for_twenty_parallel_reque
 
 #[test]
 fn an_upstream_401_causes_one_refresh_and_one_retry() {
-    let Some(py) = test_python() else {
+    let Some(py) = test_python("refresh_on_401") else {
         return;
     };
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("refresh_on_401");
     };
     let upstream = Upstream::start();
     let (sb, _, guard) = rig_profile(&rig, &upstream, 3600);
@@ -1109,11 +1110,11 @@ fn env_prints_exact_lines_in_every_format() {
 
 #[test]
 fn no_secret_reaches_the_proxy_access_log_or_debug_logs() {
-    let Some(py) = test_python() else {
+    let Some(py) = test_python("no_secret_in_logs") else {
         return;
     };
     let Some(rig) = Rig::start(&[]) else {
-        return skip();
+        return skip("no_secret_in_logs");
     };
     let upstream = Upstream::start();
     // Expired: the proxy refreshes at start.

@@ -4,7 +4,8 @@
 //! writing Claude Code's and the seed library's formats) writes are what
 //! `claude-auth token` prints.
 //!
-//! Skipped, with a printed note, when `CLAUDE_AUTH_TEST_PYTHON` is unset.
+//! Without `CLAUDE_AUTH_TEST_PYTHON` a test fails under `CI` and says it
+//! skipped otherwise (`common::test_python`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -36,7 +37,8 @@ fn sandbox_with_config_dir() -> (Sandbox, std::path::PathBuf, String) {
 
 #[test]
 fn python_sdk_resolves_our_login_through_anthropic_profile() {
-    let Some(python) = test_python() else {
+    let Some(python) = test_python("python_sdk_resolves_our_login_through_anthropic_profile")
+    else {
         return;
     };
     let (sb, dir, dir_text) = sandbox_with_config_dir();
@@ -63,7 +65,7 @@ fn python_sdk_resolves_our_login_through_anthropic_profile() {
 
 #[test]
 fn python_sdk_resolves_our_login_through_active_config() {
-    let Some(python) = test_python() else {
+    let Some(python) = test_python("python_sdk_resolves_our_login_through_active_config") else {
         return;
     };
     let sb = Sandbox::new();
@@ -76,7 +78,8 @@ fn python_sdk_resolves_our_login_through_active_config() {
 
 #[test]
 fn we_read_a_profile_the_python_sdk_wrote_with_its_own_code() {
-    let Some(python) = test_python() else {
+    let Some(python) = test_python("we_read_a_profile_the_python_sdk_wrote_with_its_own_code")
+    else {
         return;
     };
     let sb = Sandbox::new();
@@ -123,7 +126,7 @@ print(cf().token)
 
 #[test]
 fn we_read_a_claude_code_file_written_by_python() {
-    let Some(python) = test_python() else {
+    let Some(python) = test_python("we_read_a_claude_code_file_written_by_python") else {
         return;
     };
     let sb = Sandbox::new();
@@ -152,7 +155,7 @@ with os.fdopen(fd, 'w') as f:
 
 #[test]
 fn we_read_a_seed_auth_json_written_by_python() {
-    let Some(python) = test_python() else {
+    let Some(python) = test_python("we_read_a_seed_auth_json_written_by_python") else {
         return;
     };
     let sb = Sandbox::new();
@@ -271,7 +274,9 @@ fn write_federation_profile(sb: &Sandbox, base_url: &str) {
 
 #[test]
 fn federation_token_cache_is_shared_with_the_python_sdk_both_ways() {
-    let Some(python) = test_python() else {
+    let Some(python) =
+        test_python("federation_token_cache_is_shared_with_the_python_sdk_both_ways")
+    else {
         return;
     };
     let (sb, _, dir_text) = sandbox_with_config_dir();

@@ -70,12 +70,16 @@ const CREDENTIAL_VARS: [&str; 5] = [
     "ANTHROPIC_CONFIG_DIR",
 ];
 
-/// The node binary and tests/sdk-node's node_modules, or `None` (and a
-/// printed note) when scripts/test did not set them up.
+/// The node binary and tests/sdk-node's node_modules, or `None` when
+/// scripts/test did not set them up (a failure under `CI`, a "skipped" note
+/// otherwise).
 fn test_node(test: &str) -> Option<(String, String)> {
     let dir = std::env::var("CLAUDE_AUTH_TEST_SDK_NODE").unwrap_or_default();
     if dir.is_empty() {
-        println!("skipped {test}: CLAUDE_AUTH_TEST_SDK_NODE is unset (run scripts/test)");
+        common::missing_env_named(
+            test,
+            "no TypeScript SDK (CLAUDE_AUTH_TEST_SDK_NODE is unset)",
+        );
         return None;
     }
     let node = std::env::var("CLAUDE_AUTH_TEST_NODE")

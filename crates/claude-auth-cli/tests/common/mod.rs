@@ -25,7 +25,9 @@ use serde_json::Value;
 
 mod require_env;
 #[allow(unused_imports)] // each test file uses a different part
-pub use require_env::{missing_env, require_env, require_secret_service, under_ci};
+pub use require_env::{
+    missing_env, missing_env_named, require_env, require_secret_service, under_ci,
+};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-auth");
@@ -476,11 +478,11 @@ pub const SOURCE_LABELS: [&str; 11] = [
 /// The Python interpreter of the test venv, or `None` when
 /// `CLAUDE_AUTH_TEST_PYTHON` is unset ([`missing_env`]: a failure under `CI`,
 /// a "skipped" note otherwise).
-pub fn test_python() -> Option<String> {
+pub fn test_python(test: &str) -> Option<String> {
     match std::env::var("CLAUDE_AUTH_TEST_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            missing_env("no test venv (CLAUDE_AUTH_TEST_PYTHON is unset)");
+            missing_env_named(test, "no test venv (CLAUDE_AUTH_TEST_PYTHON is unset)");
             None
         }
     }

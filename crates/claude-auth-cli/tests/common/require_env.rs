@@ -15,7 +15,7 @@ pub fn under_ci() -> bool {
 }
 
 /// The running test's name (libtest names each test's thread after it).
-fn test_name() -> String {
+pub fn current_test() -> String {
     std::thread::current()
         .name()
         .filter(|n| *n != "main")
@@ -28,7 +28,11 @@ fn test_name() -> String {
 /// `skipped <test>: <why> (run scripts/test)` to stderr and returns, and the
 /// caller returns at once.
 pub fn missing_env(why: &str) {
-    let test = test_name();
+    missing_env_named(&current_test(), why);
+}
+
+/// [`missing_env`] for a test that names itself.
+pub fn missing_env_named(test: &str, why: &str) {
     if under_ci() {
         panic!(
             "{test}: {why}; CI is set, so a missing test environment is a failure \

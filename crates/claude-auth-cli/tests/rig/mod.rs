@@ -17,7 +17,9 @@ use serde_json::Value;
 #[path = "../common/require_env.rs"]
 mod require_env;
 #[allow(unused_imports)] // each test file uses a different part
-pub use require_env::{missing_env, require_env, require_secret_service};
+pub use require_env::{
+    current_test, missing_env, missing_env_named, require_env, require_secret_service,
+};
 
 /// The public test client.
 pub const CLIENT_ID: &str = "claude-auth-test";
@@ -51,8 +53,8 @@ pub fn browser() -> PathBuf {
 
 /// The rig is not available: a failure under `CI`, a "skipped" note
 /// otherwise ([`missing_env`]); the test returns right after.
-pub fn skip() {
-    missing_env("no OAuth rig (CLAUDE_AUTH_TEST_OAUTH_RIG is unset)");
+pub fn skip(test: &str) {
+    missing_env_named(test, "no OAuth rig (CLAUDE_AUTH_TEST_OAUTH_RIG is unset)");
 }
 
 impl Rig {
