@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+// proxy_exec loads both common and rig: two copies of these few functions.
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/require_env.rs"]
 mod require_env;
 #[allow(unused_imports)] // each test file uses a different part
