@@ -86,7 +86,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     let mut proxy_runtime = None;
     if door == Door::Proxy {
         let upstream = crate::commands::proxy::upstream_for(global, None)?;
-        let manager = manager(resolver()?, global)?;
+        let resolver = resolver()?;
+        let usage = crate::commands::usage_sink(&resolver, global, args.agent_id.as_deref());
+        let manager = manager(resolver, global)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -99,10 +101,11 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             Some(key.clone()),
         );
         config.access_log = false;
+        config.usage = usage.clone();
         let handle = runtime.block_on(start(manager, config))?;
         cmd.env("ANTHROPIC_BASE_URL", handle.url())
             .env("ANTHROPIC_API_KEY", key.expose());
-        proxy_runtime = Some((runtime, handle));
+        proxy_runtime = Some((runtime, handle, usage));
     } else {
         let vars = match &door {
             Door::Profile(profile) => {
@@ -132,8 +135,13 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         .wait()
         .map_err(|e| Failure::error(format!("could not wait for the child: {e}")))?;
     drop(forwarder);
-    if let Some((runtime, handle)) = proxy_runtime {
+    if let Some((runtime, handle, usage)) = proxy_runtime {
         runtime.block_on(handle.shutdown(Duration::from_secs(2)));
+        drop(runtime);
+        // Every response's ledger row is written before we exit.
+        if let Some(usage) = usage {
+            usage.writer.flush();
+        }
     }
     Ok(exit_code(&status))
 }

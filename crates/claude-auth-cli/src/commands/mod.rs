@@ -155,3 +155,22 @@ pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
         spec_profile,
     })
 }
+
+/// Where the proxy records each response's limits and tokens: the usage
+/// ledger in our state dir, under the winning login's key; `None` when the
+/// ledger cannot be opened (accounting never stops a request).
+pub fn usage_sink(
+    resolver: &Resolver,
+    global: &GlobalArgs,
+    agent: Option<&str>,
+) -> Option<claude_auth::usage::writer::UsageSink> {
+    let resolution = resolver.resolve(&options(global, false));
+    let winner = resolution.winner()?;
+    let found = winner.found()?;
+    let login = claude_auth::usage::login_key(winner.id, found.profile.as_deref());
+    let provider = found
+        .credential
+        .as_ref()
+        .map_or(claude_auth::Provider::Anthropic, |c| c.provider().clone());
+    claude_auth::usage::writer::UsageSink::open(resolver.env(), provider, &login, agent)
+}

@@ -45,7 +45,9 @@ pub fn upstream_for(global: &GlobalArgs, explicit: Option<&str>) -> Result<Strin
 /// Run `proxy` until Ctrl-C / SIGTERM.
 pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
     let upstream = upstream_for(global, args.upstream.as_deref())?;
-    let manager = manager(resolver()?, global)?;
+    let resolver = resolver()?;
+    let usage = crate::commands::usage_sink(&resolver, global, None);
+    let manager = manager(resolver, global)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -64,6 +66,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             local_key.clone(),
         );
         config.access_log = !args.quiet;
+        config.usage = usage;
         let handle = start(manager, config).await?;
         let mut vars = vec![("ANTHROPIC_BASE_URL", handle.url())];
         if let Some(key) = &local_key {

@@ -165,3 +165,84 @@ fn run(ledger: Ledger, rx: Receiver<Entry>) {
         }
     }
 }
+
+/// Where a door (the client, the proxy) sends what it sees of each
+/// response: the writer, and whose requests they are.
+#[derive(Clone, Debug)]
+pub struct UsageSink {
+    /// The ledger's writer.
+    pub writer: LedgerWriter,
+    /// The provider the requests go to.
+    pub provider: Provider,
+    /// The login's key ([`login_key`](super::login_key)), kept in the
+    /// ledger's `profile` column and as the key of its latest headers.
+    pub login: String,
+    /// The agent the requests run for, when known.
+    pub agent: Option<String>,
+}
+
+impl UsageSink {
+    /// A sink writing to the ledger in `env`'s state dir, or `None` (with
+    /// a debug line) when the ledger cannot be opened: usage accounting
+    /// never stops a request.
+    pub fn open(
+        env: &crate::Env,
+        provider: Provider,
+        login: &str,
+        agent: Option<&str>,
+    ) -> Option<UsageSink> {
+        let ledger = match Ledger::open_in(&super::state_dir(env)) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("usage accounting is off: {e}");
+                return None;
+            }
+        };
+        if let Some(aside) = ledger.moved_aside() {
+            tracing::warn!(
+                "the usage ledger was not a usable database; it was moved to {}",
+                aside.display()
+            );
+        }
+        let writer = LedgerWriter::spawn(ledger).ok()?;
+        Some(UsageSink {
+            writer,
+            provider,
+            login: login.to_owned(),
+            agent: agent.map(str::to_owned),
+        })
+    }
+
+    /// A response's headers arrived.
+    pub fn headers(&self, headers: &HeaderMap) {
+        self.writer.record_limits(
+            &self.provider,
+            &self.login,
+            crate::credential::now_unix(),
+            headers,
+        );
+    }
+
+    /// A response ended (or was abandoned): one ledger row.
+    pub fn finished(
+        &self,
+        status: u16,
+        usage: Option<super::tap::TokenUsage>,
+        started: std::time::Instant,
+    ) {
+        let usage = usage.unwrap_or_default();
+        self.writer.record(RequestRecord {
+            at: crate::credential::now_unix(),
+            provider: self.provider.as_str().to_owned(),
+            profile: Some(self.login.clone()),
+            model: usage.model,
+            agent: self.agent.clone(),
+            status,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_creation_tokens: usage.cache_creation_tokens,
+            cache_read_tokens: usage.cache_read_tokens,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).ok(),
+        });
+    }
+}

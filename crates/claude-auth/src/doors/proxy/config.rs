@@ -41,6 +41,9 @@ pub struct ProxyConfig {
     /// Connections served at once; more wait in the kernel's backlog until
     /// one closes.
     pub max_connections: usize,
+    /// Where each response's rate-limit headers and token counts go (the
+    /// usage ledger); `None`: not recorded.
+    pub usage: Option<crate::usage::writer::UsageSink>,
 }
 
 impl ProxyConfig {
@@ -59,6 +62,7 @@ impl ProxyConfig {
             idle_timeout: Duration::from_secs(30),
             http2_keep_alive: Duration::from_secs(20),
             max_connections: 1024,
+            usage: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use hyper::{Request, Response, StatusCode, Version};
 use super::headers::{
     auth_value, inject, is_dropped_from_request, is_hop_by_hop, presented_key, strip,
 };
+use super::metered::MeteredBody;
 use super::target::Target;
 use super::upstream::Upstream;
 use super::{ProxyBody, ProxyConfig, RelayedBody, UpstreamBody};
@@ -153,8 +154,30 @@ pub(super) async fn send(
 /// The upstream response as ours: status, headers (minus hop-by-hop ones;
 /// `Content-Length` stays, so a fixed-length answer is not re-chunked) and
 /// the body, streamed frame by frame.
-pub(super) fn relay(target: &Target, upstream: Response<RelayedBody>) -> Response<ProxyBody> {
+pub(super) fn relay(
+    shared: &Shared,
+    upstream: Response<RelayedBody>,
+    started: Instant,
+) -> Response<ProxyBody> {
+    let target = &shared.target;
     let (mut parts, body) = upstream.into_parts();
+    let body = match &shared.config.usage {
+        None => MeteredBody::plain(body),
+        Some(sink) => {
+            sink.headers(&parts.headers);
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            MeteredBody::metered(
+                body,
+                sink.clone(),
+                content_type,
+                parts.status.as_u16(),
+                started,
+            )
+        }
+    };
     strip(&mut parts.headers, is_hop_by_hop);
     if let Some(location) = parts.headers.get(header::LOCATION) {
         if let Some(ours) = target.local_location(location) {
@@ -233,6 +256,7 @@ pub(super) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Respo
 }
 
 pub(super) async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
+    let started = Instant::now();
     // Only origin-form targets ("/v1/messages"): never an open proxy. Over
     // HTTP/2 every request carries :scheme and :authority (the Host of
     // HTTP/1.1); only the path is used, as for HTTP/1.1.
@@ -311,7 +335,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Res
     let bytes = match plan {
         BodyPlan::Stream(body) => {
             return match send(shared, method, path_and_query, headers, Either::Right(body)).await {
-                Ok(r) => relay(&shared.target, r),
+                Ok(r) => relay(shared, r, started),
                 Err(resp) => resp,
             };
         }
@@ -330,7 +354,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Res
         Err(resp) => return resp,
     };
     let Some(headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED) else {
-        return relay(&shared.target, first);
+        return relay(shared, first, started);
     };
     // One forced refresh and one retry; boxed for the same reason as connecting.
     drop(first);
@@ -341,6 +365,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Res
         path_and_query,
         headers,
         bytes,
+        started,
     ))
     .await
 }
@@ -352,6 +377,7 @@ pub(super) async fn retry_after_401(
     path_and_query: PathAndQuery,
     mut headers: HeaderMap,
     bytes: Bytes,
+    started: Instant,
 ) -> Response<ProxyBody> {
     let refreshed = match shared.manager.force_refresh(credential.secret()).await {
         Ok(o) => o.credential,
@@ -380,7 +406,7 @@ pub(super) async fn retry_after_401(
     )
     .await
     {
-        Ok(r) => relay(&shared.target, r),
+        Ok(r) => relay(shared, r, started),
         Err(resp) => resp,
     }
 }

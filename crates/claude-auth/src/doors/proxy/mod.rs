@@ -26,6 +26,9 @@
 //!   echoing upstream would answer with the injected credential);
 //! - bounds what any local process can hold: connections at once, and how
 //!   long a connection may go without a request (see `listener`);
+//! - records each response's rate-limit headers and token counts in the
+//!   usage ledger when given a [`UsageSink`](crate::usage::writer::UsageSink)
+//!   (`metered`: counted as the body streams, never buffered);
 //! - logs each request (method, path, status, time) without query strings or
 //!   headers, so no secret reaches the log, and escapes what the client sent;
 //!   shuts down gracefully.
@@ -40,6 +43,7 @@ mod config;
 mod handler;
 mod headers;
 mod listener;
+mod metered;
 mod target;
 mod upstream;
 
@@ -100,7 +104,7 @@ impl ProxyHandle {
 
 type UpstreamBody = Either<Full<Bytes>, Incoming>;
 type RelayedBody = Either<upstream::PooledBody, reqwest::Body>;
-type ProxyBody = Either<Full<Bytes>, RelayedBody>;
+type ProxyBody = Either<Full<Bytes>, metered::MeteredBody<RelayedBody>>;
 
 /// Start the proxy. The listen address must be loopback.
 pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHandle> {
