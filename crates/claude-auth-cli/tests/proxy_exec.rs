@@ -581,6 +581,60 @@ fn exec_proxy_hides_the_oauth_token_and_injects_bearer_and_merged_beta() {
 }
 
 // ---------------------------------------------------------------------------
+// 2b. plain exec with a refreshable spec profile: the child gets the profile
+
+#[test]
+fn plain_exec_refreshes_a_due_profile_first_and_the_sdk_uses_the_rotated_token() {
+    let Some(py) = test_python("plain_exec_spec_profile_refresh") else {
+        return;
+    };
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("plain_exec_spec_profile_refresh");
+    };
+    let upstream = Upstream::start();
+    // Expiring in 60 s: inside the refresh threshold (300 s), not expired.
+    let (sb, _, guard) = rig_profile(&rig, &upstream, 60);
+    drop(guard);
+    let (old_access, old_refresh) = stored_tokens(&sb);
+
+    let out = run(&sb, &["exec", "--", &py, "-c", PY_CREATE], &[]);
+    let got = py_json(&out);
+    assert_eq!(got["text"], TEXT);
+
+    // One refresh, made by exec before the child started, written to the
+    // profile; the SDK read the rotated token from it (no second refresh,
+    // no reuse of the rotated-away refresh token).
+    assert_eq!(rig.stat("refreshGrants"), 1);
+    assert_eq!(rig.stat("reuseDetected"), 0);
+    let (new_access, new_refresh) = stored_tokens(&sb);
+    assert_ne!(new_access, old_access);
+    assert_ne!(new_refresh, old_refresh);
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(
+        requests[0].all("authorization"),
+        [format!("Bearer {new_access}")]
+    );
+    assert_eq!(requests[0].all("anthropic-beta"), [OAUTH_BETA]);
+
+    let env = child_env(&got);
+    assert_eq!(env["ANTHROPIC_PROFILE"], "work");
+    assert_eq!(
+        env["ANTHROPIC_CONFIG_DIR"],
+        sb.anthropic_dir().display().to_string()
+    );
+    for var in ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"] {
+        assert!(!env.contains_key(var), "{var} reached the child");
+    }
+    for (k, v) in &env {
+        assert!(
+            !v.contains(&new_refresh),
+            "the refresh token reached the child in {k}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
 // 3. streaming is not buffered
 
 #[test]
