@@ -73,7 +73,7 @@ enum Command {
         no_newline: bool,
     },
     /// Log in with OAuth in the browser (or by pasting the code), or store a token from stdin with --with-token
-    Login(commands::login::LoginArgs),
+    Login(commands::login_args::LoginArgs),
     /// Remove a profile's stored credentials
     Logout {
         /// Also remove the profile files and active_config (every profile, as `ant auth logout --all`)
@@ -129,6 +129,17 @@ pub fn parse_storage(s: &str) -> Result<StorageKind, String> {
     s.parse()
 }
 
+/// `login`: a token on stdin with `--with-token`, else the browser flow;
+/// never a secret in argv.
+fn login(global: &GlobalArgs, args: &commands::login_args::LoginArgs) -> output::CommandResult {
+    args.refuse_secret_arguments()?;
+    if args.with_token {
+        commands::login::run(global, args)
+    } else {
+        commands::oauth_login::run(global, args)
+    }
+}
+
 fn init_logging() {
     // RUST_LOG=debug (or trace) turns on diagnostics on stderr; they never
     // contain secrets (the library logs that a value arrived, not the value).
@@ -160,7 +171,7 @@ fn main() -> ExitCode {
         Command::Usage(args) => commands::usage::run(&cli.global, &args),
         Command::Refresh => commands::refresh::run(&cli.global),
         Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
-        Command::Login(args) => commands::login::run(&cli.global, &args),
+        Command::Login(args) => login(&cli.global, &args),
         Command::Logout { all } => commands::logout::run(&cli.global, all),
         Command::Profile(ProfileCommand::List) => commands::profile::list(&cli.global),
         Command::Profile(ProfileCommand::Use { name }) => {

@@ -52,6 +52,22 @@ impl From<claude_auth::Error> for Failure {
     }
 }
 
+impl From<claude_auth::profiles::ProfileError> for Failure {
+    fn from(e: claude_auth::profiles::ProfileError) -> Self {
+        use claude_auth::oauth::login::LoginError;
+        use claude_auth::profiles::ProfileError;
+        let code = match &e {
+            ProfileError::Login(LoginError::Cancelled) => 130,
+            _ => 1,
+        };
+        let failure = Failure::error(e.to_string()).with_code(code);
+        match e.hint() {
+            Some(hint) => failure.with_hint(hint),
+            None => failure,
+        }
+    }
+}
+
 /// What a command returns: an exit code, or a failure.
 pub type CommandResult = Result<u8, Failure>;
 

@@ -18,6 +18,9 @@
 //! - [`doors`]: the client, the proxy, child environments, status.
 //! - [`oauth`]: login (PKCE, callback server, browser) and the token client.
 //! - [`usage`]: subscription windows, API-key limits, pace, and the usage ledger.
+//! - [`profiles`]: the profile service front ends call to log in and out:
+//!   storage policy (the visible keyring fallback), activation, listing,
+//!   logout with revocation.
 //!
 //! ```no_run
 //! use claude_auth::{Env, Resolver, ResolveOptions};
@@ -38,6 +41,7 @@ pub mod doors;
 pub mod engine;
 pub mod error;
 pub mod oauth;
+pub mod profiles;
 pub mod redact;
 pub mod secret;
 pub mod secure_file;
@@ -56,6 +60,7 @@ pub use credential::{Credential, CredentialKind, Identity, Provider, TokenSet};
 pub use env::Env;
 pub use error::{Error, Result};
 pub use manager::{AuthError, AuthManager, ManagerOptions};
+pub use profiles::Profiles;
 pub use secret::{mask, Secret};
 pub use settings::Settings;
 pub use source::{resolve, Resolution, ResolveOptions, Resolver, SourceId};

@@ -4,6 +4,7 @@ pub mod chat;
 pub mod env;
 pub mod exec;
 pub mod login;
+pub mod login_args;
 pub mod logout;
 pub mod oauth_login;
 pub mod profile;
@@ -35,14 +36,9 @@ pub fn options(global: &GlobalArgs, examine_all: bool) -> ResolveOptions {
     }
 }
 
-/// The profile a command acts on: `--profile`, else the active one.
-pub fn target_profile(global: &GlobalArgs, resolver: &Resolver) -> Result<String, Failure> {
-    let name = match &global.profile {
-        Some(p) => p.clone(),
-        None => resolver.active_profile(None)?.name,
-    };
-    claude_auth::locations::validate_profile_name(&name, "--profile")?;
-    Ok(name)
+/// The library's profile service for this process's environment.
+pub fn profiles() -> Result<claude_auth::Profiles, Failure> {
+    Ok(claude_auth::Profiles::new(resolver()?))
 }
 
 /// A single-threaded async runtime for the commands that talk to the network.

@@ -1,18 +1,20 @@
 //! `claude-auth login` without `--with-token`: the browser (or paste) OAuth
-//! login with PKCE, stored exactly as `ant auth login` stores it.
+//! login with PKCE. The library runs the flow and stores the token set
+//! exactly as `ant auth login` stores it ([`claude_auth::profiles`]); this
+//! module shows the progress and prints the outcome.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use claude_auth::oauth::login::{login, LoginError, LoginEvents, LoginRequest};
+use claude_auth::oauth::login::{LoginEvents, LoginRequest};
 use claude_auth::oauth::token_client::TokenClient;
-use claude_auth::refresh_state::{self, RefreshState};
-use claude_auth::{Credential, Env};
+use claude_auth::profiles::LoginNotice;
+use claude_auth::Env;
 
-use crate::commands::login::LoginArgs;
-use crate::commands::{resolver, target_profile};
+use crate::commands::login_args::LoginArgs;
+use crate::commands::{profiles, runtime};
 use crate::output::{success, warn, CommandResult, Failure, Style};
 use crate::GlobalArgs;
 
@@ -81,74 +83,55 @@ impl LoginEvents for TerminalEvents {
 
 /// Run the OAuth login.
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
-    let resolver = resolver()?;
-    let presets = resolver.settings().presets()?;
+    let mut profiles = profiles()?;
+    let presets = profiles.resolver().settings().presets()?;
     let preset = presets
         .get(args.provider.as_deref().unwrap_or("console"))?
         .clone();
-    let profile = target_profile(global, &resolver)?;
-    let storage = args
-        .storage
-        .unwrap_or_else(|| resolver.settings().storage_for_new_login(&profile));
+    // As before the library owned this: the browser login always falls back
+    // from an unavailable keyring (visibly), whatever --no-fallback says.
+    let mut login_to = profiles.new_login(global.profile.as_deref())?;
+    login_to.storage = args.storage;
     if preset.subscription {
         eprintln!("{}\n", Style::stderr().dim(SUBSCRIPTION_NOTICE));
     }
     let tty = std::io::stderr().is_terminal();
     let events = TerminalEvents {
         open_browser: !args.no_browser,
-        env: resolver.env().clone(),
+        env: profiles.resolver().env().clone(),
         tty,
         waiting: Arc::new(AtomicBool::new(false)),
     };
     let request = LoginRequest {
-        preset: preset.clone(),
+        preset,
         callback_port: args.callback_port,
         timeout: Duration::from_secs(args.timeout),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?;
-    let result = runtime.block_on(async {
+    let result = runtime()?.block_on(async {
         let client = TokenClient::new().map_err(|e| Failure::error(e.to_string()))?;
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        login(&request, &client, &events, Some(stdin))
+        profiles
+            .log_in_oauth(&login_to, &request, &client, &events, Some(stdin))
             .await
-            .map_err(|e| {
-                let code = match e {
-                    LoginError::Cancelled => 130,
-                    _ => 1,
-                };
-                Failure::error(e.to_string()).with_code(code)
-            })
+            .map_err(Failure::from)
     });
     events.waiting.store(false, Ordering::Relaxed);
-    let set = result?;
-    let credential = Credential::OAuth(set.clone());
-    let (location, stored_in) = crate::commands::login::store(
-        &resolver,
-        &profile,
-        &credential,
-        storage,
-        preset.base_url.as_deref(),
-        false,
-    )?;
-    crate::commands::login::activate(&resolver, &profile, stored_in, global.profile.is_some())?;
-    if let Some(path) = refresh_state::state_path(resolver.env(), false, Some(&profile)) {
-        let _ = RefreshState::update(&path, |s| {
-            *s = RefreshState {
-                provider: Some(preset.id.clone()),
-                ..RefreshState::default()
-            };
-        });
+    let stored = result?;
+    for notice in &stored.notices {
+        // The browser login has never said that a named profile was left
+        // inactive; `login --with-token` does.
+        if !matches!(notice, LoginNotice::NotActivated { .. }) {
+            warn(&notice.to_string());
+        }
     }
-    let who = match (&set.identity.email, &set.identity.organization_name) {
+    let id = &stored.identity;
+    let who = match (&id.email, &id.organization_name) {
         (Some(e), Some(o)) => format!("{e} ({o})"),
         (Some(e), None) => e.clone(),
         (None, Some(o)) => format!("({o})"),
         (None, None) => "your account".into(),
     };
-    success(&format!("Logged in as {who}, profile {profile}"));
-    eprintln!("  stored in {location}");
+    success(&format!("Logged in as {who}, profile {}", stored.profile));
+    eprintln!("  stored in {}", stored.location);
     Ok(0)
 }

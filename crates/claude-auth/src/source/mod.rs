@@ -453,6 +453,20 @@ impl Resolver {
         }
     }
 
+    /// Note where a login just stored `profile` (`None`: forgotten), as
+    /// [`crate::settings::record_storage`] wrote it, so this resolver reads
+    /// the profile from there without reloading the settings.
+    pub fn note_storage(&mut self, profile: &str, storage: Option<StorageKind>) {
+        match storage {
+            Some(kind) => {
+                self.settings.stored_in.insert(profile.to_owned(), kind);
+            }
+            None => {
+                self.settings.stored_in.remove(profile);
+            }
+        }
+    }
+
     /// Which profile is active, and why (ignoring `--profile`).
     pub fn active_profile(&self, explicit: Option<&str>) -> Result<ActiveProfile> {
         if let Some(p) = explicit {
