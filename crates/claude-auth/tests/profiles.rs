@@ -641,7 +641,7 @@ fn a_keyring_login_is_listed_shown_and_logged_out_through_the_service() {
     );
     let out = block_on(profiles.logout(None, false)).unwrap();
     assert_eq!(out.profile.as_deref(), Some("kr"));
-    assert_eq!(out.removed, [stored.location.clone()]);
+    assert_eq!(out.removed, std::slice::from_ref(&stored.location));
     let store = profiles.resolver().store_for(StorageKind::Keyring).unwrap();
     assert_eq!(store.load("kr").unwrap(), None);
 }
