@@ -237,6 +237,62 @@ fn secret_as_api_key_flag_is_refused_and_not_echoed() {
 }
 
 #[test]
+fn unusable_tokens_on_stdin_are_refused_and_nothing_is_stored() {
+    let sb = Sandbox::new();
+    let huge = format!("sk-ant-oat01-{}\n", "A".repeat(10 * 1024 * 1024));
+    for (input, why) in [
+        (format!("{OAUTH}\0\n"), "control character"),
+        (format!("{OAUTH}\r\r\n"), "control character"),
+        (format!("sk-ant-\u{1b}[31m{OAUTH}\n"), "control character"),
+        (format!("{OAUTH} \n"), "whitespace"),
+        (format!(" {OAUTH}\n"), "whitespace"),
+        ("x\n".to_owned(), "too short"),
+        (huge, "over 16 KiB"),
+    ] {
+        let run = sb.run_stdin(&["login", "--with-token", "--profile", "p"], &input);
+        run.assert_code(2);
+        let err = run.stderr_lines();
+        assert_eq!(err.len(), 2, "{run}");
+        assert!(
+            err[0].starts_with("error: the token on stdin is not a usable token: ")
+                && err[0].contains(why),
+            "{run}"
+        );
+        assert_eq!(
+            err[1],
+            "hint: pipe the token alone, on one line: `claude-auth login --with-token < token.txt`"
+        );
+        assert!(!run.stderr.contains("LoginOauth"), "{run}");
+        assert_eq!(tree(sb.home()), Vec::<String>::new(), "{input:?}");
+    }
+    // One line ending (LF or CRLF) is not part of the token.
+    sb.run_stdin(&["login", "--with-token", "--profile", "p"], &format!("{OAUTH}\r\n"))
+        .assert_code(0);
+    assert_eq!(sb.run(&["token", "--profile", "p"]).stdout, format!("{OAUTH}\n"));
+}
+
+#[test]
+fn unusable_tokens_in_files_are_refused_naming_the_file_and_field() {
+    let sb = Sandbox::new();
+    sb.write_static_profile("nl", &format!("{OAUTH}\nsecond line"), None);
+    let run = sb.run(&["token", "--profile", "nl"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert_eq!(run.stdout, "");
+    let path = sb.credentials_path("nl").display().to_string();
+    assert!(run.stderr.contains(&path), "{run}");
+    assert!(
+        run.stderr
+            .contains("field 'access_token' is not a usable token: it holds a control character"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("LoginOauth"), "{run}");
+    sb.write_claude_code("tiny", u64::MAX, 0o600);
+    let run = sb.run(&["token"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
 fn empty_stdin_exits_2() {
     let sb = Sandbox::new();
     for input in ["", "\n", "   \n"] {

@@ -300,6 +300,14 @@ pub fn now_unix() -> u64 {
 // `type: "bearer_token"` for what the spec files cannot hold.
 // ---------------------------------------------------------------------------
 
+/// A token field, checked by [`crate::secret::validate_token`] (empty counts
+/// as missing).
+fn token_field(map: &Map<String, Value>, key: &str) -> Result<Option<Secret>, String> {
+    str_field(map, key)
+        .map(|v| Secret::token(v, &format!("field '{key}'")))
+        .transpose()
+}
+
 fn str_field(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)
         .and_then(Value::as_str)
@@ -328,13 +336,13 @@ pub(crate) fn parse_provider(map: &Map<String, Value>) -> Result<Provider, Strin
 
 /// Read the spec's credentials-file fields into a token set.
 pub(crate) fn token_set_from_spec_map(map: &Map<String, Value>) -> Result<TokenSet, String> {
-    let access = str_field(map, "access_token").ok_or("missing field 'access_token'")?;
+    let access = token_field(map, "access_token")?.ok_or("missing field 'access_token'")?;
     let scopes = str_field(map, "scope")
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
     Ok(TokenSet {
-        access_token: Secret::new(access),
-        refresh_token: str_field(map, "refresh_token").map(Secret::new),
+        access_token: access,
+        refresh_token: token_field(map, "refresh_token")?,
         expires_at: parse_expires_at(map.get("expires_at"))?,
         scopes,
         identity: Identity {
@@ -445,16 +453,17 @@ pub fn from_portable_json(value: &Value) -> Result<Credential, String> {
     let provider = parse_provider(map)?;
     match map.get("type").and_then(Value::as_str) {
         Some("api_key") => {
-            let key = str_field(map, "api_key").ok_or("missing field 'api_key'")?;
+            let key = token_field(map, "api_key")?.ok_or("missing field 'api_key'")?;
             Ok(Credential::ApiKey {
-                key: Secret::new(key),
+                key,
                 provider,
             })
         }
         Some("bearer_token") => {
-            let token = str_field(map, "access_token").ok_or("missing field 'access_token'")?;
+            let token =
+                token_field(map, "access_token")?.ok_or("missing field 'access_token'")?;
             Ok(Credential::Bearer {
-                token: Secret::new(token),
+                token,
                 provider,
                 expires_at: parse_expires_at(map.get("expires_at"))?,
             })
@@ -489,7 +498,7 @@ mod tests {
             oauth(),
             Credential::anthropic_api_key("sk-ant-api03-kkkkkkkkkkkk"),
             Credential::Bearer {
-                token: Secret::new("tok"),
+                token: Secret::new("bearer-tok"),
                 provider: Provider::Openai,
                 expires_at: Some(5),
             },
@@ -510,9 +519,9 @@ mod tests {
 
     #[test]
     fn expires_at_must_be_an_integer() {
-        let v = serde_json::json!({"access_token": "x", "expires_at": "1775000000"});
+        let v = serde_json::json!({"access_token": "sk-ant-oat01-x", "expires_at": "1775000000"});
         assert!(from_portable_json(&v).unwrap_err().contains("expires_at"));
-        let v = serde_json::json!({"access_token": "x", "expires_at": 1.5});
+        let v = serde_json::json!({"access_token": "sk-ant-oat01-x", "expires_at": 1.5});
         assert!(from_portable_json(&v).is_err());
     }
 
@@ -525,6 +534,30 @@ mod tests {
         let b = Credential::from_bare_anthropic_token(Secret::new("gateway-token")).unwrap();
         assert_eq!(b.kind(), CredentialKind::BearerToken);
         assert!(Credential::from_bare_anthropic_token(Secret::new("sk-ant-ort01-x")).is_err());
+    }
+
+    #[test]
+    fn tokens_are_checked_on_read() {
+        for (bad, why) in [
+            ("sk-ant-oat01-x\n", "control character"),
+            ("sk-ant-oat01-\u{0}x", "control character"),
+            ("sk-ant oat01-x", "whitespace"),
+            ("x", "too short"),
+        ] {
+            for v in [
+                serde_json::json!({"access_token": bad}),
+                serde_json::json!({"access_token": "sk-ant-oat01-x", "refresh_token": bad}),
+                serde_json::json!({"type": "api_key", "api_key": bad}),
+                serde_json::json!({"type": "bearer_token", "access_token": bad}),
+            ] {
+                let e = from_portable_json(&v).unwrap_err();
+                assert!(e.contains(why) && e.starts_with("field '"), "{e}");
+                assert!(!e.contains(bad), "{e}");
+            }
+        }
+        let huge = "a".repeat(crate::secret::MAX_TOKEN_LEN + 1);
+        let e = from_portable_json(&serde_json::json!({"access_token": huge})).unwrap_err();
+        assert!(e.contains("over 16 KiB"), "{e}");
     }
 
     #[test]

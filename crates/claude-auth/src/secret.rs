@@ -28,6 +28,19 @@ impl Secret {
         Secret(Zeroizing::new(value.into()))
     }
 
+    /// A token read from `what` (a file's field, a variable, stdin), checked
+    /// by [`validate_token`]. The error names `what` and the fix, never the
+    /// value.
+    pub fn token(value: impl Into<String>, what: &str) -> Result<Self, String> {
+        let secret = Secret::new(value);
+        match validate_token(secret.expose()) {
+            Ok(()) => Ok(secret),
+            Err(problem) => Err(format!(
+                "{what} is not a usable token: {problem} (a token is {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} visible ASCII characters: no spaces, newlines or control characters)"
+            )),
+        }
+    }
+
     /// The raw value. Call it only where the value leaves the process
     /// (an HTTP header, a file, stdout of `token`).
     pub fn expose(&self) -> &str {
@@ -84,6 +97,64 @@ impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Secret::new)
     }
+}
+
+/// The shortest token accepted (no real key or token is shorter).
+pub const MIN_TOKEN_LEN: usize = 8;
+/// The longest token accepted: 16 KiB, room for the largest identity-provider
+/// JWTs, far below anything that would strain a header or a file.
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// What is wrong with a token (never its value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenProblem {
+    /// Fewer than [`MIN_TOKEN_LEN`] characters.
+    #[error("it is {0} characters long, too short to be a token")]
+    TooShort(usize),
+    /// More than [`MAX_TOKEN_LEN`] bytes.
+    #[error("it is {0} bytes long, over 16 KiB")]
+    TooLong(usize),
+    /// A control character (NUL, CR, LF, DEL, …) at this character position.
+    #[error("it holds a control character (a newline, NUL or similar) at position {0}")]
+    Control(usize),
+    /// Whitespace at this character position.
+    #[error("it holds whitespace at position {0}")]
+    Whitespace(usize),
+    /// A character outside ASCII at this character position.
+    #[error("it holds a non-ASCII character at position {0}")]
+    NonAscii(usize),
+}
+
+/// The one rule every token, key and refresh token obeys wherever it
+/// enters (login input, every store and source, token responses): 8 to
+/// 16 KiB of visible ASCII, so it prints on one line, fits a header and
+/// survives `$(claude-auth token)`.
+///
+/// ```
+/// use claude_auth::secret::{validate_token, TokenProblem};
+/// assert!(validate_token("sk-ant-api03-abcdefgh").is_ok());
+/// assert_eq!(validate_token("abc"), Err(TokenProblem::TooShort(3)));
+/// assert_eq!(validate_token("sk-ant-api03-x\n"), Err(TokenProblem::Control(14)));
+/// ```
+pub fn validate_token(value: &str) -> Result<(), TokenProblem> {
+    if value.len() > MAX_TOKEN_LEN {
+        return Err(TokenProblem::TooLong(value.len()));
+    }
+    for (i, c) in value.chars().enumerate() {
+        if c.is_control() {
+            return Err(TokenProblem::Control(i));
+        }
+        if c.is_whitespace() {
+            return Err(TokenProblem::Whitespace(i));
+        }
+        if !c.is_ascii() {
+            return Err(TokenProblem::NonAscii(i));
+        }
+    }
+    if value.len() < MIN_TOKEN_LEN {
+        return Err(TokenProblem::TooShort(value.len()));
+    }
+    Ok(())
 }
 
 /// Prefixes whose owner is known; a masked value keeps them so a human can

@@ -215,6 +215,21 @@ fn non_empty() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A token every reader accepts: 8 to 16 KiB of visible ASCII.
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof!["[!-~]{8,64}", "sk-ant-(api03|oat01|ort01)-[A-Za-z0-9_-]{8,40}"]
+}
+
+/// A token no reader accepts: too short, or with a control character,
+/// whitespace or a non-ASCII character somewhere inside.
+fn bad_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[!-~]{1,7}",
+        ("[!-~]{0,20}", "[\\x00-\\x1f\\x7f \\t\\u{a0}\\u{2028}é]", "[!-~]{0,20}")
+            .prop_map(|(a, b, c)| format!("{a}{b}{c}")),
+    ]
+}
+
 fn scope() -> impl Strategy<Value = String> {
     "[a-z][a-z:._-]{0,15}"
 }
@@ -250,8 +265,8 @@ fn arb_identity() -> impl Strategy<Value = Identity> {
 
 fn arb_token_set(provider: BoxedStrategy<Provider>) -> impl Strategy<Value = TokenSet> {
     (
-        non_empty(),
-        prop::option::of(non_empty()),
+        token(),
+        prop::option::of(token()),
         prop::option::of(any::<u64>()),
         prop::collection::vec(scope(), 0..4),
         arb_identity(),
@@ -273,11 +288,11 @@ fn arb_token_set(provider: BoxedStrategy<Provider>) -> impl Strategy<Value = Tok
 
 fn arb_credential() -> impl Strategy<Value = Credential> {
     prop_oneof![
-        (non_empty(), arb_provider()).prop_map(|(key, provider)| Credential::ApiKey {
+        (token(), arb_provider()).prop_map(|(key, provider)| Credential::ApiKey {
             key: Secret::new(key),
             provider,
         }),
-        (non_empty(), arb_provider(), prop::option::of(any::<u64>())).prop_map(
+        (token(), arb_provider(), prop::option::of(any::<u64>())).prop_map(
             |(token, provider, expires_at)| Credential::Bearer {
                 token: Secret::new(token),
                 provider,
@@ -596,6 +611,23 @@ proptest! {
         if let Err(message) = from_portable_json(&Value::Object(map)) {
             assert_no_leak(&message, &secret)?;
         }
+    }
+
+    #[test]
+    fn unusable_tokens_are_refused_naming_the_field(
+        bad in bad_token(),
+        field in prop::sample::select(&["access_token", "refresh_token", "api_key"][..]),
+    ) {
+        let mut map = Map::new();
+        map.insert("type".into(), if field == "api_key" { "api_key" } else { "oauth_token" }.into());
+        map.insert("access_token".into(), "sk-ant-oat01-valid-token".into());
+        map.insert(field.into(), bad.clone().into());
+        let message = from_portable_json(&Value::Object(map)).unwrap_err();
+        prop_assert!(message.starts_with(&format!("field '{field}' is not a usable token")), "{message}");
+        prop_assert!(!message.contains(&format!("{bad:?}")), "{message}");
+        let cc = serde_json::json!({"accessToken": bad});
+        let message = token_set_from_claude_code(cc.as_object().unwrap()).unwrap_err();
+        prop_assert!(message.starts_with("claudeAiOauth.accessToken is not a usable token"), "{message}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! own key file, the keyring or the encrypted file) is the library's
 //! [`claude_auth::profiles`] policy.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 
 use claude_auth::credential::{classify_token, TokenPrefix};
 use claude_auth::{Credential, CredentialKind, Provider, Secret, TokenSet};
@@ -23,20 +23,30 @@ fn read_secret_from_stdin() -> Result<Secret, Failure> {
             .map_err(|e| Failure::error(format!("could not read from the terminal: {e}")))?
     } else {
         let mut line = String::new();
+        // Bounded: anything longer than a token and its line ending is refused below.
+        let limit = claude_auth::secret::MAX_TOKEN_LEN as u64 + 3;
         stdin
             .lock()
+            .take(limit)
             .read_line(&mut line)
             .map_err(|e| Failure::error(format!("could not read stdin: {e}")))?;
         line
     };
-    let secret = Secret::new(line.trim());
-    drop(line);
-    if secret.is_empty() {
+    if line.trim().is_empty() {
         return Err(Failure::usage(
             "stdin was empty; pipe the token in: `claude-auth login --with-token < token.txt`",
         ));
     }
-    Ok(secret)
+    // One line ending goes; anything else stray is refused, not guessed at.
+    let value = line.strip_suffix('\n').unwrap_or(&line);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    let secret = Secret::token(value, "the token on stdin").map_err(|m| {
+        Failure::usage(m).with_hint(
+            "pipe the token alone, on one line: `claude-auth login --with-token < token.txt`",
+        )
+    });
+    drop(line);
+    secret
 }
 
 fn credential_for(secret: Secret, kind: Option<TokenType>) -> Result<Credential, Failure> {

@@ -587,6 +587,11 @@ fn parse_success(url: &str, bytes: &[u8]) -> Result<TokenResponse, OAuthError> {
             .map(str::to_owned)
     };
     let access = s("access_token").ok_or_else(|| bad("no access_token"))?;
+    let token = |v: String, what: &str| Secret::token(v, what).map_err(|m| bad(&m));
+    let access = token(access, "access_token")?;
+    let refresh = s("refresh_token")
+        .map(|r| token(r, "refresh_token"))
+        .transpose()?;
     let expires_in = match map.get("expires_in") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(
@@ -609,8 +614,8 @@ fn parse_success(url: &str, bytes: &[u8]) -> Result<TokenResponse, OAuthError> {
     let org = obj("organization");
     let ws = obj("workspace");
     Ok(TokenResponse {
-        access_token: Secret::new(access),
-        refresh_token: s("refresh_token").map(Secret::new),
+        access_token: access,
+        refresh_token: refresh,
         expires_in,
         scope: s("scope"),
         identity: Identity {
@@ -634,7 +639,7 @@ mod tests {
     fn success_body_with_identity() {
         let r = parse_success(
             "u",
-            br#"{"access_token":"sk-ant-oat01-x","refresh_token":"r","expires_in":28800,"scope":"a b","token_type":"Bearer","account":{"uuid":"u1","email_address":"e@x"},"organization":{"uuid":"o1","name":"Org"}}"#,
+            br#"{"access_token":"sk-ant-oat01-x","refresh_token":"sk-ant-ort01-r","expires_in":28800,"scope":"a b","token_type":"Bearer","account":{"uuid":"u1","email_address":"e@x"},"organization":{"uuid":"o1","name":"Org"}}"#,
         )
         .unwrap();
         let set = r.into_token_set(Provider::Anthropic, Some("c".into()), None);
@@ -646,10 +651,22 @@ mod tests {
 
     #[test]
     fn an_absurd_expires_in_saturates() {
-        let body = format!(r#"{{"access_token":"x","expires_in":{}}}"#, u64::MAX);
+        let body = format!(r#"{{"access_token":"sk-ant-oat01-x","expires_in":{}}}"#, u64::MAX);
         let r = parse_success("u", body.as_bytes()).unwrap();
         let set = r.into_token_set(Provider::Anthropic, None, None);
         assert_eq!(set.expires_at, Some(u64::MAX));
+    }
+
+    #[test]
+    fn tokens_in_a_response_are_checked() {
+        for body in [
+            &br#"{"access_token":"sk-ant-oat01-x\n"}"#[..],
+            br#"{"access_token":"sk-ant-oat01-x","refresh_token":"a b c d e f"}"#,
+            br#"{"access_token":"short"}"#,
+        ] {
+            let e = parse_success("u", body).unwrap_err().to_string();
+            assert!(e.contains("is not a usable token"), "{e}");
+        }
     }
 
     #[test]
@@ -658,7 +675,7 @@ mod tests {
             refresh_token: Some(Secret::new("old-refresh")),
             ..TokenSet::access_only(Secret::new("a"), Provider::Anthropic)
         };
-        let r = parse_success("u", br#"{"access_token":"new"}"#).unwrap();
+        let r = parse_success("u", br#"{"access_token":"new-access"}"#).unwrap();
         let set = r.into_token_set(Provider::Anthropic, None, Some(&prev));
         assert_eq!(set.refresh_token.unwrap().expose(), "old-refresh");
     }

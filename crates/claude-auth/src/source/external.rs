@@ -168,7 +168,10 @@ pub fn parse_output(text: &str) -> std::result::Result<Credential, String> {
                 .map(str::to_owned)
         };
         if let Some(key) = s("api_key") {
-            return Ok(Credential::anthropic_api_key(key));
+            return Ok(Credential::anthropic_api_key(Secret::token(
+                key,
+                "the printed 'api_key'",
+            )?));
         }
         let token = s("access_token")
             .or_else(|| s("token"))
@@ -176,13 +179,15 @@ pub fn parse_output(text: &str) -> std::result::Result<Credential, String> {
         let expires_at = match (map.get("expires_at"), map.get("expires_in")) {
             (Some(v), _) => crate::credential::parse_expires_at(Some(v))?,
             (None, Some(v)) => Some(
-                now_unix()
-                    + v.as_u64()
+                now_unix().saturating_add(
+                    v.as_u64()
                         .ok_or("field 'expires_in' must be a whole number of seconds")?,
+                ),
             ),
             (None, None) => None,
         };
-        let mut credential = Credential::from_bare_anthropic_token(Secret::new(token))?;
+        let token = Secret::token(token, "the printed token")?;
+        let mut credential = Credential::from_bare_anthropic_token(token)?;
         match &mut credential {
             Credential::OAuth(set) => set.expires_at = expires_at,
             Credential::Bearer { expires_at: e, .. } => *e = expires_at,
@@ -193,7 +198,8 @@ pub fn parse_output(text: &str) -> std::result::Result<Credential, String> {
     if text.lines().count() > 1 {
         return Err("printed more than one line; print a bare token or a JSON object".into());
     }
-    let credential = Credential::from_bare_anthropic_token(Secret::new(text))?;
+    let token = Secret::token(text, "the printed token")?;
+    let credential = Credential::from_bare_anthropic_token(token)?;
     // A bare OAuth token from a helper is used as is.
     if let Credential::OAuth(set) = &credential {
         return Ok(Credential::OAuth(TokenSet::access_only(

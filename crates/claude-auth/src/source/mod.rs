@@ -765,6 +765,10 @@ impl Resolver {
             }
             SourceId::AnthropicApiKey => match self.env.get("ANTHROPIC_API_KEY") {
                 Some(v) => {
+                    let v = match Secret::token(v, "ANTHROPIC_API_KEY") {
+                        Ok(v) => v,
+                        Err(m) => return Step::Fail(env_error("ANTHROPIC_API_KEY", &m), true),
+                    };
                     let mut f = Found::new(Credential::anthropic_api_key(v), "environment variable ANTHROPIC_API_KEY");
                     f.base_url = self.env.get("ANTHROPIC_BASE_URL").map(str::to_owned);
                     Step::Found(Box::new(f))
@@ -773,7 +777,11 @@ impl Resolver {
             },
             SourceId::AnthropicAuthToken => match self.env.get("ANTHROPIC_AUTH_TOKEN") {
                 Some(v) => {
-                    let cred = match Credential::from_bare_anthropic_token(Secret::new(v)) {
+                    let v = match Secret::token(v, "ANTHROPIC_AUTH_TOKEN") {
+                        Ok(v) => v,
+                        Err(m) => return Step::Fail(env_error("ANTHROPIC_AUTH_TOKEN", &m), true),
+                    };
+                    let cred = match Credential::from_bare_anthropic_token(v) {
                         Ok(Credential::ApiKey { key, provider }) => {
                             Credential::Bearer { token: key, provider, expires_at: None }
                         }
@@ -826,7 +834,11 @@ impl Resolver {
             }
             SourceId::ClaudeCodeOauthToken => match self.env.get("CLAUDE_CODE_OAUTH_TOKEN") {
                 Some(v) => {
-                    let set = TokenSet::access_only(Secret::new(v), Provider::Anthropic);
+                    let v = match Secret::token(v, "CLAUDE_CODE_OAUTH_TOKEN") {
+                        Ok(v) => v,
+                        Err(m) => return Step::Fail(env_error("CLAUDE_CODE_OAUTH_TOKEN", &m), true),
+                    };
+                    let set = TokenSet::access_only(v, Provider::Anthropic);
                     let mut f = Found::new(Credential::OAuth(set), "environment variable CLAUDE_CODE_OAUTH_TOKEN");
                     f.notes.push("used as is: no refresh, expiry unknown".into());
                     Step::Found(Box::new(f))
@@ -835,7 +847,11 @@ impl Resolver {
             },
             SourceId::SeedEnv => match self.env.get("CLAUDE_ACCESS_TOKEN") {
                 Some(v) => {
-                    let mut set = TokenSet::access_only(Secret::new(v), Provider::Anthropic);
+                    let v = match Secret::token(v, "CLAUDE_ACCESS_TOKEN") {
+                        Ok(v) => v,
+                        Err(m) => return Step::Fail(env_error("CLAUDE_ACCESS_TOKEN", &m), true),
+                    };
+                    let mut set = TokenSet::access_only(v, Provider::Anthropic);
                     set.refresh_token = self.env.get("CLAUDE_REFRESH_TOKEN").map(Secret::new);
                     let mut f = Found::new(Credential::OAuth(set), "environment variables CLAUDE_ACCESS_TOKEN / CLAUDE_REFRESH_TOKEN");
                     if self.env.is_set("CLAUDE_REFRESH_TOKEN") {
@@ -1167,8 +1183,11 @@ pub fn read_seed_file(path: &std::path::Path) -> Result<Option<Credential>> {
                 })?,
         ),
     };
-    let mut set = TokenSet::access_only(Secret::new(access), Provider::Anthropic);
-    set.refresh_token = s("refresh_token").map(Secret::new);
+    let token = |v: String, what: &str| Secret::token(v, what).map_err(|m| Error::parse(path, m));
+    let mut set = TokenSet::access_only(token(access, "field 'access_token'")?, Provider::Anthropic);
+    set.refresh_token = s("refresh_token")
+        .map(|r| token(r, "field 'refresh_token'"))
+        .transpose()?;
     set.expires_at = expires_at;
     Ok(Some(Credential::OAuth(set)))
 }

@@ -486,8 +486,10 @@ pub fn token_set_from_claude_code(oauth: &Map<String, Value>) -> Result<TokenSet
         Some(_) => return Err("claudeAiOauth.scopes must be a JSON array of strings".into()),
     };
     Ok(TokenSet {
-        access_token: Secret::new(access),
-        refresh_token: s("refreshToken").map(Secret::new),
+        access_token: Secret::token(access, "claudeAiOauth.accessToken")?,
+        refresh_token: s("refreshToken")
+            .map(|r| Secret::token(r, "claudeAiOauth.refreshToken"))
+            .transpose()?,
         expires_at,
         scopes,
         identity: Identity {

@@ -412,7 +412,13 @@ impl ProfileFiles {
             v.as_u64()
                 .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
         });
-        Ok(token.zip(expires_at).map(|(t, e)| (Secret::new(t), e)))
+        match token.zip(expires_at) {
+            Some((t, e)) => Ok(Some((
+                Secret::token(t, "field 'access_token'").map_err(|m| Error::parse(path, m))?,
+                e,
+            ))),
+            None => Ok(None),
+        }
     }
 
     /// Cache an exchanged token at `path` as the SDKs do: `version`, `type`,
