@@ -266,9 +266,15 @@ fn unusable_tokens_on_stdin_are_refused_and_nothing_is_stored() {
         assert_eq!(tree(sb.home()), Vec::<String>::new(), "{input:?}");
     }
     // One line ending (LF or CRLF) is not part of the token.
-    sb.run_stdin(&["login", "--with-token", "--profile", "p"], &format!("{OAUTH}\r\n"))
-        .assert_code(0);
-    assert_eq!(sb.run(&["token", "--profile", "p"]).stdout, format!("{OAUTH}\n"));
+    sb.run_stdin(
+        &["login", "--with-token", "--profile", "p"],
+        &format!("{OAUTH}\r\n"),
+    )
+    .assert_code(0);
+    assert_eq!(
+        sb.run(&["token", "--profile", "p"]).stdout,
+        format!("{OAUTH}\n")
+    );
 }
 
 #[test]

@@ -454,14 +454,10 @@ pub fn from_portable_json(value: &Value) -> Result<Credential, String> {
     match map.get("type").and_then(Value::as_str) {
         Some("api_key") => {
             let key = token_field(map, "api_key")?.ok_or("missing field 'api_key'")?;
-            Ok(Credential::ApiKey {
-                key,
-                provider,
-            })
+            Ok(Credential::ApiKey { key, provider })
         }
         Some("bearer_token") => {
-            let token =
-                token_field(map, "access_token")?.ok_or("missing field 'access_token'")?;
+            let token = token_field(map, "access_token")?.ok_or("missing field 'access_token'")?;
             Ok(Credential::Bearer {
                 token,
                 provider,

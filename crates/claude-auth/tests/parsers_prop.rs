@@ -217,7 +217,10 @@ fn non_empty() -> impl Strategy<Value = String> {
 
 /// A token every reader accepts: 8 to 16 KiB of visible ASCII.
 fn token() -> impl Strategy<Value = String> {
-    prop_oneof!["[!-~]{8,64}", "sk-ant-(api03|oat01|ort01)-[A-Za-z0-9_-]{8,40}"]
+    prop_oneof![
+        "[!-~]{8,64}",
+        "sk-ant-(api03|oat01|ort01)-[A-Za-z0-9_-]{8,40}"
+    ]
 }
 
 /// A token no reader accepts: too short, or with a control character,
@@ -225,7 +228,11 @@ fn token() -> impl Strategy<Value = String> {
 fn bad_token() -> impl Strategy<Value = String> {
     prop_oneof![
         "[!-~]{1,7}",
-        ("[!-~]{0,20}", "[\\x00-\\x1f\\x7f \\t\\u{a0}\\u{2028}é]", "[!-~]{0,20}")
+        (
+            "[!-~]{0,20}",
+            "[\\x00-\\x1f\\x7f \\t\\u{a0}\\u{2028}é]",
+            "[!-~]{0,20}"
+        )
             .prop_map(|(a, b, c)| format!("{a}{b}{c}")),
     ]
 }

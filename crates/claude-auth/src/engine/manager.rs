@@ -919,7 +919,8 @@ impl AuthManager {
                 )?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Error::parse(path, "the identity token file is not UTF-8 text"))?;
-                Secret::token(text.trim(), "the identity token").map_err(|m| Error::parse(path, m))?
+                Secret::token(text.trim(), "the identity token")
+                    .map_err(|m| Error::parse(path, m))?
             }
             (None, Some(t)) => t.clone(),
             (None, None) => return Err(Error::Unsupported(

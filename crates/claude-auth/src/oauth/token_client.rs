@@ -665,7 +665,10 @@ mod tests {
 
     #[test]
     fn an_absurd_expires_in_saturates() {
-        let body = format!(r#"{{"access_token":"sk-ant-oat01-x","expires_in":{}}}"#, u64::MAX);
+        let body = format!(
+            r#"{{"access_token":"sk-ant-oat01-x","expires_in":{}}}"#,
+            u64::MAX
+        );
         let r = parse_success("u", body.as_bytes()).unwrap();
         let set = r.into_token_set(Provider::Anthropic, None, None);
         assert_eq!(set.expires_at, Some(u64::MAX));

@@ -1184,7 +1184,8 @@ pub fn read_seed_file(path: &std::path::Path) -> Result<Option<Credential>> {
         ),
     };
     let token = |v: String, what: &str| Secret::token(v, what).map_err(|m| Error::parse(path, m));
-    let mut set = TokenSet::access_only(token(access, "field 'access_token'")?, Provider::Anthropic);
+    let mut set =
+        TokenSet::access_only(token(access, "field 'access_token'")?, Provider::Anthropic);
     set.refresh_token = s("refresh_token")
         .map(|r| token(r, "field 'refresh_token'"))
         .transpose()?;
