@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod upstream;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -471,4 +472,23 @@ fn the_settings_set_the_ttl_and_the_ledger_retention() {
         1,
         "the old row is gone from the file"
     );
+}
+
+#[test]
+fn chat_through_the_client_adds_a_ledger_row() {
+    let up = upstream::Upstream::start();
+    let mut sb = Sandbox::new();
+    sb.set("ANTHROPIC_BASE_URL", &up.url);
+    sb.set(
+        "ANTHROPIC_API_KEY",
+        "sk-ant-api03-UsageChat000000000000000000000000000000",
+    );
+    sb.run(&["chat", "hello"]).assert_code(0);
+    let run = sb.run(&["usage", "--history", "--json"]);
+    run.assert_code(0);
+    let days = run.json()["days"].clone();
+    assert_eq!(days.as_array().unwrap().len(), 1, "{days:#}");
+    assert_eq!(days[0]["requests"], 1);
+    assert_eq!(days[0]["inputTokens"], 5);
+    assert_eq!(days[0]["outputTokens"], upstream::STREAM_DELTAS.len());
 }

@@ -42,10 +42,12 @@ pub fn run(global: &GlobalArgs, args: &ChatArgs) -> CommandResult {
     let prompt = read_prompt(args)?;
     let resolver = resolver()?;
     let manager = manager(resolver.clone(), global)?;
-    let client = ClientBuilder::new(manager.clone())
-        .base_url_from(&resolver, &options(global, false))
-        .build()
-        .map_err(client_failure)?;
+    let mut builder =
+        ClientBuilder::new(manager.clone()).base_url_from(&resolver, &options(global, false));
+    if let Some(sink) = crate::commands::usage_sink(&resolver, global, None) {
+        builder = builder.usage(sink);
+    }
+    let client = builder.build().map_err(client_failure)?;
     let mut request = MessageRequest::new(args.model.as_str(), args.max_tokens).user(prompt);
     if let Some(system) = &args.system {
         request = request.system(system.as_str());

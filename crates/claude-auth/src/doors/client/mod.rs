@@ -68,6 +68,8 @@ use crate::doors::wire;
 use crate::engine::manager::{AuthManager, ManagerOptions};
 use crate::oauth::token_client::{sanitize, USER_AGENT};
 use crate::source::{ResolveOptions, Resolver};
+use crate::usage::tap::UsageTap;
+use crate::usage::writer::UsageSink;
 
 pub use error::{ApiError, ClientError};
 pub use meta::{RateLimits, Response, ResponseMeta};
@@ -143,6 +145,7 @@ pub struct ClientBuilder {
     backoff_max: Duration,
     max_retry_after: Duration,
     betas: Vec<String>,
+    usage: Option<UsageSink>,
 }
 
 impl ClientBuilder {
@@ -162,7 +165,15 @@ impl ClientBuilder {
             backoff_max: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
             betas: Vec::new(),
+            usage: None,
         }
+    }
+
+    /// Record every response's rate-limit headers and every message's
+    /// token counts in the usage ledger through `sink`.
+    pub fn usage(mut self, sink: UsageSink) -> Self {
+        self.usage = Some(sink);
+        self
     }
 
     /// A manager over `resolver`, and the base URL its resolution selects
@@ -265,6 +276,7 @@ impl ClientBuilder {
                 backoff_max: self.backoff_max,
                 max_retry_after: self.max_retry_after,
                 betas: self.betas,
+                usage: self.usage,
             }),
         })
     }
@@ -282,6 +294,7 @@ struct Inner {
     backoff_max: Duration,
     max_retry_after: Duration,
     betas: Vec<String>,
+    usage: Option<UsageSink>,
 }
 
 /// The Messages API client: cheap to clone (one shared connection pool and
@@ -496,12 +509,21 @@ impl Client {
             betas: &request.betas,
             stream: true,
         };
+        let started = std::time::Instant::now();
         let (response, meta, url) = self.execute(&call).await?;
+        let meter = self.inner.usage.clone().map(|sink| {
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            stream::Meter::new(sink, content_type, meta.status, started)
+        });
         Ok(MessageStream::new(
             response,
             meta,
             url,
             self.inner.stream_idle_timeout,
+            meter,
         ))
     }
 
@@ -519,11 +541,20 @@ impl Client {
     }
 
     async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Response<T>, ClientError> {
+        let started = std::time::Instant::now();
         let (response, meta, url) = self.execute(call).await?;
         let bytes = response
             .bytes()
             .await
             .map_err(|e| Transport::Http(e).into_error(&url, self.inner.timeout, meta.attempts))?;
+        if let Some(sink) = &self.inner.usage {
+            // A ledger row for what carried token counts (messages).
+            let mut tap = UsageTap::for_content_type(Some("application/json"));
+            tap.feed(&bytes);
+            if let Some(usage) = tap.finish() {
+                sink.finished(meta.status, Some(usage), started);
+            }
+        }
         let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse {
             url: url.clone(),
             message: sanitize(&e.to_string()),
@@ -644,6 +675,9 @@ impl Client {
                 }
             };
             let status = response.status().as_u16();
+            if let Some(sink) = &inner.usage {
+                sink.headers(response.headers());
+            }
             if response.status().is_success() {
                 let meta = ResponseMeta::from_response(status, response.headers(), attempts);
                 tracing::debug!(status, request_id = ?meta.request_id, "API response");

@@ -21,6 +21,8 @@ use super::meta::ResponseMeta;
 use super::sse::{SseDecoder, SseEvent};
 use super::types::{Message, MessageAccumulator, StreamEvent};
 use crate::oauth::token_client::sanitize;
+use crate::usage::tap::UsageTap;
+use crate::usage::writer::UsageSink;
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
@@ -38,6 +40,40 @@ pub struct MessageStream {
     meta: ResponseMeta,
     url: String,
     done: bool,
+    meter: Option<Meter>,
+}
+
+/// Counts a stream's tokens for the usage ledger as its bytes arrive; one
+/// row when the stream is dropped (ended or abandoned).
+pub(crate) struct Meter {
+    tap: UsageTap,
+    sink: UsageSink,
+    status: u16,
+    started: std::time::Instant,
+}
+
+impl Meter {
+    pub(crate) fn new(
+        sink: UsageSink,
+        content_type: Option<&str>,
+        status: u16,
+        started: std::time::Instant,
+    ) -> Meter {
+        Meter {
+            tap: UsageTap::for_content_type(content_type),
+            sink,
+            status,
+            started,
+        }
+    }
+}
+
+impl Drop for MessageStream {
+    fn drop(&mut self) {
+        if let Some(m) = self.meter.take() {
+            m.sink.finished(m.status, m.tap.finish(), m.started);
+        }
+    }
 }
 
 impl std::fmt::Debug for MessageStream {
@@ -56,6 +92,7 @@ impl MessageStream {
         meta: ResponseMeta,
         url: String,
         idle_timeout: Duration,
+        meter: Option<Meter>,
     ) -> Self {
         MessageStream {
             body: Box::pin(response.bytes_stream()),
@@ -66,6 +103,7 @@ impl MessageStream {
             meta,
             url,
             done: false,
+            meter,
         }
     }
 
@@ -142,6 +180,9 @@ impl Stream for MessageStream {
             }
             match this.body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
+                    if let Some(m) = this.meter.as_mut() {
+                        m.tap.feed(&chunk);
+                    }
                     let deadline = tokio::time::Instant::now() + this.idle_timeout;
                     this.idle.as_mut().reset(deadline);
                     if let Err(e) = this.decoder.feed(&chunk, &mut this.pending) {
