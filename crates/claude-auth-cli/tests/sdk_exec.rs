@@ -11,7 +11,8 @@
 //! Python tests need `CLAUDE_AUTH_TEST_PYTHON` (the venv with `anthropic`
 //! 2.12.0 and python-dotenv), TypeScript tests `CLAUDE_AUTH_TEST_SDK_NODE`
 //! (tests/sdk-node: `@anthropic-ai/sdk` 1.17.0 and npm `dotenv`); both are set
-//! by `scripts/test`. Without them these tests print a note and pass.
+//! by `scripts/test`. Without them these tests fail under `CI` and say
+//! "skipped" otherwise (tests/common/require_env.rs).
 //!
 //! Also here: `env --format dotenv` is safe to source from `sh`, `bash` and
 //! `dash` and reads back exactly with python-dotenv and npm `dotenv`.
@@ -445,7 +446,7 @@ fn dotenv_output_sourced_by_sh_bash_and_dash_gives_the_exact_value_and_runs_noth
     if Path::new("/usr/bin/dash").exists() || Path::new("/bin/dash").exists() {
         shells.push("dash");
     } else {
-        println!("note: no dash on this machine (scripts/test installs it)");
+        common::missing_env("no dash on this machine (Debian package dash)");
     }
     for shell in shells {
         let out = Command::new(shell)
