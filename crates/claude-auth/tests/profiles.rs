@@ -2,10 +2,13 @@
 //! real stores in a temporary home: storing a login, activation, listing,
 //! `use`, logout with revocation over real loopback HTTP, and the keyring
 //! path against the real Secret Service of `scripts/test` (when that is
-//! missing, the keyring tests fail under `CI` and print "skipped" otherwise).
+//! missing, `common::require_secret_service` fails the test under `CI` and
+//! says it skipped otherwise).
 //! The keyring fallback runs in a child copy of this binary whose session bus
 //! leads nowhere, so no keyring is ever touched by it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -573,24 +576,10 @@ fn an_unavailable_keyring_falls_back_to_the_files_and_says_why() {
     );
 }
 
-/// Whether the private Secret Service of `scripts/test` is there. Missing:
-/// a failure under `CI`, "skipped" otherwise.
-fn secret_service(test: &str) -> bool {
-    if std::env::var("CLAUDE_AUTH_TEST_SECRET_SERVICE").as_deref() == Ok("1") {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: CI is set but there is no private Secret Service (run scripts/test)"
-    );
-    println!("skipped {test}: no private Secret Service (run scripts/test)");
-    false
-}
-
 #[test]
 #[cfg(all(target_os = "linux", feature = "keyring"))]
 fn a_keyring_login_is_listed_shown_and_logged_out_through_the_service() {
-    if !secret_service("a_keyring_login_is_listed_shown_and_logged_out_through_the_service") {
+    if !common::require_secret_service() {
         return;
     }
     let service = format!("claude-auth-profiles-test-{}", std::process::id());
