@@ -3,15 +3,30 @@
 //! Resolution reads many variables; reading them through one value (instead of
 //! `std::env::var` scattered around) lets tests and embedders resolve against
 //! any environment without mutating the process's, and applies the spec's rule
-//! that an empty value counts as unset in exactly one place.
+//! that an empty value counts as unset in exactly one place. Its `Debug`
+//! lists variable names only: values include `ANTHROPIC_API_KEY`,
+//! `CLAUDE_AUTH_PASSPHRASE` and tokens, and an embedder's `debug!(?resolver)`
+//! must not print them.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::PathBuf;
 
-/// Environment variables, as resolution sees them.
-#[derive(Clone, Debug, Default)]
+/// Environment variables, as resolution sees them. `Debug` shows the names
+/// of the variables, never a value.
+#[derive(Clone, Default)]
 pub struct Env {
     vars: HashMap<String, String>,
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Env")
+            .field("names", &names)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Env {

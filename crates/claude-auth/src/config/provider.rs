@@ -92,7 +92,7 @@ pub struct PresetOverride {
     name: Option<String>,
     provider: Option<Provider>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
     authorize_url: Option<String>,
     token_url: Option<String>,
     revocation_url: Option<String>,
@@ -136,7 +136,6 @@ impl PresetOverride {
                 .ok_or_else(|| missing("client_id"))?,
             client_secret: self
                 .client_secret
-                .map(Secret::new)
                 .or_else(|| b.as_ref().and_then(|b| b.client_secret.clone())),
             authorize_url: self
                 .authorize_url

@@ -72,8 +72,8 @@ pub enum LoginError {
 pub enum Pasted {
     /// A code, with the state and redirect URI when the paste carried them.
     Code {
-        /// The code.
-        code: String,
+        /// The code (a secret: with the verifier it buys the tokens).
+        code: Secret,
         /// `#state` or `state=` when given.
         state: Option<String>,
         /// The redirect URI, when a full URL was pasted.
@@ -109,7 +109,7 @@ pub fn parse_pasted(line: &str) -> Result<Pasted, String> {
         base.set_query(None);
         base.set_fragment(None);
         return Ok(Pasted::Code {
-            code,
+            code: Secret::new(code),
             state: get("state"),
             redirect_uri: Some(base.to_string()),
         });
@@ -119,13 +119,13 @@ pub fn parse_pasted(line: &str) -> Result<Pasted, String> {
     }
     match line.split_once('#') {
         Some((code, state)) if !code.is_empty() => Ok(Pasted::Code {
-            code: code.to_owned(),
+            code: Secret::new(code),
             state: Some(state.to_owned()),
             redirect_uri: None,
         }),
         Some(_) => Err("nothing before '#'".into()),
         None => Ok(Pasted::Code {
-            code: line.to_owned(),
+            code: Secret::new(line),
             state: None,
             redirect_uri: None,
         }),
@@ -214,7 +214,7 @@ pub async fn login<R: AsyncBufRead + Unpin>(
                         let redirect = redirect_uri
                             .or_else(|| preset.manual_redirect_url.clone())
                             .unwrap_or_else(|| loopback_uri.clone());
-                        break (Secret::new(code), redirect);
+                        break (code, redirect);
                     }
                     Err(why) => events.ignored(&format!("could not read the pasted text: {why}")),
                 }
@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(
             parse_pasted("abc#st\n").unwrap(),
             Pasted::Code {
-                code: "abc".into(),
+                code: Secret::new("abc"),
                 state: Some("st".into()),
                 redirect_uri: None
             }
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(
             parse_pasted("abc").unwrap(),
             Pasted::Code {
-                code: "abc".into(),
+                code: Secret::new("abc"),
                 state: None,
                 redirect_uri: None
             }
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(
             parse_pasted("http://localhost:4242/callback?code=c1&state=s1").unwrap(),
             Pasted::Code {
-                code: "c1".into(),
+                code: Secret::new("c1"),
                 state: Some("s1".into()),
                 redirect_uri: Some("http://localhost:4242/callback".into())
             }
