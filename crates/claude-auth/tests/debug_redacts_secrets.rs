@@ -136,9 +136,18 @@ fn setup(root: &Path) -> (Env, Settings) {
         .unwrap();
     let env = Env::empty()
         .with("HOME", root.display().to_string())
-        .with("ANTHROPIC_CONFIG_DIR", root.join("anthropic").display().to_string())
-        .with("CLAUDE_CONFIG_DIR", root.join("claude").display().to_string())
-        .with("CLAUDE_AUTH_CONFIG_DIR", root.join("claude-auth").display().to_string())
+        .with(
+            "ANTHROPIC_CONFIG_DIR",
+            root.join("anthropic").display().to_string(),
+        )
+        .with(
+            "CLAUDE_CONFIG_DIR",
+            root.join("claude").display().to_string(),
+        )
+        .with(
+            "CLAUDE_AUTH_CONFIG_DIR",
+            root.join("claude-auth").display().to_string(),
+        )
         .with("CLAUDE_AUTH_SETTINGS", settings_path.display().to_string())
         .with("ANTHROPIC_PROFILE", "work")
         .with("ANTHROPIC_API_KEY", API_KEY)
