@@ -959,7 +959,7 @@ impl AuthManager {
             client_secret: None,
             headers: [(
                 "anthropic-beta".to_owned(),
-                "oauth-2025-04-20,oidc-federation-2026-04-01".to_owned(),
+                format!("{},oidc-federation-2026-04-01", crate::doors::wire::OAUTH_BETA),
             )]
             .into(),
         };
