@@ -22,6 +22,8 @@ use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings};
 
 const API_KEY: &str = "sk-ant-api03-proxy-pool-test-000000";
 const ANSWER: &str = r#"{"type":"message","content":[]}"#;
+/// The length of `/v1/big`'s answer: more than loopback buffers hold.
+const BIG: usize = 64 << 20;
 
 /// (connection number, method, path, host, x-api-key, content-length)
 type Seen = (usize, String, String, String, String, Option<String>);
@@ -65,8 +67,9 @@ async fn upstream(close_every: usize) -> Upstream {
                         // `/v1/early` answers before reading the body
                         // (which it then reads on the side, so the
                         // connection stays open for it);
-                        // `/v1/length` answers with the body's length and
-                        // `/v1/headers` with the header names it got.
+                        // `/v1/length` answers with the body's length,
+                        // `/v1/headers` with the header names it got and
+                        // `/v1/big` with BIG bytes.
                         let path = req.uri().path().to_owned();
                         let mut names: Vec<String> =
                             req.headers().keys().map(|k| k.to_string()).collect();
@@ -80,6 +83,7 @@ async fn upstream(close_every: usize) -> Upstream {
                                 ANSWER.to_owned()
                             }
                             "/v1/headers" => names.join(","),
+                            "/v1/big" => "x".repeat(BIG),
                             _ => {
                                 let body = req.into_body().collect().await.unwrap().to_bytes();
                                 if path == "/v1/length" {
@@ -629,6 +633,37 @@ async fn trace_and_methods_the_apis_do_not_use_are_refused() {
     assert_eq!(
         seen,
         ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    );
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answer_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let up = upstream(0).await;
+    let handle = proxy_with(&up, |c| {
+        c.send_timeout = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let mut conn = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+    conn.write_all(b"GET /v1/big HTTP/1.1\r\nhost: proxy\r\n\r\n")
+        .await
+        .unwrap();
+    // The client reads nothing for a while: the buffers between it and the
+    // proxy fill, and the proxy's write stays blocked past the send timeout.
+    let asked = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while up.seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(asked.is_ok(), "the request never reached the upstream");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let got = read_until_closed(&mut conn, "a client not reading").await;
+    assert!(
+        got.len() < BIG,
+        "the whole answer was sent: {} bytes",
+        got.len()
     );
     handle.shutdown(std::time::Duration::from_secs(5)).await;
 }

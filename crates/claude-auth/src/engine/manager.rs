@@ -959,7 +959,10 @@ impl AuthManager {
             client_secret: None,
             headers: [(
                 "anthropic-beta".to_owned(),
-                format!("{},oidc-federation-2026-04-01", crate::doors::wire::OAUTH_BETA),
+                format!(
+                    "{},oidc-federation-2026-04-01",
+                    crate::doors::wire::OAUTH_BETA
+                ),
             )]
             .into(),
         };

@@ -35,6 +35,10 @@ pub struct ProxyConfig {
     /// meanwhile (HTTP/2 pings, settings, part of a header block) does not
     /// count as a request.
     pub idle_timeout: Duration,
+    /// How long a write to a client may stay blocked (the client not reading
+    /// the answer it asked for, its buffers full) before the connection is
+    /// closed.
+    pub send_timeout: Duration,
     /// While HTTP/2 requests are in progress, ping the client this often and
     /// close the connection when a ping is not answered within as long.
     pub http2_keep_alive: Duration,
@@ -48,7 +52,7 @@ pub struct ProxyConfig {
 
 impl ProxyConfig {
     /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout,
-    /// 30 s to send the headers, 30 s idle, HTTP/2 pings every 20 s, 1,024
+    /// 30 s to send the headers, 30 s idle, 60 s for a blocked write, HTTP/2 pings every 20 s, 1,024
     /// connections.
     pub fn new(listen: SocketAddr, upstream: impl Into<String>, local_key: Option<Secret>) -> Self {
         ProxyConfig {
@@ -60,6 +64,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(60),
             http2_keep_alive: Duration::from_secs(20),
             max_connections: 1024,
             usage: None,

@@ -13,6 +13,8 @@
 //!   headers arrive, and between requests) is closed after
 //!   [`ProxyConfig::idle_timeout`](super::ProxyConfig::idle_timeout), whatever the protocol and whatever the
 //!   client sends meanwhile (HTTP/2 pings and settings do not count);
+//! - a connection whose client stops reading what it asked for (a write to
+//!   it blocked for [`ProxyConfig::send_timeout`](super::ProxyConfig::send_timeout)) is closed;
 //! - HTTP/1 keeps its header read timeout, and HTTP/2 pings a client while
 //!   requests are in progress, closing the connection when a ping goes
 //!   unanswered ([`ProxyConfig::http2_keep_alive`](super::ProxyConfig::http2_keep_alive)).
@@ -50,6 +52,7 @@ pub(super) async fn serve(
 ) {
     let config = &shared.config;
     let idle_timeout = config.idle_timeout;
+    let send_timeout = config.send_timeout;
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
@@ -88,7 +91,7 @@ pub(super) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
-        let io = IdleLimited::new(stream, Arc::clone(&activity), idle_timeout);
+        let io = IdleLimited::new(stream, Arc::clone(&activity), idle_timeout, send_timeout);
         let shared = Arc::clone(&shared);
         let service = hyper::service::service_fn(move |req| {
             // Counted from here until the response body is done or dropped.
@@ -208,21 +211,55 @@ impl Body for Tracked {
 
 /// The client's socket, whose reads fail once the connection has been idle
 /// for the timeout: the server then closes it, in any protocol state.
+/// Its writes fail too once one has been blocked (the client not reading
+/// what it asked for) for the send timeout.
 struct IdleLimited<T> {
     io: T,
     activity: Arc<Activity>,
     timeout: Duration,
     clock: Pin<Box<tokio::time::Sleep>>,
+    send_timeout: Duration,
+    /// Armed at the first blocked write after progress.
+    send_clock: Pin<Box<tokio::time::Sleep>>,
+    send_blocked: bool,
 }
 
 impl<T> IdleLimited<T> {
-    fn new(io: T, activity: Arc<Activity>, timeout: Duration) -> Self {
+    fn new(io: T, activity: Arc<Activity>, timeout: Duration, send_timeout: Duration) -> Self {
         let clock = Box::pin(tokio::time::sleep_until((activity.born + timeout).into()));
         IdleLimited {
             io,
             activity,
             timeout,
             clock,
+            send_timeout,
+            send_clock: Box::pin(tokio::time::sleep(send_timeout)),
+            send_blocked: false,
+        }
+    }
+
+    /// After a write returned `polled`: progress disarms the send clock, a
+    /// blocked write arms it (once) and fails when it runs out.
+    fn write_outcome<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.send_blocked = false;
+            return polled;
+        }
+        if !self.send_blocked {
+            self.send_blocked = true;
+            let deadline = tokio::time::Instant::now() + self.send_timeout;
+            self.send_clock.as_mut().reset(deadline);
+        }
+        match self.send_clock.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -262,7 +299,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleLimited<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.write_outcome(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -270,7 +309,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleLimited<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.write_outcome(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -278,7 +319,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleLimited<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_flush(cx);
+        this.write_outcome(cx, polled)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
