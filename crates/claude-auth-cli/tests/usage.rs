@@ -492,3 +492,23 @@ fn chat_through_the_client_adds_a_ledger_row() {
     assert_eq!(days[0]["inputTokens"], 5);
     assert_eq!(days[0]["outputTokens"], upstream::STREAM_DELTAS.len());
 }
+
+#[test]
+fn with_the_ledger_off_nothing_is_recorded() {
+    let up = upstream::Upstream::start();
+    let mut sb = Sandbox::new();
+    sb.set("ANTHROPIC_BASE_URL", &up.url);
+    sb.set(
+        "ANTHROPIC_API_KEY",
+        "sk-ant-api03-UsageChat000000000000000000000000000000",
+    );
+    common::write_file(
+        &sb.own_dir().join("config.toml"),
+        "[usage]\nledger = false\n",
+        0o600,
+    );
+    sb.run(&["chat", "hello"]).assert_code(0);
+    let run = sb.run(&["usage", "--history", "--json"]);
+    run.assert_code(0);
+    assert_eq!(run.json()["days"], json!([]));
+}

@@ -160,6 +160,9 @@ pub fn usage_sink(
     global: &GlobalArgs,
     agent: Option<&str>,
 ) -> Option<claude_auth::usage::writer::UsageSink> {
+    if !resolver.settings().usage_ledger {
+        return None;
+    }
     let resolution = resolver.resolve(&options(global, false));
     let winner = resolution.winner()?;
     let found = winner.found()?;

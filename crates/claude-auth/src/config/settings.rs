@@ -24,6 +24,7 @@
 //! [usage]
 //! ttl_secs = 60                   # how long `usage` trusts a fetched answer
 //! retention_days = 90             # how long the usage ledger keeps requests
+//! ledger = true                   # false: the proxy and client record nothing
 //!
 //! [profiles.work]
 //! storage = "keyring"
@@ -112,6 +113,8 @@ pub struct UsageSettings {
     pub ttl_secs: Option<u64>,
     /// Days the usage ledger keeps requests.
     pub retention_days: Option<u64>,
+    /// Whether the proxy and the client record into the ledger.
+    pub ledger: Option<bool>,
 }
 
 /// The settings file's shape.
@@ -163,6 +166,9 @@ pub struct Settings {
     pub usage_ttl_secs: u64,
     /// Days the usage ledger keeps requests (`[usage] retention_days`).
     pub usage_retention_days: u64,
+    /// Whether the proxy and the client record into the usage ledger
+    /// (`[usage] ledger`, default true).
+    pub usage_ledger: bool,
 }
 
 impl Default for Settings {
@@ -180,6 +186,7 @@ impl Default for Settings {
             stored_in: BTreeMap::new(),
             usage_ttl_secs: DEFAULT_USAGE_TTL_SECS,
             usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
+            usage_ledger: true,
         }
     }
 }
@@ -260,6 +267,9 @@ impl Settings {
         }
         if let Some(days) = file.usage.retention_days {
             s.usage_retention_days = days;
+        }
+        if let Some(on) = file.usage.ledger {
+            s.usage_ledger = on;
         }
         // Check presets now so a bad [providers.x] table is reported with the file.
         Presets::load(&s.providers, &path.display().to_string())?;
