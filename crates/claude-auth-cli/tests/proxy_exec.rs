@@ -1053,10 +1053,10 @@ fn sh_eval(sb: &Sandbox, extra: &[(&str, &str)], var: &str) -> String {
 #[test]
 fn env_prints_exact_lines_in_every_format() {
     // An API key with every character shells care about.
-    let key = "sk-ant-api03-a'b\"c$HOME`x`\\d e";
+    let key = "sk-ant-api03-a'b\"c$HOME`x`\\d-e";
     let sb = sandbox();
     let extra = [("ANTHROPIC_API_KEY", key)];
-    let q = "'sk-ant-api03-a'\\''b\"c$HOME`x`\\d e'";
+    let q = "'sk-ant-api03-a'\\''b\"c$HOME`x`\\d-e'";
     let cases = [
         (vec!["env"], format!("ANTHROPIC_API_KEY={q}\n")),
         (

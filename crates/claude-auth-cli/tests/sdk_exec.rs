@@ -411,12 +411,13 @@ fn raw_token_gets_the_real_apis_401_from_the_typescript_sdk() {
 // ---------------------------------------------------------------------------
 // env --format dotenv
 
-/// A key with everything a shell or a dotenv parser could act on; running
-/// either command inside it would create a file under `root`.
+/// A key with everything a shell or a dotenv parser could act on (but no
+/// space: a token is visible ASCII only); running either command inside it
+/// would create a file under `root` (`>file` needs no space).
 fn hostile_key(root: &Path) -> (String, [PathBuf; 2]) {
     let marks = [root.join("pwned-backtick"), root.join("pwned-dollar")];
     let key = format!(
-        "sk-ant-api03-`touch {}`$(touch {})\"q\" \\d $HOME end #c",
+        "sk-ant-api03-`>{}`$(>{})\"q\"\\d$HOME#c",
         marks[0].display(),
         marks[1].display()
     );
