@@ -35,7 +35,7 @@ use crate::secure_file::{
 };
 use crate::store::key_file::ClassifyJsonError;
 #[cfg(feature = "keyring")]
-use crate::store::keyring::ForeignItem;
+use crate::store::keyring::{ForeignItem, KeyringBackend, OsKeyring};
 use crate::store::CredentialStore;
 
 /// The top-level key Claude Code keeps its subscription login under.
@@ -51,6 +51,10 @@ pub struct ClaudeCodeStore {
     account_file: PathBuf,
     #[cfg(feature = "keyring")]
     keychain: Option<ForeignItem>,
+    /// Where the Keychain item lives: the OS keyring, or an in-memory one
+    /// in tests ([`ClaudeCodeStore::with_keyring_backend`]).
+    #[cfg(feature = "keyring")]
+    keyring: std::sync::Arc<dyn KeyringBackend>,
 }
 
 /// A parsed credential document (the file's, or the Keychain item's).
@@ -107,7 +111,17 @@ impl ClaudeCodeStore {
             account_file: account_file.into(),
             #[cfg(feature = "keyring")]
             keychain: None,
+            #[cfg(feature = "keyring")]
+            keyring: std::sync::Arc::new(OsKeyring),
         }
+    }
+
+    /// Keep the Keychain item in `keyring` instead of the OS keyring (an
+    /// in-memory one in tests).
+    #[cfg(feature = "keyring")]
+    pub fn with_keyring_backend(mut self, keyring: std::sync::Arc<dyn KeyringBackend>) -> Self {
+        self.keyring = keyring;
+        self
     }
 
     /// Also read (first) and write Claude Code's Keychain item, as Claude
@@ -157,7 +171,7 @@ impl ClaudeCodeStore {
     fn read_keychain(&self) -> Result<Option<Document>> {
         #[cfg(feature = "keyring")]
         if let Some(item) = &self.keychain {
-            let Some(text) = item.read()? else {
+            let Some(text) = item.read_in(&*self.keyring)? else {
                 return Ok(None);
             };
             let bad = |message: &str| self.error_at(Place::Keychain, message.to_owned());
@@ -181,7 +195,10 @@ impl ClaudeCodeStore {
             #[cfg(feature = "keyring")]
             Place::Keychain => match &self.keychain {
                 // Compact, as Claude Code writes it; it holds secrets.
-                Some(item) => item.write(&zeroize::Zeroizing::new(Value::Object(doc).to_string())),
+                Some(item) => item.write_in(
+                    &*self.keyring,
+                    &zeroize::Zeroizing::new(Value::Object(doc).to_string()),
+                ),
                 None => Err(Error::Unsupported("no Keychain item is configured".into())),
             },
             #[cfg(not(feature = "keyring"))]
@@ -226,7 +243,7 @@ impl ClaudeCodeStore {
             Place::File => remove_if_exists(&self.path()).map(|_| ()),
             #[cfg(feature = "keyring")]
             Place::Keychain => match &self.keychain {
-                Some(item) => item.delete().map(|_| ()),
+                Some(item) => item.delete_in(&*self.keyring).map(|_| ()),
                 None => Ok(()),
             },
             #[cfg(not(feature = "keyring"))]
@@ -526,74 +543,5 @@ impl CredentialStore for ClaudeCodeStore {
 }
 
 #[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-    use std::fs;
-
-    const SAMPLE: &str = r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-aaaaaaaaaaaa","refreshToken":"sk-ant-ort01-bbbbbbbbbbbb","expiresAt":1767225600000,"scopes":["user:inference","user:profile"],"subscriptionType":"max","rateLimitTier":"default_claude_max_20x","futureField":1},"mcpOAuth":{"srv":{"token":"m"}}}"#;
-
-    fn store(dir: &Path) -> ClaudeCodeStore {
-        ClaudeCodeStore::new(dir, dir.join(".claude.json"))
-    }
-
-    #[test]
-    fn reads_milliseconds_and_fields() {
-        let tmp = tempfile::tempdir().unwrap();
-        fs::write(tmp.path().join(".credentials.json"), SAMPLE).unwrap();
-        let cred = store(tmp.path()).load("x").unwrap().unwrap();
-        let set = cred.token_set().unwrap();
-        assert_eq!(set.expires_at, Some(1_767_225_600));
-        assert_eq!(set.scopes, ["user:inference", "user:profile"]);
-        assert_eq!(set.identity.subscription_type.as_deref(), Some("max"));
-        assert_eq!(set.client_id.as_deref(), Some(CLAUDE_CODE_CLIENT_ID));
-    }
-
-    #[test]
-    fn rewrite_keeps_every_field_it_does_not_own() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join(".credentials.json");
-        fs::write(&path, SAMPLE).unwrap();
-        let s = store(tmp.path());
-        let Credential::OAuth(mut set) = s.load("x").unwrap().unwrap() else {
-            panic!()
-        };
-        set.access_token = Secret::new("sk-ant-oat01-newnewnewnew");
-        set.expires_at = Some(1_800_000_000);
-        s.save("x", &Credential::OAuth(set)).unwrap();
-        let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(
-            v["claudeAiOauth"]["accessToken"],
-            "sk-ant-oat01-newnewnewnew"
-        );
-        assert_eq!(v["claudeAiOauth"]["expiresAt"], 1_800_000_000_000u64);
-        assert_eq!(v["claudeAiOauth"]["futureField"], 1);
-        assert_eq!(
-            v["claudeAiOauth"]["rateLimitTier"],
-            "default_claude_max_20x"
-        );
-        assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
-    }
-
-    #[test]
-    fn string_scopes_are_rejected_with_the_field_named() {
-        let tmp = tempfile::tempdir().unwrap();
-        fs::write(
-            tmp.path().join(".credentials.json"),
-            r#"{"claudeAiOauth":{"accessToken":"a","scopes":"user:inference"}}"#,
-        )
-        .unwrap();
-        let err = store(tmp.path()).load("x").unwrap_err().to_string();
-        assert!(err.contains("claudeAiOauth.scopes"), "{err}");
-    }
-
-    #[test]
-    fn delete_keeps_mcp_logins() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join(".credentials.json");
-        fs::write(&path, SAMPLE).unwrap();
-        assert!(store(tmp.path()).delete("x").unwrap());
-        let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert!(v.get("claudeAiOauth").is_none());
-        assert_eq!(v["mcpOAuth"]["srv"]["token"], "m");
-    }
-}
+#[path = "claude_code_tests.rs"]
+mod tests;

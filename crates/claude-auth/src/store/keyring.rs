@@ -11,6 +11,17 @@
 //! Keyrings can be missing (headless servers, containers) or locked; callers
 //! use [`KeyringStore::probe`] to find out and fall back *visibly*, and every
 //! error names the entry and says what to do. Entry contents are never echoed.
+//!
+//! The keyring itself sits behind [`KeyringBackend`] (get, set and delete of
+//! one service/account entry): [`OsKeyring`] is the real one, [`MemoryKeyring`]
+//! an in-memory one, so entry naming, the JSON shape, error mapping and the
+//! Claude Code store's Keychain logic are unit-tested anywhere
+//! (`keyring_tests.rs`), while `tests/keyring_store.rs` runs against a real
+//! Secret Service.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use zeroize::Zeroizing;
 
@@ -24,6 +35,128 @@ use crate::store::CredentialStore;
 /// name (it starts with a dot), so it can never collide with a real entry.
 const PROBE_ACCOUNT: &str = ".claude-auth-probe";
 
+/// Get, set and delete one generic-password entry, named by service and
+/// account. Errors are the `keyring` crate's, so the mapping to our errors
+/// (and its hints) is the same whatever the backend.
+pub trait KeyringBackend: Send + Sync + fmt::Debug {
+    /// The entry's text; `Err(keyring::Error::NoEntry)` when there is none.
+    fn get(&self, service: &str, account: &str) -> keyring::Result<Zeroizing<String>>;
+    /// Create or replace the entry's text.
+    fn set(&self, service: &str, account: &str, text: &str) -> keyring::Result<()>;
+    /// Delete the entry; `Err(keyring::Error::NoEntry)` when there is none.
+    fn delete(&self, service: &str, account: &str) -> keyring::Result<()>;
+}
+
+/// The OS keyring through the `keyring` crate: Secret Service on Linux,
+/// Keychain on macOS, Credential Manager on Windows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsKeyring;
+
+impl KeyringBackend for OsKeyring {
+    fn get(&self, service: &str, account: &str) -> keyring::Result<Zeroizing<String>> {
+        keyring::Entry::new(service, account)?
+            .get_password()
+            .map(Zeroizing::new)
+    }
+    fn set(&self, service: &str, account: &str, text: &str) -> keyring::Result<()> {
+        keyring::Entry::new(service, account)?.set_password(text)
+    }
+    fn delete(&self, service: &str, account: &str) -> keyring::Result<()> {
+        keyring::Entry::new(service, account)?.delete_credential()
+    }
+}
+
+/// An in-memory keyring, for tests: entries in a map, and an error to
+/// answer the next call with ([`MemoryKeyring::fail_next`]). `Debug` shows
+/// the entries' names, never their text.
+#[derive(Default)]
+pub struct MemoryKeyring {
+    entries: Mutex<HashMap<(String, String), Zeroizing<String>>>,
+    fail_next: Mutex<Option<keyring::Error>>,
+}
+
+impl fmt::Debug for MemoryKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<&(String, String)> = entries.keys().collect();
+        names.sort();
+        f.debug_struct("MemoryKeyring")
+            .field("entries", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryKeyring {
+    /// An empty keyring.
+    pub fn new() -> Self {
+        MemoryKeyring::default()
+    }
+
+    /// The entry's text as stored, if any.
+    pub fn text(&self, service: &str, account: &str) -> Option<String> {
+        self.lock()
+            .get(&(service.to_owned(), account.to_owned()))
+            .map(|t| t.to_string())
+    }
+
+    /// Every (service, account) stored, sorted.
+    pub fn names(&self) -> Vec<(String, String)> {
+        let mut names: Vec<_> = self.lock().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Answer the next get, set or delete with `error` (a locked keyring, an
+    /// unreachable Secret Service, …).
+    pub fn fail_next(&self, error: keyring::Error) {
+        *self
+            .fail_next
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(error);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Zeroizing<String>>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn injected(&self) -> keyring::Result<()> {
+        match self
+            .fail_next
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl KeyringBackend for MemoryKeyring {
+    fn get(&self, service: &str, account: &str) -> keyring::Result<Zeroizing<String>> {
+        self.injected()?;
+        self.lock()
+            .get(&(service.to_owned(), account.to_owned()))
+            .cloned()
+            .ok_or(keyring::Error::NoEntry)
+    }
+    fn set(&self, service: &str, account: &str, text: &str) -> keyring::Result<()> {
+        self.injected()?;
+        self.lock().insert(
+            (service.to_owned(), account.to_owned()),
+            Zeroizing::new(text.to_owned()),
+        );
+        Ok(())
+    }
+    fn delete(&self, service: &str, account: &str) -> keyring::Result<()> {
+        self.injected()?;
+        self.lock()
+            .remove(&(service.to_owned(), account.to_owned()))
+            .map(|_| ())
+            .ok_or(keyring::Error::NoEntry)
+    }
+}
+
 /// One JSON entry per profile in the OS keyring.
 ///
 /// Windows' Credential Manager limits a password to 2560 bytes (1280 UTF-16
@@ -31,14 +164,21 @@ const PROBE_ACCOUNT: &str = ".claude-auth-probe";
 #[derive(Clone, Debug)]
 pub struct KeyringStore {
     service: String,
+    backend: Arc<dyn KeyringBackend>,
 }
 
 impl KeyringStore {
     /// Entries under `service` (the `[keyring] service` setting, default
     /// `claude-auth`); the account is the profile name.
     pub fn new(service: &str) -> Self {
+        KeyringStore::with_backend(service, Arc::new(OsKeyring))
+    }
+
+    /// The same store over another keyring (an in-memory one in tests).
+    pub fn with_backend(service: &str, backend: Arc<dyn KeyringBackend>) -> Self {
         KeyringStore {
             service: service.to_owned(),
+            backend,
         }
     }
 
@@ -56,9 +196,7 @@ impl KeyringStore {
     /// asks the keyring to unlock it (which may show a prompt) and fails
     /// with a clear error if that is refused.
     pub fn probe(&self) -> Result<()> {
-        let entry = keyring::Entry::new(&self.service, PROBE_ACCOUNT)
-            .map_err(|e| self.map_error(PROBE_ACCOUNT, e))?;
-        match entry.get_password() {
+        match self.backend.get(&self.service, PROBE_ACCOUNT) {
             Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
             // Something answered about the entry: the keyring works.
             Err(keyring::Error::Ambiguous(_) | keyring::Error::BadEncoding(_)) => Ok(()),
@@ -66,9 +204,10 @@ impl KeyringStore {
         }
     }
 
-    fn entry(&self, profile: &str) -> Result<keyring::Entry> {
+    /// The account of `profile`'s entry: the profile name, once valid.
+    fn account<'a>(&self, profile: &'a str) -> Result<&'a str> {
         validate_profile_name(profile, "profile")?;
-        keyring::Entry::new(&self.service, profile).map_err(|e| self.map_error(profile, e))
+        Ok(profile)
     }
 
     fn error(&self, account: &str, message: impl Into<String>) -> Error {
@@ -192,9 +331,9 @@ impl CredentialStore for KeyringStore {
     }
 
     fn load(&self, profile: &str) -> Result<Option<Credential>> {
-        let entry = self.entry(profile)?;
-        let text = match entry.get_password() {
-            Ok(text) => Zeroizing::new(text),
+        let account = self.account(profile)?;
+        let text = match self.backend.get(&self.service, account) {
+            Ok(text) => text,
             Err(keyring::Error::NoEntry) => return Ok(None),
             Err(e) => return Err(self.map_error(profile, e)),
         };
@@ -215,17 +354,17 @@ impl CredentialStore for KeyringStore {
     }
 
     fn save(&self, profile: &str, credential: &Credential) -> Result<()> {
-        let entry = self.entry(profile)?;
+        let account = self.account(profile)?;
         // Compact JSON (Value's Display); it holds secrets, so zeroize it.
         let text = Zeroizing::new(to_portable_json(credential).to_string());
-        entry
-            .set_password(&text)
+        self.backend
+            .set(&self.service, account, &text)
             .map_err(|e| self.map_error(profile, e))
     }
 
     fn delete(&self, profile: &str) -> Result<bool> {
-        let entry = self.entry(profile)?;
-        match entry.delete_credential() {
+        let account = self.account(profile)?;
+        match self.backend.delete(&self.service, account) {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(self.map_error(profile, e)),
@@ -251,10 +390,6 @@ pub struct ForeignItem {
 }
 
 impl ForeignItem {
-    fn entry(&self) -> Result<keyring::Entry> {
-        keyring::Entry::new(&self.service, &self.account).map_err(|e| self.map_error(e))
-    }
-
     fn map_error(&self, err: keyring::Error) -> Error {
         match err {
             keyring::Error::BadEncoding(_) => Error::Keyring {
@@ -266,25 +401,40 @@ impl ForeignItem {
         }
     }
 
-    /// The item's text, `Ok(None)` when there is no such item.
+    /// The item's text in the OS keyring, `Ok(None)` when there is no such item.
     pub fn read(&self) -> Result<Option<Zeroizing<String>>> {
-        match self.entry()?.get_password() {
-            Ok(text) => Ok(Some(Zeroizing::new(text))),
+        self.read_in(&OsKeyring)
+    }
+
+    /// Create or replace the item's text in the OS keyring.
+    pub fn write(&self, text: &str) -> Result<()> {
+        self.write_in(&OsKeyring, text)
+    }
+
+    /// Delete the item from the OS keyring; `Ok(false)` when there was none.
+    pub fn delete(&self) -> Result<bool> {
+        self.delete_in(&OsKeyring)
+    }
+
+    /// [`ForeignItem::read`] in `keyring`.
+    pub fn read_in(&self, keyring: &dyn KeyringBackend) -> Result<Option<Zeroizing<String>>> {
+        match keyring.get(&self.service, &self.account) {
+            Ok(text) => Ok(Some(text)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(self.map_error(e)),
         }
     }
 
-    /// Create or replace the item's text.
-    pub fn write(&self, text: &str) -> Result<()> {
-        self.entry()?
-            .set_password(text)
+    /// [`ForeignItem::write`] in `keyring`.
+    pub fn write_in(&self, keyring: &dyn KeyringBackend, text: &str) -> Result<()> {
+        keyring
+            .set(&self.service, &self.account, text)
             .map_err(|e| self.map_error(e))
     }
 
-    /// Delete the item; `Ok(false)` when there was none.
-    pub fn delete(&self) -> Result<bool> {
-        match self.entry()?.delete_credential() {
+    /// [`ForeignItem::delete`] in `keyring`.
+    pub fn delete_in(&self, keyring: &dyn KeyringBackend) -> Result<bool> {
+        match keyring.delete(&self.service, &self.account) {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(self.map_error(e)),
@@ -293,42 +443,5 @@ impl ForeignItem {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_never_print_entry_bytes_and_name_the_fix() {
-        let store = KeyringStore::new("svc");
-        let err = store.map_error("work", keyring::Error::BadEncoding(b"SECRET\xff".to_vec()));
-        let text = err.to_string();
-        assert!(!text.contains("SECRET"), "{text}");
-        assert!(text.contains("keyring (svc, work)"), "{text}");
-        assert!(text.contains("claude-auth logout --profile work"), "{text}");
-    }
-
-    #[test]
-    fn invalid_profile_names_are_refused_before_touching_the_keyring() {
-        let store = KeyringStore::new("svc");
-        assert!(matches!(
-            store.load("../x"),
-            Err(Error::InvalidProfileName { .. })
-        ));
-        assert!(matches!(
-            store.delete(""),
-            Err(Error::InvalidProfileName { .. })
-        ));
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn unreachable_secret_service_gets_the_daemon_hint() {
-        let msg = platform_failure_message(
-            "DBus error: org.freedesktop.DBus.Error.ServiceUnknown: The name is not activatable",
-        );
-        assert!(
-            msg.starts_with("no Secret Service on this session's D-Bus"),
-            "{msg}"
-        );
-        assert!(msg.contains("gnome-keyring or KeePassXC"), "{msg}");
-    }
-}
+#[path = "keyring_tests.rs"]
+mod tests;
