@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use claude_auth::credential::now_unix;
 use claude_auth::store::profile_files::ProfileFiles;
-use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings, TokenSet};
+use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Secret, Settings, TokenSet};
 use rig::{skip, Rig};
 use serde_json::Value;
 
@@ -242,7 +242,17 @@ fn rotation_chain_survives_repeated_refreshes() {
     let tokens = rig.tokens_from_browser_login("form");
     let home = Home::new(&rig, &tokens, now_unix() - 60);
     rig.admin("reset");
-    let mgr = manager(&home);
+    // Back-to-back forced refreshes: no cooldown between them (that a
+    // cooldown holds them to one grant is
+    // `forced_refreshes_inside_the_cooldown_make_one_grant`).
+    let mgr = AuthManager::new(
+        Resolver::with_settings(home.env(), Settings::default()),
+        ManagerOptions {
+            forced_refresh_cooldown: Some(Duration::ZERO),
+            ..ManagerOptions::default()
+        },
+    )
+    .unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -262,6 +272,53 @@ fn rotation_chain_survives_repeated_refreshes() {
     assert_eq!(rig.stat("refreshGrants"), 4);
     assert_eq!(rig.stat("reuseDetected"), 0);
     assert_eq!(rig.stat("revokedGrants"), 0);
+}
+
+/// F12: an API that answers 401 to every token must not rotate the refresh
+/// token once per request. 20 concurrent forced refreshes after a 401, then
+/// 20 sequential ones each rejecting the token just handed out, all inside
+/// the cooldown: one refresh grant, and every caller gets its token.
+#[test]
+fn forced_refreshes_inside_the_cooldown_make_one_grant() {
+    let Some(rig) = Rig::start(&[]) else {
+        return skip("forced_cooldown");
+    };
+    let tokens = rig.tokens_from_browser_login("form");
+    // Valid for an hour: only the 401s make these refreshes.
+    let home = Home::new(&rig, &tokens, now_unix() + 3600);
+    rig.admin("reset");
+    let mgr = manager(&home);
+    let rt = two_workers();
+    let rejected = tokens.access_token.clone();
+    let got: Vec<String> = rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let m = mgr.clone();
+            let r = rejected.clone();
+            set.spawn(async move {
+                let o = m.force_refresh(&r).await.unwrap();
+                o.credential.secret().expose().to_owned()
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap());
+        }
+        out
+    });
+    let after = home.credentials();
+    assert_ne!(access(&after), tokens.access_token.expose());
+    assert!(got.iter().all(|t| *t == access(&after)), "{got:?}");
+    assert_eq!(rig.stat("refreshGrants"), 1);
+    let mut current = Secret::new(access(&after));
+    for _ in 0..20 {
+        let o = rt.block_on(mgr.force_refresh(&current)).unwrap();
+        current = o.credential.secret().clone();
+    }
+    assert_eq!(current.expose(), access(&after));
+    assert_eq!(access(&home.credentials()), access(&after));
+    assert_eq!(rig.stat("refreshGrants"), 1, "no grant inside the cooldown");
+    assert_eq!(rig.stat("reuseDetected"), 0);
 }
 
 #[test]

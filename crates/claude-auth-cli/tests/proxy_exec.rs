@@ -743,6 +743,14 @@ fn an_upstream_401_causes_one_refresh_and_one_retry() {
     drop(guard);
     let (old_access, _) = stored_tokens(&sb);
     upstream.reject(&old_access);
+    // The second round below comes inside the forced-refresh cooldown of the
+    // first; with no cooldown each round of 401s gets its own refresh (that
+    // the cooldown holds back-to-back rounds to one grant is oauth_refresh's
+    // `forced_refreshes_inside_the_cooldown_make_one_grant`).
+    let settings = sb.own_dir().join("config.toml");
+    let mut toml = std::fs::read_to_string(&settings).unwrap();
+    toml.push_str("\n[refresh]\nforced_cooldown_secs = 0\n");
+    write_file(&settings, &toml, 0o600);
 
     let proxy = ProxyProc::start(&sb, &["proxy", "--profile", "work"], &[]);
     let out = python(&sb, &py, PY_CREATE, &[], &proxy.client_env());

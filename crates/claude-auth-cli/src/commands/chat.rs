@@ -14,7 +14,7 @@ use claude_auth::client::{
     ApiError, ClientBuilder, ClientError, MessageRequest, StreamEvent, DEFAULT_MODEL,
 };
 
-use crate::commands::{auth_failure, manager, options, resolver, runtime};
+use crate::commands::{auth_failure, manager, resolver, runtime};
 use crate::output::{CommandResult, Failure};
 use crate::{GlobalArgs, EXIT_AUTH_REQUIRED};
 
@@ -40,14 +40,7 @@ pub struct ChatArgs {
 /// Run `chat`.
 pub fn run(global: &GlobalArgs, args: &ChatArgs) -> CommandResult {
     let prompt = read_prompt(args)?;
-    let resolver = resolver()?;
-    let manager = manager(resolver.clone(), global)?;
-    let mut builder =
-        ClientBuilder::new(manager.clone()).base_url_from(&resolver, &options(global, false));
-    if let Some(sink) = crate::commands::usage_sink(&resolver, global, None) {
-        builder = builder.usage(sink);
-    }
-    let client = builder.build().map_err(client_failure)?;
+    let manager = manager(resolver()?, global)?;
     let mut request = MessageRequest::new(args.model.as_str(), args.max_tokens).user(prompt);
     if let Some(system) = &args.system {
         request = request.system(system.as_str());
@@ -55,10 +48,23 @@ pub fn run(global: &GlobalArgs, args: &ChatArgs) -> CommandResult {
     runtime()?.block_on(async {
         // The credential first: a missing login fails here, with its advice
         // and exit code, before anything is sent.
+        // One resolution: the credential, and where requests go (the rule
+        // the proxy uses too).
         let obtained = manager.obtain().await.map_err(auth_failure)?;
         if let Some(warning) = &obtained.warning {
             crate::output::warn(warning);
         }
+        let mut builder =
+            ClientBuilder::new(manager.clone()).base_url(obtained.provenance.base_url.as_str());
+        if let Some(sink) = crate::commands::usage_sink(
+            &manager,
+            &obtained.provenance,
+            obtained.credential.provider(),
+            None,
+        ) {
+            builder = builder.usage(sink);
+        }
+        let client = builder.build().map_err(client_failure)?;
         let mut stream = client
             .stream_message(&request)
             .await

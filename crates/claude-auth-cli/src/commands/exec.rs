@@ -20,7 +20,7 @@ use claude_auth::child_env::{
 };
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
 
-use crate::commands::{manager, resolver, usable_credential};
+use crate::commands::usable_credential;
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -85,10 +85,15 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     let door = choose_door(&usable.credential, usable.spec_profile.as_ref(), choice);
     let mut proxy_runtime = None;
     if door == Door::Proxy {
-        let upstream = crate::commands::proxy::upstream_for(global, None)?;
-        let resolver = resolver()?;
-        let usage = crate::commands::usage_sink(&resolver, global, args.agent_id.as_deref());
-        let manager = manager(resolver, global)?;
+        // The same resolution: the proxy forwards where `chat` would go.
+        let upstream = usable.upstream.clone();
+        let manager = usable.manager.clone();
+        let usage = crate::commands::usage_sink(
+            &manager,
+            &usable.provenance,
+            usable.credential.provider(),
+            args.agent_id.as_deref(),
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

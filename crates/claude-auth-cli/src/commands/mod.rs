@@ -73,103 +73,107 @@ pub fn auth_failure(e: claude_auth::AuthError) -> Failure {
     Failure::error(e.to_string()).with_code(code)
 }
 
-/// A usable credential for the global flags, refreshed first when it is
-/// within the refresh threshold, with the base URL it belongs to and where
-/// it came from.
+/// The credential the global flags select, resolved once by the manager
+/// (which refreshes it when due; the CLI never decides that), with where it
+/// came from and where requests made with it go.
 pub struct Usable {
     /// The credential.
     pub credential: claude_auth::Credential,
-    /// The base URL its source pins (profile or `ANTHROPIC_BASE_URL`).
+    /// The base URL its source pins (profile or `ANTHROPIC_BASE_URL`), which
+    /// a child's environment repeats.
     pub base_url: Option<String>,
+    /// Where requests go: the pinned base URL, else `ANTHROPIC_BASE_URL`,
+    /// else the default. `chat` and the proxy use this one rule.
+    pub upstream: String,
     /// The winning source's label.
     pub source: String,
     /// The profile, when a profile won.
     pub profile: Option<String>,
     /// The spec profile the official SDKs can load, when the winner is one.
     pub spec_profile: Option<claude_auth::child_env::SpecProfile>,
+    /// The manager that resolved it, for the commands that go on using it
+    /// (the proxy behind `exec --proxy`).
+    pub manager: claude_auth::AuthManager,
+    /// Where it came from, as the manager resolved it.
+    pub provenance: std::sync::Arc<claude_auth::manager::Provenance>,
 }
 
-/// Resolve, refresh when needed, or fail with exit 4 when nothing is usable.
+impl Usable {
+    /// What `manager` handed out.
+    pub fn from_obtained(
+        manager: claude_auth::AuthManager,
+        obtained: &claude_auth::manager::Obtained,
+    ) -> Usable {
+        if let Some(w) = &obtained.warning {
+            crate::output::warn(w);
+        }
+        let provenance = &obtained.provenance;
+        Usable {
+            credential: (*obtained.credential).clone(),
+            base_url: provenance.pinned_base_url.clone(),
+            upstream: provenance.base_url.clone(),
+            source: provenance
+                .source
+                .map_or_else(String::new, |s| s.label().to_owned()),
+            profile: provenance.profile.clone(),
+            spec_profile: claude_auth::child_env::spec_profile(
+                provenance.profile.as_deref(),
+                &provenance.backing,
+                manager.resolver().profile_files(),
+            ),
+            manager,
+            provenance: std::sync::Arc::clone(provenance),
+        }
+    }
+}
+
+/// Resolve once (refreshing when due), or fail with exit 4 when nothing is
+/// usable.
 pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
-    use claude_auth::source::NoCredential;
-    let resolver = resolver()?;
-    let resolution = resolver.resolve(&options(global, false));
-    let winner = resolution.winner();
-    let source = winner.map_or_else(String::new, |w| w.id.label().to_owned());
-    let found = resolution.winning();
-    let base_url = found.and_then(|f| f.base_url.clone());
-    let profile = found.and_then(|f| f.profile.clone());
-    let spec_profile =
-        found.and_then(|f| claude_auth::child_env::spec_profile(f, resolver.profile_files()));
-    let via_manager = match resolution.credential() {
-        Ok(c) => {
-            let now = claude_auth::credential::now_unix();
-            let threshold = resolver.settings().refresh_threshold_secs;
-            if c.can_refresh()
-                && c.expires_at()
-                    .is_some_and(|e| e <= now.saturating_add(threshold))
-            {
-                true
-            } else if c.is_expired_at(now) {
-                return Err(Failure::error(format!(
-                    "the {} from {source} has expired",
-                    c.kind().label()
-                ))
-                .with_hint("log in again: claude-auth login")
-                .with_code(crate::EXIT_AUTH_REQUIRED));
-            } else {
-                return Ok(Usable {
-                    credential: c.clone(),
-                    base_url,
-                    source,
-                    profile,
-                    spec_profile,
-                });
-            }
-        }
-        Err(NoCredential::NeedsExchange) => true,
-        Err(e @ NoCredential::Failed { .. }) => return Err(Failure::error(e.to_string())),
-        Err(e) => {
-            return Err(Failure::error(e.to_string())
-                .with_hint("run `claude-auth status` to see every source")
-                .with_code(crate::EXIT_AUTH_REQUIRED))
-        }
-    };
-    debug_assert!(via_manager);
-    let manager = manager(resolver, global)?;
+    let manager = manager(resolver()?, global)?;
     let obtained = runtime()?
         .block_on(manager.obtain())
-        .map_err(auth_failure)?;
-    if let Some(w) = &obtained.warning {
-        crate::output::warn(w);
+        .map_err(usable_failure)?;
+    Ok(Usable::from_obtained(manager, &obtained))
+}
+
+/// Why nothing usable was found, as `token`, `env` and `exec` say it.
+pub fn usable_failure(e: claude_auth::AuthError) -> Failure {
+    use claude_auth::source::NoCredential;
+    use claude_auth::AuthError;
+    match e {
+        AuthError::Expired { kind, origin, .. } => Failure::error(format!(
+            "the {kind} from {} has expired",
+            origin.map_or("", |o| o.label())
+        ))
+        .with_hint("log in again: claude-auth login")
+        .with_code(crate::EXIT_AUTH_REQUIRED),
+        AuthError::NoCredential(e @ NoCredential::Failed { .. }) => Failure::error(e.to_string()),
+        AuthError::NoCredential(e) => Failure::error(e.to_string())
+            .with_hint("run `claude-auth status` to see every source")
+            .with_code(crate::EXIT_AUTH_REQUIRED),
+        e => auth_failure(e),
     }
-    Ok(Usable {
-        credential: (*obtained.credential).clone(),
-        base_url,
-        source,
-        profile,
-        spec_profile,
-    })
 }
 
 /// Where the proxy records each response's limits and tokens: the usage
-/// ledger in our state dir, under the winning login's key; `None` when the
-/// ledger cannot be opened (accounting never stops a request).
+/// ledger in our state dir, under the winning login's key (from the one
+/// resolution, `provenance`); `None` when the ledger cannot be opened
+/// (accounting never stops a request).
 pub fn usage_sink(
-    resolver: &Resolver,
-    global: &GlobalArgs,
+    manager: &claude_auth::AuthManager,
+    provenance: &claude_auth::manager::Provenance,
+    provider: &claude_auth::Provider,
     agent: Option<&str>,
 ) -> Option<claude_auth::usage::writer::UsageSink> {
-    if !resolver.settings().usage_ledger {
+    if !manager.resolver().settings().usage_ledger {
         return None;
     }
-    let resolution = resolver.resolve(&options(global, false));
-    let winner = resolution.winner()?;
-    let found = winner.found()?;
-    let login = claude_auth::usage::login_key(winner.id, found.profile.as_deref());
-    let provider = found
-        .credential
-        .as_ref()
-        .map_or(claude_auth::Provider::Anthropic, |c| c.provider().clone());
-    claude_auth::usage::writer::UsageSink::open(resolver.env(), provider, &login, agent)
+    let login = claude_auth::usage::login_key(provenance.source?, provenance.profile.as_deref());
+    claude_auth::usage::writer::UsageSink::open(
+        manager.resolver().env(),
+        provider.clone(),
+        &login,
+        agent,
+    )
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use claude_auth::child_env::{render, EnvFormat};
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
 
-use crate::commands::{auth_failure, manager, options, resolver};
+use crate::commands::{auth_failure, manager, resolver};
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -29,32 +29,29 @@ pub struct ProxyArgs {
     pub quiet: bool,
 }
 
-/// The upstream for the selected credential.
-pub fn upstream_for(global: &GlobalArgs, explicit: Option<&str>) -> Result<String, Failure> {
-    if let Some(u) = explicit {
-        return Ok(u.to_owned());
-    }
-    // The winner's base URL, else ANTHROPIC_BASE_URL (a Claude Code login
-    // pins none), else the default: what the library's client would call.
-    Ok(claude_auth::client::resolve_base_url(
-        &resolver()?,
-        &options(global, false),
-    ))
-}
-
 /// Run `proxy` until Ctrl-C / SIGTERM.
 pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
-    let upstream = upstream_for(global, args.upstream.as_deref())?;
-    let resolver = resolver()?;
-    let usage = crate::commands::usage_sink(&resolver, global, None);
-    let manager = manager(resolver, global)?;
+    let manager = manager(resolver()?, global)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?;
     runtime.block_on(async {
         // Fail early, before printing anything, when there is no credential.
-        manager.obtain().await.map_err(auth_failure)?;
+        // This one resolution also says where to forward (the rule `chat`
+        // uses: the profile's base_url, else ANTHROPIC_BASE_URL, else the
+        // default).
+        let obtained = manager.obtain().await.map_err(auth_failure)?;
+        let upstream = match &args.upstream {
+            Some(u) => u.clone(),
+            None => obtained.provenance.base_url.clone(),
+        };
+        let usage = crate::commands::usage_sink(
+            &manager,
+            &obtained.provenance,
+            obtained.credential.provider(),
+            None,
+        );
         let local_key = if args.no_auth {
             None
         } else {

@@ -17,6 +17,7 @@
 //!
 //! [refresh]
 //! threshold_secs = 300
+//! forced_cooldown_secs = 5        # at most one refresh per this many seconds after API 401s
 //!
 //! [keyring]
 //! service = "claude-auth"
@@ -38,9 +39,9 @@ use serde::Deserialize;
 use crate::config::env::Env;
 use crate::config::locations::own_config_dir;
 use crate::config::provider::{PresetOverride, Presets};
+use crate::config::source_id::SourceId;
 use crate::error::{Error, Result};
 use crate::secure_file::{read_optional, ReadPolicy};
-use crate::source::SourceId;
 use crate::store::StorageKind;
 
 /// Default order of the sources after the spec's tiers.
@@ -51,6 +52,11 @@ pub const DEFAULT_EXTRA_ORDER: [SourceId; 5] = [
     SourceId::ClaudeCode,
     SourceId::SeedFile,
 ];
+
+/// Default shortest time between two forced refreshes after API 401s
+/// (seconds): an API that rejects every token must not rotate the refresh
+/// token once per request.
+pub const DEFAULT_FORCED_REFRESH_COOLDOWN_SECS: u64 = 5;
 
 /// Default refresh threshold (seconds before expiry).
 pub const DEFAULT_REFRESH_THRESHOLD_SECS: u64 = 300;
@@ -82,6 +88,8 @@ fn default_cache() -> u64 {
 pub struct RefreshSettings {
     /// Refresh this many seconds before expiry.
     pub threshold_secs: Option<u64>,
+    /// The shortest time between two forced refreshes after API 401s.
+    pub forced_cooldown_secs: Option<u64>,
 }
 
 /// Keyring settings.
@@ -153,6 +161,8 @@ pub struct Settings {
     pub external_command: Option<ExternalCommandSettings>,
     /// Refresh threshold, seconds.
     pub refresh_threshold_secs: u64,
+    /// The shortest time between two forced refreshes after API 401s, seconds.
+    pub forced_refresh_cooldown_secs: u64,
     /// Keyring service name.
     pub keyring_service: String,
     /// Per-profile settings.
@@ -180,6 +190,7 @@ impl Default for Settings {
             storage: StorageKind::File,
             external_command: None,
             refresh_threshold_secs: DEFAULT_REFRESH_THRESHOLD_SECS,
+            forced_refresh_cooldown_secs: DEFAULT_FORCED_REFRESH_COOLDOWN_SECS,
             keyring_service: "claude-auth".into(),
             profiles: BTreeMap::new(),
             providers: BTreeMap::new(),
@@ -253,6 +264,9 @@ impl Settings {
         s.external_command = file.external_command;
         if let Some(t) = file.refresh.threshold_secs {
             s.refresh_threshold_secs = t;
+        }
+        if let Some(t) = file.refresh.forced_cooldown_secs {
+            s.forced_refresh_cooldown_secs = t;
         }
         if let Some(service) = file.keyring.service {
             s.keyring_service = service;

@@ -12,9 +12,8 @@ use std::path::PathBuf;
 
 use crate::credential::{Credential, Provider};
 use crate::error::{Error, Result};
-use crate::source::Found;
+use crate::source::Backing;
 use crate::store::profile_files::ProfileFiles;
-use crate::store::StorageKind;
 
 /// Every variable through which a credential (or a key that unlocks one) can
 /// reach a child; `exec` clears them all before setting the ones it means.
@@ -63,24 +62,25 @@ pub struct SpecProfile {
     pub config_dir: PathBuf,
 }
 
-/// The spec profile `found` came from, when the official SDKs can read it:
-/// a profile kept in the spec's own files (not the keyring, the encrypted
-/// file or claude-auth's key file), or a federation profile.
-pub fn spec_profile(found: &Found, files: &ProfileFiles) -> Option<SpecProfile> {
-    let name = found.profile.as_ref()?;
-    if found.storage != Some(StorageKind::File) {
+/// The spec profile a credential came from (its `profile` and
+/// [`Backing`]), when the official SDKs can read it: a profile kept in the
+/// spec's own files (not the keyring, the encrypted file or claude-auth's key
+/// file), or a federation profile.
+pub fn spec_profile(
+    profile: Option<&str>,
+    backing: &Backing,
+    files: &ProfileFiles,
+) -> Option<SpecProfile> {
+    let name = profile?;
+    if !matches!(
+        backing,
+        Backing::ProfileFile { .. } | Backing::Federation(_)
+    ) {
         return None;
-    }
-    if found.federation.is_none() {
-        let config = files.read_config(name).ok()??;
-        let spec_file = files.credentials_path(name, Some(&config));
-        if found.location != spec_file.display().to_string() {
-            return None;
-        }
     }
     let config_dir = std::path::absolute(files.dir()).ok()?;
     Some(SpecProfile {
-        name: name.clone(),
+        name: name.to_owned(),
         config_dir,
     })
 }

@@ -193,7 +193,7 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
         base_url: found.base_url.clone(),
         notes: found.notes.clone(),
     };
-    if let Some(fed) = &found.federation {
+    if let Some(fed) = found.federation() {
         s.organization = fed.organization_id.clone();
         s.workspace = fed.workspace_id.clone();
         s.refreshable = true;
@@ -311,7 +311,7 @@ impl StatusReport {
         // Federation is usable when the exchange has what it needs.
         let exchange_problem = resolution
             .winning()
-            .and_then(|f| f.federation.as_ref())
+            .and_then(|f| f.federation())
             .and_then(|f| f.identity_token_file.as_ref())
             .filter(|p| !p.is_file())
             .map(|p| {

@@ -1,7 +1,14 @@
 //! The engine: what turns a resolved credential into a valid one, every time.
 //!
 //! - [`manager`]: [`AuthManager`](manager::AuthManager), refresh ahead of
-//!   expiry, single flight in-process, persist before use.
+//!   expiry, single flight in-process, persist before use; what it hands out
+//!   carries the credential's provenance (source, profile, base URL).
+//! - `options`: [`ManagerOptions`](manager::ManagerOptions) and the hook that
+//!   persists a refreshed token set given in code.
+//! - [`refresh`]: the refresh under the backing's lock, and the cooldown
+//!   between forced (401) refreshes. `backing_io` locks, re-reads and
+//!   persists each kind of backing; `federation` runs exchanges; `flight`
+//!   is single flight's bookkeeping.
 //! - [`lock`]: the cross-process locks held across re-read, refresh and
 //!   persist (ours, and Claude Code's own protocol).
 //! - [`refresh_state`]: per-login bookkeeping in our own state dir (last
@@ -11,4 +18,10 @@
 pub mod cache;
 pub mod lock;
 pub mod manager;
+pub mod refresh;
 pub mod refresh_state;
+
+mod backing_io;
+mod federation;
+mod flight;
+mod options;

@@ -61,6 +61,17 @@ pub fn state_path(env: &Env, claude_code: bool, profile: Option<&str>) -> Option
     )
 }
 
+/// The seed library's `auth.json`'s state: `state/seed-file.json` (its
+/// `provider` names the preset that refreshes it; default `claude`).
+pub fn seed_file_state_path(env: &Env) -> Option<PathBuf> {
+    Some(
+        own_config_dir(env)
+            .path
+            .join("state")
+            .join("seed-file.json"),
+    )
+}
+
 impl RefreshState {
     /// Read it (missing or unreadable: empty).
     pub fn load(path: &Path) -> RefreshState {

@@ -210,6 +210,28 @@ pub fn parse_output(text: &str) -> std::result::Result<Credential, String> {
     Ok(credential)
 }
 
+/// The external command as a source: configured in the settings (or
+/// `CLAUDE_AUTH_EXTERNAL_COMMAND`), so its errors stop the chain.
+pub(super) fn evaluate(
+    r: &crate::source::Resolver,
+    _: &crate::source::ResolveOptions,
+) -> crate::source::Step {
+    use crate::source::{Backing, Found, Step};
+    match &r.settings().external_command {
+        Some(cmd) => match run(cmd) {
+            Ok(cred) => Step::Found(Box::new(Found::new(
+                cred,
+                format!("command `{}`", cmd.command),
+                Backing::ExternalCommand,
+            ))),
+            Err(e) => Step::Fail(e, true),
+        },
+        None => Step::Skip(
+            "not configured (external_command in settings, or CLAUDE_AUTH_EXTERNAL_COMMAND)".into(),
+        ),
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

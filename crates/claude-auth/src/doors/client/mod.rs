@@ -110,11 +110,7 @@ pub(crate) fn retryable_status(status: u16) -> bool {
 /// files, never the network.
 pub fn resolve_base_url(resolver: &Resolver, options: &ResolveOptions) -> String {
     let resolution = resolver.resolve(options);
-    resolution
-        .winning()
-        .and_then(|found| found.base_url.clone())
-        .or_else(|| resolver.env().get("ANTHROPIC_BASE_URL").map(str::to_owned))
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+    crate::source::base_url_for(resolution.winning(), resolver.env())
 }
 
 /// Builds a [`Client`].
