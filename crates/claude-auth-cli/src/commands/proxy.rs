@@ -69,6 +69,10 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
         if let Some(key) = &local_key {
             vars.push(("ANTHROPIC_API_KEY", key.expose().to_owned()));
         }
+        // The signal handlers are in place before anyone can learn that the
+        // proxy is ready: a SIGTERM right after the variables are printed
+        // shuts it down gracefully instead of killing it.
+        let shutdown = wait_for_shutdown_signal()?;
         // The settings clients need, as data on stdout.
         let format = if global.json {
             EnvFormat::Json
@@ -90,24 +94,33 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
                 "--no-auth: any process on this machine can use your credential through the proxy",
             );
         }
-        wait_for_shutdown_signal().await;
+        shutdown.await;
         eprintln!("claude-auth proxy: shutting down");
         handle.shutdown(Duration::from_secs(10)).await;
         Ok::<u8, Failure>(0)
     })
 }
 
-async fn wait_for_shutdown_signal() {
+/// Install the SIGINT and SIGTERM handlers now; the future resolves on the
+/// first of them.
+fn wait_for_shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        let failed = |e: std::io::Error| Failure::error(format!("could not handle signals: {e}"));
+        let mut term = signal(SignalKind::terminate()).map_err(failed)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(failed)?;
+        Ok(async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
-            return;
-        }
+        })
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
