@@ -7,3 +7,4 @@ pub mod callback;
 pub mod login;
 pub mod pkce;
 pub mod token_client;
+mod token_response;
