@@ -474,15 +474,21 @@ fn the_settings_set_the_ttl_and_the_ledger_retention() {
     );
 }
 
-#[test]
-fn chat_through_the_client_adds_a_ledger_row() {
-    let up = upstream::Upstream::start();
+/// An API key and the Messages stand-in, for `chat`.
+fn chat_sandbox(up: &upstream::Upstream) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.set("ANTHROPIC_BASE_URL", &up.url);
     sb.set(
         "ANTHROPIC_API_KEY",
         "sk-ant-api03-UsageChat000000000000000000000000000000",
     );
+    sb
+}
+
+#[test]
+fn chat_through_the_client_adds_a_ledger_row() {
+    let up = upstream::Upstream::start();
+    let sb = chat_sandbox(&up);
     sb.run(&["chat", "hello"]).assert_code(0);
     let run = sb.run(&["usage", "--history", "--json"]);
     run.assert_code(0);
@@ -496,12 +502,7 @@ fn chat_through_the_client_adds_a_ledger_row() {
 #[test]
 fn with_the_ledger_off_nothing_is_recorded() {
     let up = upstream::Upstream::start();
-    let mut sb = Sandbox::new();
-    sb.set("ANTHROPIC_BASE_URL", &up.url);
-    sb.set(
-        "ANTHROPIC_API_KEY",
-        "sk-ant-api03-UsageChat000000000000000000000000000000",
-    );
+    let sb = chat_sandbox(&up);
     common::write_file(
         &sb.own_dir().join("config.toml"),
         "[usage]\nledger = false\n",

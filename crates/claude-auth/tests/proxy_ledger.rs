@@ -84,8 +84,18 @@ async fn upstream(gate: Arc<Notify>) -> SocketAddr {
     addr
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_streamed_and_a_json_answer_each_add_one_row() {
+/// What both tests start from: the gated upstream, a manager holding an
+/// API key, and a ledger writer on a fresh file.
+struct Stage {
+    dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    gate: Arc<Notify>,
+    addr: SocketAddr,
+    manager: AuthManager,
+    writer: LedgerWriter,
+}
+
+async fn stage() -> Stage {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("usage.db");
     let gate = Arc::new(Notify::new());
@@ -99,6 +109,26 @@ async fn a_streamed_and_a_json_answer_each_add_one_row() {
     )
     .unwrap();
     let writer = LedgerWriter::spawn(Ledger::open(&path).unwrap()).unwrap();
+    Stage {
+        dir,
+        path,
+        gate,
+        addr,
+        manager,
+        writer,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_and_a_json_answer_each_add_one_row() {
+    let Stage {
+        dir: _dir,
+        path,
+        gate,
+        addr,
+        manager,
+        writer,
+    } = stage().await;
     let mut config = ProxyConfig::new(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         format!("http://{addr}"),
@@ -181,19 +211,14 @@ async fn a_streamed_and_a_json_answer_each_add_one_row() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_adds_one_row_per_message_streamed_or_not() {
     use claude_auth::client::{ClientBuilder, MessageRequest};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("usage.db");
-    let gate = Arc::new(Notify::new());
-    let addr = upstream(Arc::clone(&gate)).await;
-    let env = Env::empty()
-        .with("HOME", dir.path().display().to_string())
-        .with("ANTHROPIC_API_KEY", API_KEY);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
-    let writer = LedgerWriter::spawn(Ledger::open(&path).unwrap()).unwrap();
+    let Stage {
+        dir: _dir,
+        path,
+        gate,
+        addr,
+        manager,
+        writer,
+    } = stage().await;
     let client = ClientBuilder::new(manager)
         .base_url(format!("http://{addr}"))
         .usage(UsageSink {

@@ -1,18 +1,7 @@
 //! Decoding Anthropic's usage endpoint and headers.
 
 use super::*;
-use reqwest::header::{HeaderName, HeaderValue};
-
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in pairs {
-        map.insert(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
-}
+use crate::usage::test_headers as headers;
 
 #[test]
 fn endpoint_windows_unknown_keys_and_nulls() {

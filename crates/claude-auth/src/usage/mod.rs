@@ -151,3 +151,17 @@ pub fn login_key(source: crate::source::SourceId, profile: Option<&str>) -> Stri
         None => source.as_str().to_owned(),
     }
 }
+
+/// A header map from pairs, for tests.
+#[cfg(test)]
+pub(crate) fn test_headers(pairs: &[(&str, &str)]) -> reqwest::header::HeaderMap {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (k, v) in pairs {
+        map.insert(
+            reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .unwrap_or_else(|e| panic!("{k}: {e}")),
+            reqwest::header::HeaderValue::from_str(v).unwrap_or_else(|e| panic!("{v}: {e}")),
+        );
+    }
+    map
+}

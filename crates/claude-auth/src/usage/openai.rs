@@ -113,7 +113,6 @@ pub fn from_headers(headers: &HeaderMap, now: u64) -> Option<UsageSnapshot> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderName, HeaderValue};
 
     #[test]
     fn endpoint_full_and_lenient() {
@@ -159,8 +158,7 @@ mod tests {
 
     #[test]
     fn codex_and_api_key_headers() {
-        let mut h = HeaderMap::new();
-        for (k, v) in [
+        let h = crate::usage::test_headers(&[
             ("x-codex-primary-used-percent", "41"),
             ("x-codex-primary-window-minutes", "300"),
             ("x-codex-primary-reset-at", "1764936000"),
@@ -172,12 +170,7 @@ mod tests {
             ("x-ratelimit-limit-tokens", "30000"),
             ("x-ratelimit-remaining-tokens", "29000"),
             ("x-ratelimit-reset-tokens", "6m0s"),
-        ] {
-            h.insert(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_static(v),
-            );
-        }
+        ]);
         let s = from_headers(&h, 100).unwrap();
         assert_eq!(s.plan.as_deref(), Some("pro"));
         assert_eq!(s.windows[0].label, "5h");
