@@ -559,5 +559,5 @@ fn header_error(e: wire::HeaderError) -> ClientError {
 }
 
 #[cfg(test)]
-#[path = "mod_tests.rs"]
+#[path = "client_tests.rs"]
 mod tests;
