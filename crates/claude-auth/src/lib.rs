@@ -17,6 +17,9 @@
 //! - [`engine`]: the manager (refresh, locks, single flight), refresh state, cache.
 //! - [`doors`]: the client, the proxy, child environments, status.
 //! - [`oauth`]: login (PKCE, callback server, browser) and the token client.
+//! - [`openai`]: Codex's logins (`$CODEX_HOME/auth.json`, its keyring
+//!   entry, JWT claims, the ChatGPT OAuth client's facts): the foundations
+//!   of OpenAI as a second provider, not yet in the resolution chain.
 //! - [`usage`]: subscription windows, API-key limits, pace, and the usage ledger.
 //! - [`profiles`]: the profile service front ends call to log in and out:
 //!   storage policy (the visible keyring fallback), activation, listing,
@@ -41,6 +44,7 @@ pub mod doors;
 pub mod engine;
 pub mod error;
 pub mod oauth;
+pub mod openai;
 pub mod profiles;
 pub mod redact;
 pub mod secret;

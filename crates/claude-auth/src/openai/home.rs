@@ -1,0 +1,90 @@
+//! Where Codex keeps its login: `$CODEX_HOME` (default `~/.codex`), its
+//! `auth.json`, `config.toml` and lock files, and the account name of its
+//! keyring entry (PROTOCOL.md, "OpenAI").
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::config::env::Env;
+use crate::config::locations::Located;
+
+/// The variable that moves Codex's home.
+pub const CODEX_HOME_VAR: &str = "CODEX_HOME";
+/// Codex's credentials file in its home.
+pub const AUTH_JSON: &str = "auth.json";
+/// Codex's config file in its home (`cli_auth_credentials_store` says
+/// whether the login is in the keyring).
+pub const CONFIG_TOML: &str = "config.toml";
+/// One of Codex's lock files in its home (see the module's TODO in
+/// [`crate::openai`]: how Codex takes it is not yet established).
+pub const AUTH_LOCK: &str = "auth.lock";
+/// The other of Codex's lock files in its home (same caveat as
+/// [`AUTH_LOCK`]).
+pub const AUTH_JSON_LOCK: &str = "auth.json.lock";
+/// The keyring service of Codex's keyring mode.
+pub const KEYRING_SERVICE: &str = "Codex Auth";
+
+/// Codex's home: `CODEX_HOME` (an empty value counts as unset), else
+/// `~/.codex` (`./.codex` when there is no home directory).
+pub fn codex_home(env: &Env) -> PathBuf {
+    codex_home_located(env).path
+}
+
+/// [`codex_home`] with the rule that chose it (`CODEX_HOME` or `default`),
+/// for `status`.
+pub fn codex_home_located(env: &Env) -> Located {
+    if let Some(dir) = env.path(CODEX_HOME_VAR) {
+        return Located {
+            path: dir,
+            origin: CODEX_HOME_VAR.to_owned(),
+        };
+    }
+    let home = env.home().unwrap_or_else(|| PathBuf::from("."));
+    Located {
+        path: home.join(".codex"),
+        origin: "default".to_owned(),
+    }
+}
+
+/// `$CODEX_HOME/auth.json`.
+pub fn auth_json_path(codex_home: &Path) -> PathBuf {
+    codex_home.join(AUTH_JSON)
+}
+
+/// `$CODEX_HOME/config.toml`.
+pub fn config_toml_path(codex_home: &Path) -> PathBuf {
+    codex_home.join(CONFIG_TOML)
+}
+
+/// `$CODEX_HOME/auth.lock`.
+pub fn auth_lock_path(codex_home: &Path) -> PathBuf {
+    codex_home.join(AUTH_LOCK)
+}
+
+/// `$CODEX_HOME/auth.json.lock`.
+pub fn auth_json_lock_path(codex_home: &Path) -> PathBuf {
+    codex_home.join(AUTH_JSON_LOCK)
+}
+
+/// The account of Codex's keyring entry (service [`KEYRING_SERVICE`]) for
+/// this home: `cli|` and the first 16 hex digits of the SHA-256 of the
+/// canonical home path. As Codex does, a path that cannot be canonicalised
+/// (it does not exist yet) is hashed as given.
+pub fn keyring_account(codex_home: &Path) -> String {
+    let canonical = codex_home
+        .canonicalize()
+        .unwrap_or_else(|_| codex_home.to_path_buf());
+    keyring_account_for_canonical(&canonical.to_string_lossy())
+}
+
+/// [`keyring_account`] of an already canonical path, as a string.
+pub fn keyring_account_for_canonical(canonical: &str) -> String {
+    let digest = Sha256::digest(canonical.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("cli|{hex}")
+}
+
+#[cfg(test)]
+#[path = "home_tests.rs"]
+mod tests;
