@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use super::auth_file::CodexAuth;
+use super::claims::ChatGptClaims;
 use crate::secret::Secret;
 
 /// The issuer.
@@ -46,10 +48,31 @@ pub const DEVICE_REDIRECT_PATH: &str = "/deviceauth/callback";
 pub const DEVICE_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Codex refreshes when the access token expires within this.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// Older Codex versions refresh when `last_refresh` is older than this
+/// (used here only when the access token's `exp` cannot be read).
+pub const LEGACY_REFRESH_AGE: Duration = Duration::from_secs(8 * 24 * 3600);
 /// Where ChatGPT tokens are used (the Responses API).
 pub const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
 /// The header carrying `tokens.account_id` beside the bearer token.
 pub const ACCOUNT_ID_HEADER: &str = "ChatGPT-Account-Id";
+
+/// Whether a ChatGPT login is due for a refresh at `now`, as Codex decides:
+/// the access token's `exp` is within [`REFRESH_MARGIN`]; when `exp` cannot
+/// be read, `last_refresh` is older than [`LEGACY_REFRESH_AGE`]; when
+/// neither is known, yes. A document without tokens is never due.
+pub fn refresh_due(auth: &CodexAuth, now: u64) -> bool {
+    let Some(tokens) = auth.tokens() else {
+        return false;
+    };
+    let exp = ChatGptClaims::decode(&tokens.access_token, "tokens.access_token")
+        .ok()
+        .and_then(|claims| claims.exp);
+    match (exp, &auth.last_refresh) {
+        (Some(exp), _) => now.saturating_add(REFRESH_MARGIN.as_secs()) >= exp,
+        (None, Some(last)) => now >= last.unix().saturating_add(LEGACY_REFRESH_AGE.as_secs()),
+        (None, None) => true,
+    }
+}
 
 /// The redirect URI for a loopback port (one of [`REDIRECT_PORTS`]).
 pub fn redirect_uri(port: u16) -> String {

@@ -234,3 +234,48 @@ fn permanent_reasons_say_log_in_again() {
     assert_eq!(Unauthorized.code(), None);
     assert_eq!(Transient.code(), None);
 }
+
+fn jwt_with_exp(exp: u64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let body = URL_SAFE_NO_PAD.encode(json!({ "exp": exp }).to_string());
+    format!("eyJhbGciOiJub25lIn0.{body}.sig")
+}
+
+fn login(access_token: &str, last_refresh: Option<&str>) -> CodexAuth {
+    let mut doc = json!({
+        "OPENAI_API_KEY": null,
+        "tokens": {"id_token": "id-token-1", "access_token": access_token, "refresh_token": "refresh-token-1", "account_id": null}
+    });
+    if let Some(last) = last_refresh {
+        doc["last_refresh"] = json!(last);
+    }
+    CodexAuth::parse(
+        doc.to_string().as_bytes(),
+        std::path::Path::new("auth.json"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn refresh_is_due_five_minutes_before_exp() {
+    let exp = 1_800_000_000;
+    let auth = login(&jwt_with_exp(exp), Some("2020-01-01T00:00:00Z"));
+    assert!(!refresh_due(&auth, exp - 301));
+    assert!(refresh_due(&auth, exp - 300));
+    assert!(refresh_due(&auth, exp + 10));
+}
+
+#[test]
+fn without_exp_refresh_is_due_eight_days_after_the_last() {
+    // 2027-01-15T08:00:00Z is 1_800_000_000.
+    let auth = login("opaque-access-token", Some("2027-01-15T08:00:00Z"));
+    let eight_days = 8 * 24 * 3600;
+    assert!(!refresh_due(&auth, 1_800_000_000 + eight_days - 1));
+    assert!(refresh_due(&auth, 1_800_000_000 + eight_days));
+    // Neither known: due.
+    assert!(refresh_due(&login("opaque-access-token", None), 0));
+    // An API-key document is never due.
+    let key = CodexAuth::with_api_key(Secret::new("sk-proj-abcdefghijklmnop"));
+    assert!(!refresh_due(&key, u64::MAX));
+}

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::env::Env;
 use crate::config::locations::Located;
+use crate::error::{Error, Result};
+use crate::secure_file::{read_optional, ReadPolicy};
 
 /// The variable that moves Codex's home.
 pub const CODEX_HOME_VAR: &str = "CODEX_HOME";
@@ -83,6 +85,59 @@ pub fn keyring_account_for_canonical(canonical: &str) -> String {
     let digest = Sha256::digest(canonical.as_bytes());
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("cli|{hex}")
+}
+
+/// The `config.toml` key that moves Codex's login into the keyring.
+pub const CREDENTIALS_STORE_KEY: &str = "cli_auth_credentials_store";
+
+/// Where Codex keeps its login, from `cli_auth_credentials_store` in
+/// `$CODEX_HOME/config.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialsStore {
+    /// No such key (or `"file"`): `$CODEX_HOME/auth.json`.
+    File,
+    /// `"keyring"`: the whole `auth.json` document as one keyring secret
+    /// (service [`KEYRING_SERVICE`], account [`keyring_account`]).
+    Keyring,
+    /// `"auto"`: the keyring mode too. TODO(issue 10): PROTOCOL.md does not
+    /// say whether Codex falls back to the file when no keyring is there;
+    /// establish it before a source relies on it.
+    Auto,
+    /// A value this crate does not know (a newer Codex), as written.
+    Other(String),
+}
+
+/// Read [`CredentialsStore`] from Codex's `config.toml` in `codex_home`
+/// (a config file: symlinks followed, others must not be able to write it).
+/// A missing file means [`CredentialsStore::File`]; a file that is not
+/// TOML, or a key that is not a string, is an error naming the file and the
+/// key.
+pub fn credentials_store(codex_home: &Path) -> Result<CredentialsStore> {
+    let path = config_toml_path(codex_home);
+    let Some(bytes) = read_optional(&path, ReadPolicy::Config)? else {
+        return Ok(CredentialsStore::File);
+    };
+    let setting = |message: String| Error::Setting {
+        setting: format!("{} ({CREDENTIALS_STORE_KEY})", path.display()),
+        message,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| Error::parse(&path, "is not UTF-8 text"))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| Error::parse(&path, format!("not TOML: {}", e.message())))?;
+    Ok(match table.get(CREDENTIALS_STORE_KEY) {
+        None => CredentialsStore::File,
+        Some(toml::Value::String(mode)) => match mode.as_str() {
+            "file" => CredentialsStore::File,
+            "keyring" => CredentialsStore::Keyring,
+            "auto" => CredentialsStore::Auto,
+            other => CredentialsStore::Other(other.to_owned()),
+        },
+        Some(_) => {
+            return Err(setting(
+                "must be a string (\"file\", \"keyring\" or \"auto\")".into(),
+            ))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -69,3 +69,53 @@ fn keyring_account_canonicalises_a_symlinked_home() {
     assert_eq!(keyring_account(&link), expected);
     assert_eq!(keyring_account(&real.join("..").join("real")), expected);
 }
+
+#[cfg(unix)]
+#[test]
+fn credentials_store_from_config_toml() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    assert_eq!(credentials_store(home).unwrap(), CredentialsStore::File);
+    let config = config_toml_path(home);
+    let cases = [
+        ("model = \"o3\"\n", CredentialsStore::File),
+        (
+            "cli_auth_credentials_store = \"file\"\n",
+            CredentialsStore::File,
+        ),
+        (
+            "cli_auth_credentials_store = \"keyring\"\n",
+            CredentialsStore::Keyring,
+        ),
+        (
+            "cli_auth_credentials_store = \"auto\"\n[profiles.x]\nmodel = \"y\"\n",
+            CredentialsStore::Auto,
+        ),
+        (
+            "cli_auth_credentials_store = \"vault\"\n",
+            CredentialsStore::Other("vault".into()),
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&config, text).unwrap();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(credentials_store(home).unwrap(), expected, "{text}");
+    }
+    std::fs::write(&config, "cli_auth_credentials_store = 1\n").unwrap();
+    let err = credentials_store(home).unwrap_err().to_string();
+    assert!(
+        err.contains("config.toml (cli_auth_credentials_store): must be a string"),
+        "{err}"
+    );
+    std::fs::write(&config, "cli_auth_credentials_store = \n").unwrap();
+    let err = credentials_store(home).unwrap_err().to_string();
+    assert!(err.contains("config.toml is not valid: not TOML"), "{err}");
+    // Others may not write a file that decides where the login is.
+    std::fs::write(&config, "cli_auth_credentials_store = \"file\"\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(matches!(
+        credentials_store(home).unwrap_err(),
+        Error::WritableConfig { .. }
+    ));
+}
