@@ -74,7 +74,9 @@ wrk = [r for r in rows if r["phase"] == "wrk"]
 if wrk:
     print(f"### Requests (wrk, {rounds} rounds × {duration} s each, the targets in turn; medians of the rounds)")
     print()
-    print("`relay1`/`relay2`: the floor of any proxy, a byte relay with no HTTP work on 1 or 2 threads.")
+    print("`relay1`/`relay2`: the floor of any proxy, a byte relay with no HTTP work on 1 or 2 threads. "
+          "`nginx`: nginx as an authenticating reverse proxy (one worker), the anchor. "
+          "`proxy0`: claude-auth proxy with the usage ledger off.")
     print()
     print("| connections (wrk threads) | target | requests/s | median latency (ms) | p99 latency (ms) | CPU per request, upstream (µs) | CPU per request, proxy or relay (µs) | errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -82,7 +84,7 @@ if wrk:
     groups = [(c, 0) for c in sorted({r["conns"] for r in wrk if not r.get("pinned")}, reverse=True)]
     groups += [(c, 1) for c in sorted({r["conns"] for r in wrk if r.get("pinned")}, reverse=True)]
     for conns, pinned in groups:
-        for target in ("direct", "proxy", "relay1", "relay2"):
+        for target in ("direct", "proxy", "proxy0", "nginx", "relay1", "relay2"):
             runs = [r for r in wrk if r["conns"] == conns and r["target"] == target and bool(r.get("pinned")) == bool(pinned)]
             if not runs:
                 continue
@@ -107,7 +109,7 @@ if wrk:
             continue
         d = summary[(conns, pinned, "direct")]
         pin = ", pinned¹" if pinned else ""
-        for target in ("proxy", "relay1", "relay2"):
+        for target in ("proxy", "proxy0", "nginx", "relay1", "relay2"):
             if (conns, pinned, target) in summary:
                 m = summary[(conns, pinned, target)]
                 print(f"| {conns}{pin} | {target} | {m[1] - d[1]:+.3f} | {m[2] - d[2]:+.3f} | {m[0] / d[0] * 100:.0f} % |")
@@ -117,6 +119,13 @@ if wrk:
         targets.append((f"{name}: added median latency ≤ 0.3 ms", f"{add50:+.3f} ms", add50 <= 0.3))
         targets.append((f"{name}: added p99 latency ≤ 2 ms", f"{add99:+.3f} ms", add99 <= 2.0))
         targets.append((f"{name}: proxy throughput ≥ 80 % of direct", f"{ratio * 100:.0f} %", ratio >= 0.8))
+        if (conns, pinned, "nginx") in summary:
+            n = summary[(conns, pinned, "nginx")]
+            targets.append((f"{name}: proxy throughput ≥ 100 % of nginx's", f"{p[0] / n[0] * 100:.0f} %", p[0] >= n[0]))
+            targets.append((f"{name}: proxy added median latency ≤ nginx's", f"{add50:+.3f} ms against {n[1] - d[1]:+.3f} ms", add50 <= n[1] - d[1]))
+        if (conns, pinned, "proxy0") in summary:
+            z = summary[(conns, pinned, "proxy0")]
+            targets.append((f"{name}: the usage ledger adds ≤ 50 µs at the median (proxy − proxy0)", f"{(p[1] - z[1]) * 1000:+.0f} µs", (p[1] - z[1]) * 1000 <= 50))
     print()
     if any(p for _, p in groups):
         print("¹ pinned: wrk and the upstream on CPU 0, the proxy alone on CPU 1 (`taskset`).")

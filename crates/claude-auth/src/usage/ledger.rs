@@ -254,12 +254,26 @@ impl Ledger {
 
     /// Add many requests in one transaction.
     pub fn record_all(&self, records: &[RequestRecord]) -> Result<(), LedgerError> {
+        self.record_batch(records, &[])
+    }
+
+    /// Add requests and keep latest headers (`(provider, login, at, kept
+    /// headers)`, as [`kept_headers`] returns them) in one transaction: one
+    /// commit for a whole batch.
+    pub fn record_batch(
+        &self,
+        records: &[RequestRecord],
+        limits: &[(Provider, String, u64, Vec<(String, String)>)],
+    ) -> Result<(), LedgerError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn
             .transaction()
             .map_err(|e| Ledger::error(&self.path, e))?;
         for r in records {
             insert(&tx, r).map_err(|e| Ledger::error(&self.path, e))?;
+        }
+        for (provider, login, at, kept) in limits {
+            upsert_limits(&tx, provider, login, *at, kept).map_err(|e| Ledger::error(&self.path, e))?;
         }
         tx.commit().map_err(|e| Ledger::error(&self.path, e))
     }
@@ -278,16 +292,7 @@ impl Ledger {
         if kept.is_empty() {
             return Ok(0);
         }
-        let json = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
-        self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO limits (provider, profile, at, headers) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (provider, profile) DO UPDATE SET at = excluded.at, headers = excluded.headers
-                 WHERE excluded.at >= limits.at",
-            )?
-            .execute(params![provider.as_str(), profile, i64::try_from(at).unwrap_or(i64::MAX), json])
-            .map(drop)
-        })?;
+        self.with(|c| upsert_limits(c, provider, profile, at, &kept))?;
         Ok(kept.len())
     }
 
@@ -355,6 +360,23 @@ impl Ledger {
         let before = i64::try_from(before).unwrap_or(i64::MAX);
         self.with(|c| c.execute("DELETE FROM requests WHERE at < ?1", [before]))
     }
+}
+
+fn upsert_limits(
+    c: &Connection,
+    provider: &Provider,
+    profile: &str,
+    at: u64,
+    kept: &[(String, String)],
+) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(kept).unwrap_or_else(|_| "[]".into());
+    c.prepare_cached(
+        "INSERT INTO limits (provider, profile, at, headers) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (provider, profile) DO UPDATE SET at = excluded.at, headers = excluded.headers
+         WHERE excluded.at >= limits.at",
+    )?
+    .execute(params![provider.as_str(), profile, i64::try_from(at).unwrap_or(i64::MAX), json])
+    .map(drop)
 }
 
 fn insert(c: &Connection, r: &RequestRecord) -> rusqlite::Result<()> {

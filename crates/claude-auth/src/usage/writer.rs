@@ -4,8 +4,10 @@
 //! ledger on a thread of its own; the proxy and the client hand it records
 //! through a bounded channel (a send costs well under a microsecond and
 //! never blocks: when the channel is full the record is dropped and
-//! counted), and the thread writes whatever has queued up in one
-//! transaction.
+//! counted), and the thread writes what arrives within [`BATCH_WINDOW`] of
+//! the first record in one transaction (one commit per batch, the latest
+//! headers per login only), so a busy proxy costs the ledger a few commits
+//! a second rather than one per request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -21,6 +23,9 @@ use crate::credential::Provider;
 pub const QUEUE: usize = 4096;
 /// Records written per transaction at most.
 const BATCH: usize = 512;
+/// How long the writer gathers records after the first one before it
+/// commits them (a flush commits at once).
+pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum Entry {
     Request(RequestRecord),
@@ -28,7 +33,7 @@ enum Entry {
         provider: Provider,
         profile: String,
         at: u64,
-        headers: HeaderMap,
+        kept: Vec<(String, String)>,
     },
     Flush(std::sync::mpsc::Sender<()>),
 }
@@ -95,20 +100,11 @@ impl LedgerWriter {
         if kept.is_empty() {
             return;
         }
-        let mut copy = HeaderMap::with_capacity(kept.len());
-        for (name, value) in kept {
-            if let (Ok(n), Ok(v)) = (
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-                reqwest::header::HeaderValue::from_str(&value),
-            ) {
-                copy.insert(n, v);
-            }
-        }
         self.send(Entry::Limits {
             provider: provider.clone(),
             profile: profile.to_owned(),
             at,
-            headers: copy,
+            kept,
         });
     }
 
@@ -131,13 +127,16 @@ impl LedgerWriter {
 fn run(ledger: Ledger, rx: Receiver<Entry>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
+        let deadline = std::time::Instant::now() + BATCH_WINDOW;
+        while batch.len() < BATCH && !matches!(batch.last(), Some(Entry::Flush(_))) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
                 Ok(e) => batch.push(e),
                 Err(_) => break,
             }
         }
         let mut requests = Vec::new();
+        let mut latest: Vec<(Provider, String, u64, Vec<(String, String)>)> = Vec::new();
         let mut flushes = Vec::new();
         for entry in batch {
             match entry {
@@ -146,17 +145,17 @@ fn run(ledger: Ledger, rx: Receiver<Entry>) {
                     provider,
                     profile,
                     at,
-                    headers,
-                } => {
-                    if let Err(e) = ledger.record_limits(&provider, &profile, at, &headers) {
-                        tracing::warn!("usage ledger: {e}");
-                    }
-                }
+                    kept,
+                } => match latest.iter_mut().find(|l| l.0 == provider && l.1 == profile) {
+                    Some(l) if l.2 <= at => *l = (provider, profile, at, kept),
+                    Some(_) => {}
+                    None => latest.push((provider, profile, at, kept)),
+                },
                 Entry::Flush(done) => flushes.push(done),
             }
         }
-        if !requests.is_empty() {
-            if let Err(e) = ledger.record_all(&requests) {
+        if !requests.is_empty() || !latest.is_empty() {
+            if let Err(e) = ledger.record_batch(&requests, &latest) {
                 tracing::warn!("usage ledger: {e}");
             }
         }
