@@ -273,7 +273,8 @@ impl Ledger {
             insert(&tx, r).map_err(|e| Ledger::error(&self.path, e))?;
         }
         for (provider, login, at, kept) in limits {
-            upsert_limits(&tx, provider, login, *at, kept).map_err(|e| Ledger::error(&self.path, e))?;
+            upsert_limits(&tx, provider, login, *at, kept)
+                .map_err(|e| Ledger::error(&self.path, e))?;
         }
         tx.commit().map_err(|e| Ledger::error(&self.path, e))
     }
@@ -375,7 +376,12 @@ fn upsert_limits(
          ON CONFLICT (provider, profile) DO UPDATE SET at = excluded.at, headers = excluded.headers
          WHERE excluded.at >= limits.at",
     )?
-    .execute(params![provider.as_str(), profile, i64::try_from(at).unwrap_or(i64::MAX), json])
+    .execute(params![
+        provider.as_str(),
+        profile,
+        i64::try_from(at).unwrap_or(i64::MAX),
+        json
+    ])
     .map(drop)
 }
 

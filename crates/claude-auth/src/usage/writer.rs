@@ -146,7 +146,10 @@ fn run(ledger: Ledger, rx: Receiver<Entry>) {
                     profile,
                     at,
                     kept,
-                } => match latest.iter_mut().find(|l| l.0 == provider && l.1 == profile) {
+                } => match latest
+                    .iter_mut()
+                    .find(|l| l.0 == provider && l.1 == profile)
+                {
                     Some(l) if l.2 <= at => *l = (provider, profile, at, kept),
                     Some(_) => {}
                     None => latest.push((provider, profile, at, kept)),
