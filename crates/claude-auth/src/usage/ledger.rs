@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS limits (
 );
 ";
 
+/// A login's latest rate-limit headers: provider, login, when (Unix
+/// seconds), and the kept headers as [`kept_headers`] returns them.
+pub type LatestLimits = (Provider, String, u64, Vec<(String, String)>);
+
 /// Why the ledger could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -263,7 +267,7 @@ impl Ledger {
     pub fn record_batch(
         &self,
         records: &[RequestRecord],
-        limits: &[(Provider, String, u64, Vec<(String, String)>)],
+        limits: &[LatestLimits],
     ) -> Result<(), LedgerError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn

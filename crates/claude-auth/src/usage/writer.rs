@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use reqwest::header::HeaderMap;
 
-use super::ledger::{kept_headers, Ledger, RequestRecord};
+use super::ledger::{kept_headers, LatestLimits, Ledger, RequestRecord};
 use crate::credential::Provider;
 
 /// Records waiting at most; past this, new ones are dropped and counted.
@@ -136,7 +136,7 @@ fn run(ledger: Ledger, rx: Receiver<Entry>) {
             }
         }
         let mut requests = Vec::new();
-        let mut latest: Vec<(Provider, String, u64, Vec<(String, String)>)> = Vec::new();
+        let mut latest: Vec<LatestLimits> = Vec::new();
         let mut flushes = Vec::new();
         for entry in batch {
             match entry {
