@@ -94,10 +94,7 @@ async fn collect(
         let Some(found) = report.found() else {
             continue;
         };
-        let key = match &found.profile {
-            Some(p) => format!("profile-{p}"),
-            None => report.id.as_str().to_owned(),
-        };
+        let key = claude_auth::usage::login_key(report.id, found.profile.as_deref());
         if logins.iter().any(|l| l.login == key) {
             continue;
         }
@@ -134,11 +131,7 @@ async fn collect(
                 .clone()
                 .ok_or_else(|| "its token comes from an exchange".to_owned())
         };
-        let base_url = found
-            .base_url
-            .clone()
-            .or_else(|| resolver.env().get("ANTHROPIC_BASE_URL").map(str::to_owned))
-            .unwrap_or_else(|| claude_auth::provider::DEFAULT_BASE_URL.to_owned());
+        let base_url = claude_auth::source::base_url_for(Some(found), resolver.env());
         match credential {
             Ok(credential) => {
                 login.kind = Some(credential.kind());

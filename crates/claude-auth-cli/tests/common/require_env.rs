@@ -4,7 +4,8 @@
 //! these environments up and exports `CI=1`, so a local `scripts/test` run
 //! behaves as CI does.
 //!
-//! Included by `common/mod.rs` and `rig/mod.rs` (a test file may use either).
+//! Included by the CLI tests' `common/mod.rs` and `rig/mod.rs` (a test file may
+//! use either), and by the library tests' `common/mod.rs`.
 #![allow(dead_code)]
 
 use std::io::Write as _;
