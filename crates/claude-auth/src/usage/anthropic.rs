@@ -81,12 +81,12 @@ pub fn parse_profile(body: &[u8]) -> Result<(Option<String>, Option<String>), St
         .get("organization")
         .and_then(|o| o.get("organization_type"))
         .and_then(Value::as_str)
-        .map(|t| t.strip_prefix("claude_").unwrap_or(t).to_owned());
+        .map(|t| super::clean_text(t.strip_prefix("claude_").unwrap_or(t)));
     let email = map
         .get("account")
         .and_then(|a| a.get("email"))
         .and_then(Value::as_str)
-        .map(str::to_owned);
+        .map(super::clean_text);
     Ok((plan, email))
 }
 
@@ -120,7 +120,7 @@ pub fn from_headers(headers: &HeaderMap, now: u64) -> Option<UsageSnapshot> {
                 .push(Window::new(id, label, used * 100.0).timed(Some(length), reset));
         }
     }
-    snapshot.status = header(headers, &format!("{UNIFIED}status")).map(str::to_owned);
+    snapshot.status = header(headers, &format!("{UNIFIED}status")).map(super::clean_text);
     for name in API_LIMITS {
         let get = |part: &str| header(headers, &format!("anthropic-ratelimit-{name}-{part}"));
         let limit = ApiLimit {

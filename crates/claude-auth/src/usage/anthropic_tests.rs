@@ -104,3 +104,15 @@ fn unified_and_api_key_headers() {
     assert_eq!(s.api_limits[0].used_percent(), Some(25.0));
     assert!(from_headers(&headers(&[("content-type", "text/plain")]), 0).is_none());
 }
+
+#[test]
+fn vendor_text_cannot_drive_the_terminal() {
+    let body = "{\"five\\u001b[2J\\u202e_hour\": {\"utilization\": 1}}";
+    let s = parse_usage(body.as_bytes(), 0).unwrap();
+    assert_eq!(s.windows[0].label, "five?[2J? hour");
+    let profile = br#"{"account":{"email":"a\u0007@b"},"organization":{"organization_type":"claude_\u001b]0;x\u0007"}}"#;
+    assert_eq!(
+        parse_profile(profile).unwrap(),
+        (Some("?]0;x?".into()), Some("a?@b".into()))
+    );
+}

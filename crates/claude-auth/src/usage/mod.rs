@@ -90,6 +90,23 @@ impl UsageSnapshot {
     }
 }
 
+/// Text a vendor sent (a window's name, a plan, an email, a status) as it
+/// may be shown on a terminal: control and bidi-override characters become
+/// `?`, and it is cut at 128 characters, so an answer cannot drive the
+/// terminal that prints it.
+pub fn clean_text(text: &str) -> String {
+    text.chars()
+        .take(128)
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// A number from JSON that may come as a number or a numeric string.
 pub(crate) fn json_f64(v: Option<&Value>) -> Option<f64> {
     match v? {

@@ -42,7 +42,7 @@ pub fn parse_usage(body: &[u8], now: u64) -> Result<UsageSnapshot, String> {
     snapshot.plan = map
         .get("plan_type")
         .and_then(Value::as_str)
-        .map(str::to_owned);
+        .map(super::clean_text);
     if let Some(Value::Object(limits)) = map.get("rate_limit") {
         for id in ["primary_window", "secondary_window"] {
             if let Some(Value::Object(w)) = limits.get(id) {
@@ -92,7 +92,7 @@ pub fn from_headers(headers: &HeaderMap, now: u64) -> Option<UsageSnapshot> {
             .windows
             .push(Window::new(id, &label, used).timed(length, resets_at));
     }
-    snapshot.plan = header(headers, "x-codex-plan-type").map(str::to_owned);
+    snapshot.plan = header(headers, "x-codex-plan-type").map(super::clean_text);
     for name in ["requests", "tokens"] {
         let get = |part: &str| header(headers, &format!("x-ratelimit-{part}-{name}"));
         let limit = ApiLimit {

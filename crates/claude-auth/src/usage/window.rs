@@ -74,7 +74,8 @@ pub struct Pace {
 }
 
 impl Window {
-    /// A window, its used share clamped to 0–100 (non-finite counts as 0).
+    /// A window, its used share clamped to 0–100 (non-finite counts as 0),
+    /// its id and label cleaned for a terminal ([`clean_text`](super::clean_text)).
     pub fn new(id: &str, label: &str, used_percent: f64) -> Window {
         let used = if used_percent.is_finite() {
             used_percent.clamp(0.0, 100.0)
@@ -82,8 +83,8 @@ impl Window {
             0.0
         };
         Window {
-            id: id.to_owned(),
-            label: label.to_owned(),
+            id: super::clean_text(id),
+            label: super::clean_text(label),
             used_percent: used,
             window_secs: None,
             resets_at: None,
