@@ -95,7 +95,7 @@ enum Command {
     Proxy(commands::proxy::ProxyArgs),
     /// Ask Claude: the answer streams to stdout (prompt as argument or on stdin)
     Chat(commands::chat::ChatArgs),
-    /// Every login's usage windows, reset times and pace (alias: quota)
+    /// Every login's usage windows, reset times and pace
     #[command(visible_alias = "quota")]
     Usage(commands::usage::UsageArgs),
     /// List, select and inspect profiles
