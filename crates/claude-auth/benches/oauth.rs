@@ -149,6 +149,7 @@ fn write_profile(home: &Path, access: &str, expires_at: u64) {
         },
         provider: Provider::Anthropic,
         client_id: Some(CLIENT_ID.into()),
+        id_token: None,
     };
     files.save("default", &Credential::OAuth(set)).unwrap();
 }

@@ -40,6 +40,7 @@ fn home_with_profile() -> tempfile::TempDir {
         },
         provider: Provider::Anthropic,
         client_id: Some("bench-client".into()),
+        id_token: None,
     };
     files.save("default", &Credential::OAuth(set)).unwrap();
     home

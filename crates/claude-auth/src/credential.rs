@@ -135,6 +135,9 @@ pub struct TokenSet {
     pub provider: Provider,
     /// The OAuth client it was issued to (needed to refresh).
     pub client_id: Option<String>,
+    /// The OpenID id token, when the issuer returned one (ChatGPT logins:
+    /// kept and written back; Anthropic sets leave it `None`).
+    pub id_token: Option<Secret>,
 }
 
 impl TokenSet {
@@ -148,6 +151,7 @@ impl TokenSet {
             identity: Identity::default(),
             provider,
             client_id: None,
+            id_token: None,
         }
     }
 
@@ -257,6 +261,18 @@ impl Credential {
         matches!(self, Credential::OAuth(set) if set.can_refresh())
     }
 
+    /// The ChatGPT account a ChatGPT login belongs to (sent as
+    /// `ChatGPT-Account-Id` beside the bearer token); `None` for anything
+    /// else, API keys included.
+    pub fn openai_account_id(&self) -> Option<&str> {
+        match self {
+            Credential::OAuth(set) if set.provider == Provider::Openai => {
+                set.identity.account_uuid.as_deref()
+            }
+            _ => None,
+        }
+    }
+
     /// The OAuth token set, if this is one.
     pub fn token_set(&self) -> Option<&TokenSet> {
         match self {
@@ -357,6 +373,7 @@ pub(crate) fn token_set_from_spec_map(map: &Map<String, Value>) -> Result<TokenS
         },
         provider: parse_provider(map)?,
         client_id: str_field(map, "client_id"),
+        id_token: token_field(map, "id_token")?,
     })
 }
 
@@ -393,6 +410,9 @@ pub(crate) fn token_set_into_spec_map(set: &TokenSet, map: &mut Map<String, Valu
         "refresh_token",
         set.refresh_token.as_ref().map(Secret::expose),
     );
+    if let Some(id_token) = &set.id_token {
+        map.insert("id_token".into(), Value::String(id_token.expose().to_owned()));
+    }
     let scope = set.scopes.join(" ");
     set_opt(map, "scope", (!scope.is_empty()).then_some(scope.as_str()));
     let id = &set.identity;
@@ -485,6 +505,7 @@ mod tests {
             },
             provider: Provider::Anthropic,
             client_id: Some("cid".into()),
+            id_token: None,
         })
     }
 

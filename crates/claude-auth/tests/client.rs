@@ -261,6 +261,7 @@ fn write_oauth_profile(env: &Env, name: &str) {
         },
         provider: Provider::Anthropic,
         client_id: Some("test-client".into()),
+        id_token: None,
     };
     let files = resolver.profile_files();
     files.write_config_if_missing(name, &set, None).unwrap();

@@ -103,6 +103,7 @@ fn oauth(access: &str, refresh: &str) -> Credential {
         },
         provider: Provider::Anthropic,
         client_id: Some("client-id".into()),
+        id_token: None,
     })
 }
 

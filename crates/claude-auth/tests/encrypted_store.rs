@@ -43,6 +43,7 @@ fn oauth() -> Credential {
         },
         provider: Provider::Anthropic,
         client_id: Some("client-id".into()),
+        id_token: None,
     })
 }
 

@@ -289,6 +289,7 @@ fn arb_token_set(provider: BoxedStrategy<Provider>) -> impl Strategy<Value = Tok
                 identity,
                 provider,
                 client_id,
+                id_token: None,
             },
         )
 }

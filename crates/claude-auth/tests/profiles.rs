@@ -97,6 +97,7 @@ fn oauth() -> Credential {
         },
         provider: Provider::Anthropic,
         client_id: Some(CLIENT_ID.into()),
+        id_token: None,
     })
 }
 

@@ -29,6 +29,9 @@
 //!
 //! [profiles.work]
 //! storage = "keyring"
+//!
+//! [openai]
+//! issuer = "https://auth.openai.com"   # the ChatGPT issuer (a loopback one in tests)
 //! ```
 
 use std::collections::BTreeMap;
@@ -100,6 +103,15 @@ pub struct KeyringSettings {
     pub service: Option<String>,
 }
 
+/// `[openai]`: the OpenAI provider.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OpenaiSettings {
+    /// The ChatGPT issuer (default `https://auth.openai.com`), for tests
+    /// against a loopback issuer.
+    pub issuer: Option<String>,
+}
+
 /// Per-profile settings.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -144,6 +156,8 @@ struct SettingsFile {
     providers: BTreeMap<String, PresetOverride>,
     #[serde(default)]
     usage: UsageSettings,
+    #[serde(default)]
+    openai: OpenaiSettings,
 }
 
 /// Effective settings (file, then environment overrides).
@@ -179,6 +193,9 @@ pub struct Settings {
     /// Whether the proxy and the client record into the usage ledger
     /// (`[usage] ledger`, default true).
     pub usage_ledger: bool,
+    /// The ChatGPT issuer (`[openai] issuer`, env
+    /// `CLAUDE_AUTH_OPENAI_ISSUER`); `None`: `https://auth.openai.com`.
+    pub openai_issuer: Option<String>,
 }
 
 impl Default for Settings {
@@ -198,6 +215,7 @@ impl Default for Settings {
             usage_ttl_secs: DEFAULT_USAGE_TTL_SECS,
             usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
             usage_ledger: true,
+            openai_issuer: None,
         }
     }
 }
@@ -213,6 +231,21 @@ fn parse_ids(list: &[String], setting: &str) -> Result<Vec<SourceId>> {
         .collect()
 }
 
+/// The order of Anthropic's extra sources: the OpenAI chain's sources have a
+/// fixed order and cannot be put there.
+fn parse_order(list: &[String], setting: &str) -> Result<Vec<SourceId>> {
+    let ids = parse_ids(list, setting)?;
+    if let Some(id) = ids.iter().find(|id| id.is_openai()) {
+        return Err(Error::Setting {
+            setting: setting.to_owned(),
+            message: format!(
+                "{id} belongs to the OpenAI chain, whose order is fixed; it can only be listed in disabled_sources"
+            ),
+        });
+    }
+    Ok(ids)
+}
+
 impl Settings {
     /// The settings file's path: `CLAUDE_AUTH_SETTINGS`, else
     /// `<own config dir>/config.toml`.
@@ -225,7 +258,7 @@ impl Settings {
     /// overrides: `CLAUDE_AUTH_SOURCES`, `CLAUDE_AUTH_DISABLED_SOURCES`
     /// (comma-separated ids), `CLAUDE_AUTH_STORAGE`,
     /// `CLAUDE_AUTH_EXTERNAL_COMMAND`, `CLAUDE_AUTH_REFRESH_THRESHOLD_SECS`,
-    /// `CLAUDE_AUTH_KEYRING_SERVICE`.
+    /// `CLAUDE_AUTH_KEYRING_SERVICE`, `CLAUDE_AUTH_OPENAI_ISSUER`.
     pub fn load(env: &Env) -> Result<Settings> {
         let path = Settings::default_path(env);
         let mut settings = Settings::from_file(&path)?;
@@ -255,7 +288,7 @@ impl Settings {
             ..Settings::default()
         };
         if let Some(order) = &file.sources {
-            s.extra_order = parse_ids(order, &setting("sources"))?;
+            s.extra_order = parse_order(order, &setting("sources"))?;
         }
         s.disabled = parse_ids(&file.disabled_sources, &setting("disabled_sources"))?;
         if let Some(storage) = file.storage {
@@ -285,6 +318,9 @@ impl Settings {
         if let Some(on) = file.usage.ledger {
             s.usage_ledger = on;
         }
+        if let Some(issuer) = file.openai.issuer {
+            s.openai_issuer = Some(check_issuer(&issuer, &setting("openai.issuer"))?);
+        }
         // Check presets now so a bad [providers.x] table is reported with the file.
         Presets::load(&s.providers, &path.display().to_string())?;
         Ok(s)
@@ -298,7 +334,7 @@ impl Settings {
                 .collect::<Vec<_>>()
         };
         if let Some(v) = env.get("CLAUDE_AUTH_SOURCES") {
-            self.extra_order = parse_ids(&split(v), "CLAUDE_AUTH_SOURCES")?;
+            self.extra_order = parse_order(&split(v), "CLAUDE_AUTH_SOURCES")?;
         }
         if let Some(v) = env.get("CLAUDE_AUTH_DISABLED_SOURCES") {
             self.disabled = parse_ids(&split(v), "CLAUDE_AUTH_DISABLED_SOURCES")?;
@@ -327,6 +363,9 @@ impl Settings {
         }
         if let Some(v) = env.get("CLAUDE_AUTH_KEYRING_SERVICE") {
             self.keyring_service = v.to_owned();
+        }
+        if let Some(v) = env.get("CLAUDE_AUTH_OPENAI_ISSUER") {
+            self.openai_issuer = Some(check_issuer(v, "CLAUDE_AUTH_OPENAI_ISSUER")?);
         }
         Ok(())
     }
@@ -368,6 +407,26 @@ impl Settings {
             .filter(|id| !self.disabled.contains(id))
             .collect()
     }
+}
+
+/// An issuer URL: `https://…`, or `http://` on loopback only (a test
+/// issuer); no query or fragment. Returned without a trailing slash.
+fn check_issuer(value: &str, setting: &str) -> Result<String> {
+    let bad = |message: &str| Error::Setting {
+        setting: setting.to_owned(),
+        message: format!("{message}; use https://auth.openai.com or http://127.0.0.1:PORT for a test issuer"),
+    };
+    let url = url::Url::parse(value).map_err(|_| bad("is not a URL"))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(bad("must be https (http only on loopback)")),
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad("must have no query, fragment or user"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// `<own config dir>/profiles.json`: where logins stored each profile.
@@ -427,6 +486,20 @@ mod tests {
         let s = Settings::load(&env).unwrap();
         assert_eq!(s.extra_order, [SourceId::SeedEnv]);
         assert_eq!(s.storage_for("other"), StorageKind::File);
+    }
+
+    #[test]
+    fn openai_issuer_from_file_and_env_is_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        std::fs::write(&path, "[openai]\nissuer = \"http://127.0.0.1:8080/\"\n").unwrap();
+        let env = Env::empty().with("CLAUDE_AUTH_SETTINGS", path.display().to_string());
+        let s = Settings::load(&env).unwrap();
+        assert_eq!(s.openai_issuer.as_deref(), Some("http://127.0.0.1:8080"));
+        let s = Settings::load(&env.clone().with("CLAUDE_AUTH_OPENAI_ISSUER", "https://a.example")).unwrap();
+        assert_eq!(s.openai_issuer.as_deref(), Some("https://a.example"));
+        let err = Settings::load(&env.with("CLAUDE_AUTH_OPENAI_ISSUER", "http://evil.example")).unwrap_err();
+        assert!(err.to_string().starts_with("CLAUDE_AUTH_OPENAI_ISSUER: must be https"), "{err}");
     }
 
     #[test]

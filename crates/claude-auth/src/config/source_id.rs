@@ -34,7 +34,27 @@ pub enum SourceId {
     ClaudeCode,
     /// The seed library's `auth.json` / `CLAUDE_AUTH_FILE`.
     SeedFile,
+    /// `OPENAI_API_KEY` (the OpenAI chain).
+    OpenaiApiKey,
+    /// `CODEX_API_KEY` (the OpenAI chain).
+    CodexApiKey,
+    /// claude-auth's own OpenAI login: `--profile`, else the active OpenAI
+    /// profile (the OpenAI chain).
+    OpenaiProfile,
+    /// Codex's login: `$CODEX_HOME/auth.json`, or Codex's keyring entry
+    /// (the OpenAI chain).
+    Codex,
 }
+
+/// The OpenAI chain, in its fixed order (`disabled_sources` may switch off
+/// any but `explicit`).
+pub const OPENAI_CHAIN: [SourceId; 5] = [
+    SourceId::Explicit,
+    SourceId::OpenaiApiKey,
+    SourceId::CodexApiKey,
+    SourceId::OpenaiProfile,
+    SourceId::Codex,
+];
 
 /// The spec's tiers, whose order is fixed.
 pub const SPEC_TIERS: [SourceId; 6] = [
@@ -61,6 +81,10 @@ impl SourceId {
             SourceId::ExternalCommand => "external-command",
             SourceId::ClaudeCode => "claude-code",
             SourceId::SeedFile => "seed-file",
+            SourceId::OpenaiApiKey => "openai-api-key",
+            SourceId::CodexApiKey => "codex-api-key",
+            SourceId::OpenaiProfile => "openai-profile",
+            SourceId::Codex => "codex",
         }
     }
 
@@ -78,7 +102,23 @@ impl SourceId {
             SourceId::ExternalCommand => "external command",
             SourceId::ClaudeCode => "Claude Code login",
             SourceId::SeedFile => "claude-oauth-auth file",
+            SourceId::OpenaiApiKey => "OPENAI_API_KEY",
+            SourceId::CodexApiKey => "CODEX_API_KEY",
+            SourceId::OpenaiProfile => "OpenAI profile",
+            SourceId::Codex => "Codex login",
         }
+    }
+
+    /// Whether this source belongs to the OpenAI chain only (`explicit` is
+    /// in both chains).
+    pub fn is_openai(self) -> bool {
+        matches!(
+            self,
+            SourceId::OpenaiApiKey
+                | SourceId::CodexApiKey
+                | SourceId::OpenaiProfile
+                | SourceId::Codex
+        )
     }
 }
 
@@ -97,6 +137,10 @@ impl FromStr for SourceId {
             SourceId::ExternalCommand,
             SourceId::ClaudeCode,
             SourceId::SeedFile,
+            SourceId::OpenaiApiKey,
+            SourceId::CodexApiKey,
+            SourceId::OpenaiProfile,
+            SourceId::Codex,
         ];
         if let Some(id) = all.iter().find(|id| id.as_str() == s) {
             return Ok(*id);

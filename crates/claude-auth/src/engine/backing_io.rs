@@ -67,6 +67,11 @@ impl Backing {
         }
         let path: PathBuf = match (self, self.file()) {
             (Backing::Memory, _) => return Ok(Guard::None),
+            (Backing::OpenaiProfile { profile, .. }, _) => own_config_dir(env)
+                .path
+                .join("openai")
+                .join("locks")
+                .join(format!("{profile}.lock")),
             (_, Some(file)) => lock_path_beside(file),
             (_, None) => match self.profile() {
                 Some(name) => own_config_dir(env)
@@ -103,6 +108,15 @@ impl Backing {
             }
             Backing::SeedFile { path } => read_seed_file(path)?
                 .map(|c| Found::new(c, path.display().to_string(), self.clone())),
+            Backing::OpenaiProfile { profile, storage } => resolver
+                .openai_profiles()
+                .load_from(profile, *storage)?
+                .map(|stored| {
+                    let mut found = Found::new(stored.credential, stored.location, self.clone());
+                    found.profile = Some(profile.clone());
+                    found.storage = Some(*storage);
+                    found
+                }),
             _ => None,
         };
         Ok(found.and_then(|found| {
@@ -149,6 +163,11 @@ impl Backing {
                 resolver.store_for(kind)?.save(profile, &credential())
             }
             Backing::SeedFile { path } => write_seed_file(path, set),
+            Backing::OpenaiProfile { profile, storage } => {
+                resolver
+                    .openai_profiles()
+                    .save(profile, &credential(), *storage)
+            }
             _ => Err(Error::Unsupported("not a stored credential".into())),
         }
     }
@@ -160,6 +179,12 @@ impl Backing {
                 refresh_state::state_path(env, true, None)
             }
             Backing::SeedFile { .. } => refresh_state::seed_file_state_path(env),
+            Backing::OpenaiProfile { profile, .. } => Some(
+                own_config_dir(env)
+                    .path
+                    .join("state")
+                    .join(format!("openai-profile-{profile}.json")),
+            ),
             b => refresh_state::state_path(env, false, b.profile()),
         }
     }

@@ -61,6 +61,7 @@ impl TokenResponse {
             identity,
             provider,
             client_id,
+            id_token: previous.and_then(|p| p.id_token.clone()),
         }
     }
 }

@@ -63,6 +63,25 @@ pub enum Backing {
     /// A credential given in code, held in memory; a refresh is handed to
     /// the caller's callback to persist.
     Memory,
+    /// Codex's `$CODEX_HOME/auth.json`.
+    CodexFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Codex's keyring entry (service `Codex Auth`, account `cli|<hash of
+    /// the home>`), holding the whole `auth.json` document.
+    CodexKeyring {
+        /// Codex's home, whose canonical path names the entry.
+        codex_home: PathBuf,
+    },
+    /// One of claude-auth's own OpenAI profiles
+    /// ([`crate::store::openai_profiles`]).
+    OpenaiProfile {
+        /// The profile.
+        profile: String,
+        /// Where it is kept.
+        storage: StorageKind,
+    },
 }
 
 impl Backing {
@@ -83,6 +102,7 @@ impl Backing {
             Backing::ProfileFile { .. } | Backing::KeyFile { .. } => Some(StorageKind::File),
             Backing::Keyring { .. } => Some(StorageKind::Keyring),
             Backing::EncryptedFile { .. } => Some(StorageKind::EncryptedFile),
+            Backing::OpenaiProfile { storage, .. } => Some(*storage),
             _ => None,
         }
     }
@@ -94,7 +114,8 @@ impl Backing {
             Backing::ProfileFile { path, .. }
             | Backing::KeyFile { path, .. }
             | Backing::ClaudeCodeFile { path }
-            | Backing::SeedFile { path } => Some(path),
+            | Backing::SeedFile { path }
+            | Backing::CodexFile { path } => Some(path),
             _ => None,
         }
     }
@@ -104,6 +125,14 @@ impl Backing {
         matches!(
             self,
             Backing::ClaudeCodeFile { .. } | Backing::ClaudeCodeKeychain
+        )
+    }
+
+    /// Whether this is Codex's login (its `auth.json` or keyring entry).
+    pub fn is_codex(&self) -> bool {
+        matches!(
+            self,
+            Backing::CodexFile { .. } | Backing::CodexKeyring { .. }
         )
     }
 
@@ -120,6 +149,12 @@ impl Backing {
         match self {
             Backing::ClaudeCodeFile { .. } | Backing::ClaudeCodeKeychain => {
                 "claude /login (Claude Code)".into()
+            }
+            Backing::CodexFile { .. } | Backing::CodexKeyring { .. } => {
+                "codex login (Codex), or claude-auth login --provider chatgpt --codex".into()
+            }
+            Backing::OpenaiProfile { profile, .. } => {
+                format!("claude-auth login --provider chatgpt --profile {profile}")
             }
             b => match b.profile() {
                 Some(name) => format!("claude-auth login --profile {name}"),

@@ -14,6 +14,10 @@ pub(super) fn evaluate(r: &Resolver, options: &ResolveOptions) -> Step {
         )));
     }
     match &options.explicit_profile {
+        // The OpenAI chain reads `--profile` in its openai-profile source.
+        Some(_) if *r.provider() == crate::credential::Provider::Openai => {
+            Step::Skip("--profile names an OpenAI profile: see openai-profile".into())
+        }
         Some(p) => r.profile_step(p, "--profile", true),
         None => Step::Skip("none given".into()),
     }

@@ -35,7 +35,11 @@ mod api_key;
 mod auth_token;
 mod claude_code;
 mod claude_code_token;
+mod codex;
 mod explicit;
+mod openai_chain;
+mod openai_env;
+mod openai_profile;
 mod profiles;
 mod seed_env;
 mod warnings;
@@ -48,14 +52,15 @@ use crate::config::env::Env;
 use crate::config::locations::{anthropic_config_dir, claude_code_dir, own_config_dir, Located};
 use crate::config::provider::DEFAULT_BASE_URL;
 use crate::config::settings::Settings;
-use crate::credential::{now_unix, Credential};
+use crate::credential::{now_unix, Credential, Provider};
 use crate::error::{Error, Result};
 use crate::store::claude_code::ClaudeCodeStore;
 use crate::store::key_file::KeyFileStore;
+use crate::store::openai_profiles::OpenaiProfiles;
 use crate::store::profile_files::{ProfileFiles, DEFAULT_PROFILE};
 use crate::store::StorageKind;
 
-pub use crate::config::source_id::{SourceId, SPEC_TIERS};
+pub use crate::config::source_id::{SourceId, OPENAI_CHAIN, SPEC_TIERS};
 pub use backing::Backing;
 pub use federation::Federation;
 pub use seed_file::{read_seed_file, write_seed_file};
@@ -186,6 +191,10 @@ pub struct Resolution {
     pub settings_path: Option<PathBuf>,
     /// When resolution ran (Unix seconds).
     pub now: u64,
+    /// The provider whose chain this is.
+    pub provider: Provider,
+    /// Codex's home and why (the OpenAI chain only).
+    pub codex_home: Option<Located>,
 }
 
 impl Resolution {
@@ -246,6 +255,11 @@ pub struct Resolver {
     config_dir: Located,
     claude_code: ClaudeCodeStore,
     own_keys: KeyFileStore,
+    provider: Provider,
+    openai_profiles: OpenaiProfiles,
+    codex_home: Located,
+    #[cfg(feature = "keyring")]
+    keyring: Option<std::sync::Arc<dyn crate::store::keyring::KeyringBackend>>,
 }
 
 /// A source's answer to the chain.
@@ -259,6 +273,10 @@ pub(crate) enum Step {
 /// The source behind an id: each is its own module.
 fn source_of(id: SourceId) -> fn(&Resolver, &ResolveOptions) -> Step {
     match id {
+        SourceId::OpenaiApiKey => openai_env::evaluate_openai_api_key,
+        SourceId::CodexApiKey => openai_env::evaluate_codex_api_key,
+        SourceId::OpenaiProfile => openai_profile::evaluate,
+        SourceId::Codex => codex::evaluate,
         SourceId::Explicit => explicit::evaluate,
         SourceId::AnthropicApiKey => api_key::evaluate,
         SourceId::AnthropicAuthToken => auth_token::evaluate,
@@ -306,8 +324,61 @@ impl Resolver {
             claude_code: claude_code_store(&env, cc_dir.path, account_file),
             own_keys: KeyFileStore::new(own_config_dir(&env).path.join("credentials")),
             config_dir,
+            provider: Provider::Anthropic,
+            openai_profiles: OpenaiProfiles::new(&env, &settings),
+            codex_home: crate::openai::home::codex_home_located(&env),
+            #[cfg(feature = "keyring")]
+            keyring: None,
             settings,
             env,
+        }
+    }
+
+    /// A resolver for `provider`'s chain: Anthropic's (the same as
+    /// [`with_settings`](Self::with_settings)), or OpenAI's (explicit,
+    /// `OPENAI_API_KEY`, `CODEX_API_KEY`, claude-auth's OpenAI profile,
+    /// Codex's login).
+    pub fn for_provider(env: Env, settings: Settings, provider: Provider) -> Self {
+        let mut resolver = Resolver::with_settings(env, settings);
+        resolver.provider = provider;
+        resolver
+    }
+
+    /// The provider whose chain this resolver walks.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    /// claude-auth's own OpenAI profiles.
+    pub fn openai_profiles(&self) -> &OpenaiProfiles {
+        &self.openai_profiles
+    }
+
+    /// Codex's home (`CODEX_HOME`, else `~/.codex`) and why.
+    pub fn codex_home(&self) -> &Located {
+        &self.codex_home
+    }
+
+    /// Use `backend` for the keyring entries the OpenAI chain reads and
+    /// writes (claude-auth's OpenAI profiles and Codex's keyring entry)
+    /// instead of the OS keyring.
+    #[cfg(feature = "keyring")]
+    pub fn with_keyring_backend(
+        mut self,
+        backend: std::sync::Arc<dyn crate::store::keyring::KeyringBackend>,
+    ) -> Self {
+        self.openai_profiles = self.openai_profiles.with_keyring_backend(backend.clone());
+        self.keyring = Some(backend);
+        self
+    }
+
+    /// The keyring backend the OpenAI chain uses (the OS one unless
+    /// [`with_keyring_backend`](Self::with_keyring_backend) said otherwise).
+    #[cfg(feature = "keyring")]
+    pub fn keyring_backend(&self) -> std::sync::Arc<dyn crate::store::keyring::KeyringBackend> {
+        match &self.keyring {
+            Some(b) => b.clone(),
+            None => std::sync::Arc::new(crate::store::keyring::OsKeyring),
         }
     }
 
@@ -357,8 +428,11 @@ impl Resolver {
         &self.own_keys
     }
 
-    /// Walk the chain.
+    /// Walk the chain (this resolver's provider's).
     pub fn resolve(&self, options: &ResolveOptions) -> Resolution {
+        if self.provider == Provider::Openai {
+            return self.resolve_openai(options);
+        }
         let now = now_unix();
         let mut warnings = Vec::new();
         let active_profile = match self.active_profile(options.explicit_profile.as_deref()) {
@@ -377,7 +451,30 @@ impl Resolver {
         };
         let mut order: Vec<SourceId> = SPEC_TIERS.to_vec();
         order.extend(self.settings.enabled_extra_sources());
+        let (reports, error) = self.walk(order, options);
 
+        let mut resolution = Resolution {
+            reports,
+            error,
+            warnings,
+            config_dir: self.config_dir.clone(),
+            active_profile,
+            settings_path: self.settings.path.clone().filter(|p| p.exists()),
+            now,
+            provider: Provider::Anthropic,
+            codex_home: None,
+        };
+        self.add_warnings(&mut resolution);
+        resolution
+    }
+
+    /// Consult the sources in `order`: the first found wins; a failing
+    /// source the user chose stops the chain.
+    fn walk(
+        &self,
+        order: Vec<SourceId>,
+        options: &ResolveOptions,
+    ) -> (Vec<SourceReport>, Option<(SourceId, Error)>) {
         let mut reports: Vec<SourceReport> = Vec::with_capacity(order.len());
         let mut error: Option<(SourceId, Error)> = None;
         let mut decided = false;
@@ -428,29 +525,50 @@ impl Resolver {
                 winner,
             });
         }
-
-        let mut resolution = Resolution {
-            reports,
-            error,
-            warnings,
-            config_dir: self.config_dir.clone(),
-            active_profile,
-            settings_path: self.settings.path.clone().filter(|p| p.exists()),
-            now,
-        };
-        self.add_warnings(&mut resolution);
-        resolution
+        (reports, error)
     }
 }
 
+/// The OpenAI API's default base URL (API keys; `OPENAI_BASE_URL` overrides).
+pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
 /// The API base URL for requests made with `found`'s credential, the one
-/// rule every door uses: the profile's `base_url` (or the one its source
-/// pins), else `ANTHROPIC_BASE_URL`, else [`DEFAULT_BASE_URL`].
+/// rule every door uses, by the credential's provider:
+///
+/// - Anthropic: the profile's `base_url` (or the one its source pins), else
+///   `ANTHROPIC_BASE_URL`, else [`DEFAULT_BASE_URL`].
+/// - OpenAI: what the source pins, else for a ChatGPT login
+///   [`crate::openai::chatgpt::CODEX_BASE_URL`], else `OPENAI_BASE_URL`,
+///   else [`OPENAI_DEFAULT_BASE_URL`].
 pub fn base_url_for(found: Option<&Found>, env: &Env) -> String {
-    found
-        .and_then(|f| f.base_url.clone())
-        .or_else(|| env.get("ANTHROPIC_BASE_URL").map(str::to_owned))
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+    let provider = found
+        .and_then(|f| f.credential.as_ref())
+        .map_or(Provider::Anthropic, |c| c.provider().clone());
+    base_url_for_provider(&provider, found, env)
+}
+
+/// [`base_url_for`] for a given provider (when `found` is `None`, the
+/// provider's default: `ANTHROPIC_BASE_URL`/`OPENAI_BASE_URL`, else the
+/// public API).
+pub fn base_url_for_provider(provider: &Provider, found: Option<&Found>, env: &Env) -> String {
+    if let Some(pinned) = found.and_then(|f| f.base_url.clone()) {
+        return pinned;
+    }
+    match provider {
+        Provider::Anthropic => env
+            .get("ANTHROPIC_BASE_URL")
+            .map_or_else(|| DEFAULT_BASE_URL.to_owned(), str::to_owned),
+        Provider::Openai => {
+            let chatgpt = found
+                .and_then(|f| f.credential.as_ref())
+                .is_some_and(|c| matches!(c, Credential::OAuth(_)));
+            if chatgpt {
+                return crate::openai::chatgpt::CODEX_BASE_URL.to_owned();
+            }
+            env.get("OPENAI_BASE_URL")
+                .map_or_else(|| OPENAI_DEFAULT_BASE_URL.to_owned(), str::to_owned)
+        }
+    }
 }
 
 /// Why an unset variable was skipped.

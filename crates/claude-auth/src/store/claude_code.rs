@@ -516,6 +516,7 @@ pub fn token_set_from_claude_code(oauth: &Map<String, Value>) -> Result<TokenSet
         },
         provider: Provider::Anthropic,
         client_id: Some(s("clientId").unwrap_or_else(|| CLAUDE_CODE_CLIENT_ID.to_owned())),
+        id_token: None,
     })
 }
 

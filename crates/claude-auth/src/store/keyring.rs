@@ -165,6 +165,9 @@ impl KeyringBackend for MemoryKeyring {
 pub struct KeyringStore {
     service: String,
     backend: Arc<dyn KeyringBackend>,
+    /// Put before the profile name in the account (`openai/` for the OpenAI
+    /// profiles, so they never meet Anthropic's).
+    account_prefix: &'static str,
 }
 
 impl KeyringStore {
@@ -179,7 +182,15 @@ impl KeyringStore {
         KeyringStore {
             service: service.to_owned(),
             backend,
+            account_prefix: "",
         }
+    }
+
+    /// The same store with every account named `<prefix><profile>` (the
+    /// OpenAI profiles use `openai/`).
+    pub fn with_account_prefix(mut self, prefix: &'static str) -> Self {
+        self.account_prefix = prefix;
+        self
     }
 
     /// The keyring service name entries are stored under.
@@ -204,10 +215,11 @@ impl KeyringStore {
         }
     }
 
-    /// The account of `profile`'s entry: the profile name, once valid.
-    fn account<'a>(&self, profile: &'a str) -> Result<&'a str> {
+    /// The account of `profile`'s entry: the profile name (after the
+    /// prefix, if any), once valid.
+    fn account(&self, profile: &str) -> Result<String> {
         validate_profile_name(profile, "profile")?;
-        Ok(profile)
+        Ok(format!("{}{profile}", self.account_prefix))
     }
 
     fn error(&self, account: &str, message: impl Into<String>) -> Error {
@@ -327,12 +339,16 @@ fn without_entry_values(message: String, value: &serde_json::Value) -> String {
 
 impl CredentialStore for KeyringStore {
     fn location(&self, profile: &str) -> String {
-        format!("keyring service {:?}, account {profile:?}", self.service)
+        format!(
+            "keyring service {:?}, account {:?}",
+            self.service,
+            format!("{}{profile}", self.account_prefix)
+        )
     }
 
     fn load(&self, profile: &str) -> Result<Option<Credential>> {
         let account = self.account(profile)?;
-        let text = match self.backend.get(&self.service, account) {
+        let text = match self.backend.get(&self.service, &account) {
             Ok(text) => text,
             Err(keyring::Error::NoEntry) => return Ok(None),
             Err(e) => return Err(self.map_error(profile, e)),
@@ -358,13 +374,13 @@ impl CredentialStore for KeyringStore {
         // Compact JSON (Value's Display); it holds secrets, so zeroize it.
         let text = Zeroizing::new(to_portable_json(credential).to_string());
         self.backend
-            .set(&self.service, account, &text)
+            .set(&self.service, &account, &text)
             .map_err(|e| self.map_error(profile, e))
     }
 
     fn delete(&self, profile: &str) -> Result<bool> {
         let account = self.account(profile)?;
-        match self.backend.delete(&self.service, account) {
+        match self.backend.delete(&self.service, &account) {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(self.map_error(profile, e)),

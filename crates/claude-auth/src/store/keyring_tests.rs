@@ -21,6 +21,7 @@ fn oauth() -> Credential {
         identity: Identity::default(),
         provider: Provider::Anthropic,
         client_id: Some("client-id".into()),
+        id_token: None,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod key_file;
 #[cfg(feature = "keyring")]
 pub mod keyring;
 pub mod memory;
+pub mod openai_profiles;
 pub mod profile_files;
 
 use std::fmt;

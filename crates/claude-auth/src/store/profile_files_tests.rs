@@ -16,6 +16,7 @@ fn set(refresh: bool) -> TokenSet {
         },
         provider: Provider::Anthropic,
         client_id: refresh.then(|| "client-1".to_owned()),
+        id_token: None,
     }
 }
 
