@@ -411,7 +411,10 @@ pub(crate) fn token_set_into_spec_map(set: &TokenSet, map: &mut Map<String, Valu
         set.refresh_token.as_ref().map(Secret::expose),
     );
     if let Some(id_token) = &set.id_token {
-        map.insert("id_token".into(), Value::String(id_token.expose().to_owned()));
+        map.insert(
+            "id_token".into(),
+            Value::String(id_token.expose().to_owned()),
+        );
     }
     let scope = set.scopes.join(" ");
     set_opt(map, "scope", (!scope.is_empty()).then_some(scope.as_str()));

@@ -414,7 +414,9 @@ impl Settings {
 fn check_issuer(value: &str, setting: &str) -> Result<String> {
     let bad = |message: &str| Error::Setting {
         setting: setting.to_owned(),
-        message: format!("{message}; use https://auth.openai.com or http://127.0.0.1:PORT for a test issuer"),
+        message: format!(
+            "{message}; use https://auth.openai.com or http://127.0.0.1:PORT for a test issuer"
+        ),
     };
     let url = url::Url::parse(value).map_err(|_| bad("is not a URL"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
@@ -496,10 +498,19 @@ mod tests {
         let env = Env::empty().with("CLAUDE_AUTH_SETTINGS", path.display().to_string());
         let s = Settings::load(&env).unwrap();
         assert_eq!(s.openai_issuer.as_deref(), Some("http://127.0.0.1:8080"));
-        let s = Settings::load(&env.clone().with("CLAUDE_AUTH_OPENAI_ISSUER", "https://a.example")).unwrap();
+        let s = Settings::load(
+            &env.clone()
+                .with("CLAUDE_AUTH_OPENAI_ISSUER", "https://a.example"),
+        )
+        .unwrap();
         assert_eq!(s.openai_issuer.as_deref(), Some("https://a.example"));
-        let err = Settings::load(&env.with("CLAUDE_AUTH_OPENAI_ISSUER", "http://evil.example")).unwrap_err();
-        assert!(err.to_string().starts_with("CLAUDE_AUTH_OPENAI_ISSUER: must be https"), "{err}");
+        let err = Settings::load(&env.with("CLAUDE_AUTH_OPENAI_ISSUER", "http://evil.example"))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CLAUDE_AUTH_OPENAI_ISSUER: must be https"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -38,8 +38,7 @@ impl Resolver {
     pub(super) fn resolve_openai(&self, options: &ResolveOptions) -> Resolution {
         let now = now_unix();
         let mut warnings = Vec::new();
-        let active_profile = match self.openai_active_profile(options.explicit_profile.as_deref())
-        {
+        let active_profile = match self.openai_active_profile(options.explicit_profile.as_deref()) {
             Ok(a) => a,
             Err(e) => {
                 warnings.push(Warning {

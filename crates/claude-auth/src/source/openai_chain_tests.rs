@@ -52,7 +52,10 @@ fn the_chain_is_openai_s_in_order() {
     let ids: Vec<SourceId> = res.reports.iter().map(|x| x.id).collect();
     assert_eq!(ids, OPENAI_CHAIN);
     assert_eq!(res.provider, Provider::Openai);
-    assert_eq!(res.codex_home.as_ref().unwrap().path, tmp.path().join("codex"));
+    assert_eq!(
+        res.codex_home.as_ref().unwrap().path,
+        tmp.path().join("codex")
+    );
     assert!(matches!(res.credential(), Err(NoCredential::None)));
 }
 
@@ -64,7 +67,10 @@ fn anthropic_chain_is_unchanged_and_ignores_openai_keys() {
     let res = r.resolve(&all());
     assert!(res.reports.iter().all(|x| !x.id.is_openai()));
     assert!(res.winner().is_none());
-    assert_eq!(Resolver::with_settings(e, Settings::default()).provider(), &Provider::Anthropic);
+    assert_eq!(
+        Resolver::with_settings(e, Settings::default()).provider(),
+        &Provider::Anthropic
+    );
 }
 
 #[test]
@@ -79,9 +85,15 @@ fn openai_api_key_wins_over_codex_api_key_with_its_base_url() {
     assert_eq!(winner.id, SourceId::OpenaiApiKey);
     let found = res.winning().unwrap();
     assert_eq!(found.backing, Backing::Environment);
-    assert_eq!(found.credential.as_ref().unwrap().secret().expose(), "sk-proj-aaaaaaaaaaaa");
+    assert_eq!(
+        found.credential.as_ref().unwrap().secret().expose(),
+        "sk-proj-aaaaaaaaaaaa"
+    );
     assert_eq!(base_url_for(Some(found), &e), "http://127.0.0.1:9/v1");
-    assert!(res.reports[2].found().is_some(), "CODEX_API_KEY is examined");
+    assert!(
+        res.reports[2].found().is_some(),
+        "CODEX_API_KEY is examined"
+    );
     let codes: Vec<&str> = res.warnings.iter().map(|w| w.code).collect();
     assert_eq!(codes, ["both-openai-env-keys"]);
     // Without OPENAI_BASE_URL: the public API.
@@ -89,7 +101,15 @@ fn openai_api_key_wins_over_codex_api_key_with_its_base_url() {
     let res = openai(e.clone()).resolve(&ResolveOptions::default());
     assert_eq!(res.winner().unwrap().id, SourceId::CodexApiKey);
     assert_eq!(base_url_for(res.winning(), &e), "https://api.openai.com/v1");
-    assert_eq!(res.winning().unwrap().credential.as_ref().unwrap().openai_account_id(), None);
+    assert_eq!(
+        res.winning()
+            .unwrap()
+            .credential
+            .as_ref()
+            .unwrap()
+            .openai_account_id(),
+        None
+    );
 }
 
 #[test]
@@ -148,7 +168,10 @@ fn an_explicit_profile_that_is_missing_stops_the_chain() {
     let res = openai(env(tmp.path())).resolve(&options);
     let err = res.credential().unwrap_err().to_string();
     assert!(err.starts_with("openai-profile:"), "{err}");
-    assert!(err.contains("login --provider chatgpt --profile nope"), "{err}");
+    assert!(
+        err.contains("login --provider chatgpt --profile nope"),
+        "{err}"
+    );
     // The Anthropic profile tier is not consulted for it.
     assert!(matches!(res.reports[0].outcome, Outcome::Skipped(_)));
 }

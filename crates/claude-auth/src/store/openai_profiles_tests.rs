@@ -72,7 +72,11 @@ fn keyring_accounts_are_namespaced_and_storage_recorded() {
     assert_eq!(p.storage_of("work").unwrap(), StorageKind::Keyring);
     let stored = p.load_stored("work").unwrap().unwrap();
     assert_eq!(stored.credential, chatgpt());
-    assert!(stored.location.contains("openai/work"), "{}", stored.location);
+    assert!(
+        stored.location.contains("openai/work"),
+        "{}",
+        stored.location
+    );
     assert_eq!(p.list().unwrap(), ["work"]);
     assert!(p.delete("work").unwrap());
     assert!(keyring.names().is_empty());
@@ -83,7 +87,8 @@ fn keyring_accounts_are_namespaced_and_storage_recorded() {
 fn encrypted_profiles_live_under_encrypted_openai() {
     let tmp = tempfile::tempdir().unwrap();
     let (p, _) = profiles(tmp.path());
-    p.save("ci", &chatgpt(), StorageKind::EncryptedFile).unwrap();
+    p.save("ci", &chatgpt(), StorageKind::EncryptedFile)
+        .unwrap();
     assert!(tmp.path().join("encrypted/openai/ci.json.enc").is_file());
     assert_eq!(p.load("ci").unwrap(), Some(chatgpt()));
 }
@@ -100,7 +105,10 @@ fn only_openai_credentials_are_kept() {
         .save("x", &anthropic)
         .unwrap();
     let err = p.load("x").unwrap_err().to_string();
-    assert!(err.contains("x.json") && err.contains("not OpenAI"), "{err}");
+    assert!(
+        err.contains("x.json") && err.contains("not OpenAI"),
+        "{err}"
+    );
     assert!(!err.contains("sk-ant"), "{err}");
 }
 
