@@ -30,6 +30,40 @@ impl Provider {
             Provider::Openai => "openai",
         }
     }
+
+    /// Every provider, in the order `status` lists them when neither is
+    /// active.
+    pub const ALL: [Provider; 2] = [Provider::Anthropic, Provider::Openai];
+
+    /// The vendor's name for humans (`Anthropic`, `OpenAI`).
+    pub fn display_name(&self) -> &'static str {
+        match self {
+            Provider::Anthropic => "Anthropic",
+            Provider::Openai => "OpenAI",
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `anthropic` or `openai` (the `--provider` and `CLAUDE_AUTH_PROVIDER`
+/// values), exactly; the error names the values allowed.
+impl std::str::FromStr for Provider {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "anthropic" => Ok(Provider::Anthropic),
+            "openai" => Ok(Provider::Openai),
+            other => Err(format!(
+                "unknown provider {other:?}; use anthropic or openai"
+            )),
+        }
+    }
 }
 
 /// The kind of a credential, as shown to users.

@@ -14,7 +14,10 @@
 //! - [`refresh_state`]: per-login bookkeeping in our own state dir (last
 //!   refresh, last error, the fingerprint of a dead refresh token).
 //! - [`cache`]: a resolved credential kept in memory for the hot path.
+//! - [`active_provider`]: which provider (Anthropic or OpenAI) is active
+//!   and why, and the record `claude-auth switch` leaves.
 
+pub mod active_provider;
 pub mod cache;
 pub mod lock;
 pub mod manager;
