@@ -71,6 +71,9 @@ enum Command {
         /// Do not print a trailing newline
         #[arg(short = 'n')]
         no_newline: bool,
+        /// Whose credential (default: the active provider)
+        #[arg(long, value_enum, value_name = "PROVIDER")]
+        provider: Option<commands::provider::ProviderArg>,
     },
     /// Log in with OAuth in the browser (or by pasting the code), or store a token from stdin with --with-token
     Login(commands::login_args::LoginArgs),
@@ -88,6 +91,9 @@ enum Command {
         /// Print the token itself (ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN) even for an OAuth login the SDKs cannot use that way
         #[arg(long)]
         raw_token: bool,
+        /// Whose credential (default: the active provider; the other one's variables follow when it has a usable credential too)
+        #[arg(long, value_enum, value_name = "PROVIDER")]
+        provider: Option<commands::provider::ProviderArg>,
     },
     /// Run a command with the credential in its environment
     Exec(commands::exec::ExecArgs),
@@ -164,13 +170,20 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Status => commands::status::run(&cli.global),
-        Command::Env { format, raw_token } => commands::env::run(&cli.global, format, raw_token),
+        Command::Env {
+            format,
+            raw_token,
+            provider,
+        } => commands::env::run(&cli.global, format, raw_token, provider),
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
         Command::Chat(args) => commands::chat::run(&cli.global, &args),
         Command::Usage(args) => commands::usage::run(&cli.global, &args),
         Command::Refresh => commands::refresh::run(&cli.global),
-        Command::Token { no_newline } => commands::token::run(&cli.global, no_newline),
+        Command::Token {
+            no_newline,
+            provider,
+        } => commands::token::run(&cli.global, provider, no_newline),
         Command::Login(args) => login(&cli.global, &args),
         Command::Logout { all } => commands::logout::run(&cli.global, all),
         Command::Profile(ProfileCommand::List) => commands::profile::list(&cli.global),

@@ -4,7 +4,11 @@
 //! beta header and refresh it themselves); any other OAuth login, or any
 //! credential with `--proxy`, as a private proxy's URL and one-time key, so
 //! the real token never reaches the child and refresh stays here.
-//! `--raw-token` hands over the token itself instead.
+//! `--raw-token` hands over the token itself instead. OpenAI's side is the
+//! same: an API key as `OPENAI_API_KEY` (and `OPENAI_BASE_URL` when pinned),
+//! a ChatGPT login through a private proxy. `--provider` names the active
+//! provider; the other one's variables are given too when it has a usable
+//! credential, with `ACTIVE_AUTH_PROVIDER` saying which to use.
 //!
 //! Signals are forwarded to the child; the exit code is the child's (128 +
 //! signal when it was killed). Nesting is refused unless `--force`.
@@ -16,11 +20,14 @@ use std::time::Duration;
 use clap::Args;
 
 use claude_auth::child_env::{
-    choose_door, profile_variables, variables_for, Door, DoorChoice, CREDENTIAL_VARS,
+    choose_door, door_variables, proxy_variables, with_active_provider, Door, DoorChoice,
+    ACTIVE_AUTH_PROVIDER, CREDENTIAL_VARS,
 };
-use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
+use claude_auth::proxy::{generate_local_key, start, ProxyConfig, ProxyHandle};
+use claude_auth::usage::writer::UsageSink;
 
-use crate::commands::usable_credential;
+use crate::commands::provider::{chosen, usable_besides, usable_for, ProviderArg};
+use crate::commands::Usable;
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -36,15 +43,46 @@ pub struct ExecArgs {
     /// Add the agent variables (AGENT_ID, ACTIVE_AUTH_PROVIDER)
     #[arg(long, value_name = "ID")]
     pub agent_id: Option<String>,
-    /// Give the child only a private proxy's URL and a one-time key (the default for OAuth logins that are not spec profiles)
+    /// The active provider for the child (default: the active provider); the other one's variables are given too when it has a usable credential, with ACTIVE_AUTH_PROVIDER naming this one
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<ProviderArg>,
+    /// Give the child only a private proxy's URL and a one-time key (the default for OAuth logins that are not spec profiles, and for ChatGPT logins)
     #[arg(long, conflicts_with = "raw_token")]
     pub proxy: bool,
-    /// Give the child the token itself (ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN), even where the SDKs cannot use it
+    /// Give the child the token itself (ANTHROPIC_AUTH_TOKEN and CLAUDE_CODE_OAUTH_TOKEN, or OPENAI_API_KEY), even where the SDKs cannot use it
     #[arg(long)]
     pub raw_token: bool,
     /// The command and its arguments
     #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// A private proxy serving one login to the child, and where its usage goes.
+type Running = (ProxyHandle, Option<UsageSink>);
+
+/// Start a private proxy for `usable` (forwarding where `chat` would go,
+/// the same resolution) and return the variables that point the child at it.
+fn private_proxy(
+    runtime: &tokio::runtime::Runtime,
+    usable: &Usable,
+    agent: Option<&str>,
+    running: &mut Vec<Running>,
+) -> Result<Vec<(&'static str, String)>, Failure> {
+    let manager = usable.manager.clone();
+    let provider = usable.credential.provider();
+    let usage = crate::commands::usage_sink(&manager, &usable.provenance, provider, agent);
+    let key = generate_local_key()?;
+    let mut config = ProxyConfig::new(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        usable.upstream.clone(),
+        Some(key.clone()),
+    );
+    config.access_log = false;
+    config.usage = usage.clone();
+    let handle = runtime.block_on(start(manager, config))?;
+    let vars = proxy_variables(provider, handle.url(), Some(&key));
+    running.push((handle, usage));
+    Ok(vars)
 }
 
 /// Run `exec`.
@@ -57,7 +95,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             )));
         }
     }
-    let usable = usable_credential(global)?;
+    let provider = chosen(args.provider)?;
+    let usable = usable_for(global, &provider)?;
+    let besides = usable_besides(global, &provider);
     let marker = usable
         .profile
         .clone()
@@ -69,10 +109,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     }
     cmd.env(EXEC_MARKER, &marker);
     if let Some(agent) = &args.agent_id {
-        cmd.env("AGENT_ID", agent).env(
-            "ACTIVE_AUTH_PROVIDER",
-            usable.credential.provider().as_str(),
-        );
+        cmd.env("AGENT_ID", agent)
+            .env(ACTIVE_AUTH_PROVIDER, provider.as_str());
     }
 
     let choice = if args.proxy {
@@ -82,46 +120,34 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     } else {
         DoorChoice::Auto
     };
-    let door = choose_door(&usable.credential, usable.spec_profile.as_ref(), choice);
-    let mut proxy_runtime = None;
-    if door == Door::Proxy {
-        // The same resolution: the proxy forwards where `chat` would go.
-        let upstream = usable.upstream.clone();
-        let manager = usable.manager.clone();
-        let usage = crate::commands::usage_sink(
-            &manager,
-            &usable.provenance,
-            usable.credential.provider(),
-            args.agent_id.as_deref(),
-        );
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?;
-        let key = generate_local_key()?;
-        let mut config = ProxyConfig::new(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            upstream,
-            Some(key.clone()),
-        );
-        config.access_log = false;
-        config.usage = usage.clone();
-        let handle = runtime.block_on(start(manager, config))?;
-        cmd.env("ANTHROPIC_BASE_URL", handle.url())
-            .env("ANTHROPIC_API_KEY", key.expose());
-        proxy_runtime = Some((runtime, handle, usage));
+    let doors: Vec<(&Usable, Door)> = std::iter::once(&usable)
+        .chain(besides.as_ref())
+        .map(|u| (u, choose_door(&u.credential, u.spec_profile.as_ref(), choice)))
+        .collect();
+    let runtime = if doors.iter().any(|(_, door)| *door == Door::Proxy) {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?,
+        )
     } else {
-        let vars = match &door {
-            Door::Profile(profile) => {
-                profile_variables(profile, &usable.credential, usable.base_url.as_deref())
+        None
+    };
+    let mut running = Vec::new();
+    let mut sets = Vec::new();
+    for (u, door) in &doors {
+        let vars = match (door_variables(door, &u.credential, u.base_url.as_deref()), &runtime) {
+            (Some(vars), _) => vars,
+            (None, Some(runtime)) => {
+                private_proxy(runtime, u, args.agent_id.as_deref(), &mut running)?
             }
-            _ => variables_for(&usable.credential, usable.base_url.as_deref()),
+            (None, None) => return Err(Failure::error("no runtime for the private proxy")),
         };
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
+        sets.push(vars);
     }
+    cmd.envs(with_active_provider(sets, &provider));
 
     // Take over the signals before the child exists, so none arriving in
     // between kills us and orphans it; they are forwarded once it runs.
@@ -140,11 +166,15 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         .wait()
         .map_err(|e| Failure::error(format!("could not wait for the child: {e}")))?;
     drop(forwarder);
-    if let Some((runtime, handle, usage)) = proxy_runtime {
-        runtime.block_on(handle.shutdown(Duration::from_secs(2)));
+    if let Some(runtime) = runtime {
+        let mut sinks = Vec::new();
+        for (handle, usage) in running {
+            runtime.block_on(handle.shutdown(Duration::from_secs(2)));
+            sinks.extend(usage);
+        }
         drop(runtime);
         // Every response's ledger row is written before we exit.
-        if let Some(usage) = usage {
+        for usage in sinks {
             usage.writer.flush();
         }
     }

@@ -8,6 +8,7 @@ pub mod login_args;
 pub mod logout;
 pub mod oauth_login;
 pub mod profile;
+pub mod provider;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
@@ -125,16 +126,6 @@ impl Usable {
             provenance: std::sync::Arc::clone(provenance),
         }
     }
-}
-
-/// Resolve once (refreshing when due), or fail with exit 4 when nothing is
-/// usable.
-pub fn usable_credential(global: &GlobalArgs) -> Result<Usable, Failure> {
-    let manager = manager(resolver()?, global)?;
-    let obtained = runtime()?
-        .block_on(manager.obtain())
-        .map_err(usable_failure)?;
-    Ok(Usable::from_obtained(manager, &obtained))
 }
 
 /// Why nothing usable was found, as `token`, `env` and `exec` say it.

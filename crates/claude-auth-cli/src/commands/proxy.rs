@@ -1,14 +1,18 @@
-//! `claude-auth proxy`: the authenticating reverse proxy on loopback.
+//! `claude-auth proxy`: the authenticating reverse proxy on loopback, for
+//! one provider (`--provider`, default: the active provider): it prints
+//! `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY`, or `OPENAI_BASE_URL` and
+//! `OPENAI_API_KEY`, pointing at itself.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Args;
 
-use claude_auth::child_env::{render, EnvFormat};
+use claude_auth::child_env::{proxy_variables, render, EnvFormat};
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
 
-use crate::commands::{auth_failure, manager, resolver};
+use crate::commands::auth_failure;
+use crate::commands::provider::{chosen, manager_for, ProviderArg};
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -21,7 +25,10 @@ pub struct ProxyArgs {
     /// Accept requests without the local key (any local process can then use your credential)
     #[arg(long)]
     pub no_auth: bool,
-    /// Forward to this API base URL instead of the profile's (or ANTHROPIC_BASE_URL, or the default)
+    /// Whose credential it injects (default: the active provider)
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<ProviderArg>,
+    /// Forward to this API base URL instead of the profile's (or ANTHROPIC_BASE_URL / OPENAI_BASE_URL, or the default)
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
     /// No access log
@@ -31,7 +38,8 @@ pub struct ProxyArgs {
 
 /// Run `proxy` until Ctrl-C / SIGTERM.
 pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
-    let manager = manager(resolver()?, global)?;
+    let provider = chosen(args.provider)?;
+    let manager = manager_for(global, &provider, true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,10 +73,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
         config.access_log = !args.quiet;
         config.usage = usage;
         let handle = start(manager, config).await?;
-        let mut vars = vec![("ANTHROPIC_BASE_URL", handle.url())];
-        if let Some(key) = &local_key {
-            vars.push(("ANTHROPIC_API_KEY", key.expose().to_owned()));
-        }
+        let vars = proxy_variables(&provider, handle.url(), local_key.as_ref());
         // The signal handlers are in place before anyone can learn that the
         // proxy is ready: a SIGTERM right after the variables are printed
         // shuts it down gracefully instead of killing it.

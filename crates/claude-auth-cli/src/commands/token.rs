@@ -1,17 +1,18 @@
 //! `claude-auth token`: the winning token or key on stdout, for scripts and
 //! Claude Code's `apiKeyHelper`. Refreshes first when the token is within
 //! the refresh threshold; if that refresh fails while the old token is still
-//! valid, it warns on stderr and prints the old token.
+//! valid, it warns on stderr and prints the old token. `--provider` picks
+//! whose (default: the active provider).
 
 use std::io::Write;
 
-use crate::commands::usable_credential;
+use crate::commands::provider::{chosen, usable_for, ProviderArg};
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
 /// Run `token`.
-pub fn run(global: &GlobalArgs, no_newline: bool) -> CommandResult {
-    let usable = usable_credential(global)?;
+pub fn run(global: &GlobalArgs, provider: Option<ProviderArg>, no_newline: bool) -> CommandResult {
+    let usable = usable_for(global, &chosen(provider)?)?;
     let secret = usable.credential.secret().expose();
     let mut stdout = std::io::stdout().lock();
     let written = if no_newline {

@@ -11,8 +11,12 @@
 //!   ([`Upstream::fail_with`]);
 //! - `POST /v1/messages`: a JSON message, or with `"stream": true` the real
 //!   SSE event sequence with [`EVENT_GAP`] between events;
-//! - `GET /v1/models`: a one-model list; anything else 404.
+//! - `GET /v1/models`: a one-model list;
+//! - OpenAI's `POST /v1/chat/completions` and the Codex backend's
+//!   `POST /backend-api/codex/responses` ([`openai`]); anything else 404.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod openai;
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -318,7 +322,12 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
         Some(c) => lock(&state.reject).contains(c),
     };
     if rejected {
-        return json_response(StatusCode::UNAUTHORIZED, AUTH_ERROR.to_owned());
+        let body = if openai::is_openai(&recorded.path) {
+            openai::AUTH_ERROR
+        } else {
+            AUTH_ERROR
+        };
+        return json_response(StatusCode::UNAUTHORIZED, body.to_owned());
     }
     let oauth_bearer = recorded
         .all("authorization")
@@ -344,6 +353,10 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
                 });
                 json_response(StatusCode::OK, message.to_string())
             }
+        }
+        ("POST", "/v1/chat/completions") => openai::chat_completion(&recorded),
+        ("POST", p) if p == format!("{}/responses", openai::CODEX_PREFIX) => {
+            openai::responses(&recorded)
         }
         ("GET", "/v1/models") => {
             let models = json!({

@@ -7,17 +7,26 @@
 //! tokens, and they cannot refresh it. [`choose_door`] picks what does work:
 //! the spec profile itself when the login is one the SDKs can load (they add
 //! the header and refresh under the spec's rules), else a private proxy.
+//!
+//! OpenAI's side follows the same rules: an API key goes as
+//! `OPENAI_API_KEY` (with `OPENAI_BASE_URL` when its source pins one); a
+//! ChatGPT login needs the `ChatGPT-Account-Id` header and a refresh no SDK
+//! makes, so it goes through a private proxy too. A child given both
+//! providers' variables learns which one is active from
+//! [`ACTIVE_AUTH_PROVIDER`] ([`with_active_provider`]).
 
 use std::path::PathBuf;
 
 use crate::credential::{Credential, Provider};
 use crate::error::{Error, Result};
+use crate::openai::chatgpt::CODEX_BASE_URL;
+use crate::secret::Secret;
 use crate::source::Backing;
 use crate::store::profile_files::ProfileFiles;
 
 /// Every variable through which a credential (or a key that unlocks one) can
 /// reach a child; `exec` clears them all before setting the ones it means.
-pub const CREDENTIAL_VARS: [&str; 9] = [
+pub const CREDENTIAL_VARS: [&str; 11] = [
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
     "CLAUDE_CODE_OAUTH_TOKEN",
@@ -27,16 +36,25 @@ pub const CREDENTIAL_VARS: [&str; 9] = [
     "ANTHROPIC_IDENTITY_TOKEN",
     "CLAUDE_AUTH_ENCRYPTION_KEY",
     "CLAUDE_AUTH_PASSPHRASE",
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
 ];
+
+/// Set in a child given more than one provider's variables: the provider it
+/// should use (`anthropic` or `openai`).
+pub const ACTIVE_AUTH_PROVIDER: &str = "ACTIVE_AUTH_PROVIDER";
 
 /// The variables for `credential`: `ANTHROPIC_API_KEY` for keys,
 /// `ANTHROPIC_AUTH_TOKEN` for bearer tokens, `ANTHROPIC_AUTH_TOKEN` and
 /// `CLAUDE_CODE_OAUTH_TOKEN` for OAuth tokens, plus `ANTHROPIC_BASE_URL` when
-/// one is set.
+/// one is set; for OpenAI [`openai_variables`].
 pub fn variables_for(
     credential: &Credential,
     base_url: Option<&str>,
 ) -> Vec<(&'static str, String)> {
+    if *credential.provider() == Provider::Openai {
+        return openai_variables(credential, base_url);
+    }
     let secret = credential.secret().expose().to_owned();
     let mut vars = match credential {
         Credential::ApiKey { .. } => vec![("ANTHROPIC_API_KEY", secret)],
@@ -48,6 +66,63 @@ pub fn variables_for(
     };
     if let Some(url) = base_url {
         vars.push(("ANTHROPIC_BASE_URL", url.to_owned()));
+    }
+    vars
+}
+
+/// OpenAI's variables: the key or token as `OPENAI_API_KEY` (what the
+/// official SDKs and Codex read), plus `OPENAI_BASE_URL` when `base_url` is
+/// set. A ChatGPT token works only on the Codex backend, so its base URL is
+/// always given ([`CODEX_BASE_URL`] unless one is set); the SDKs send no
+/// `ChatGPT-Account-Id`, which is why [`choose_door`] gives a ChatGPT login
+/// a proxy unless the raw token is asked for.
+pub fn openai_variables(
+    credential: &Credential,
+    base_url: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![("OPENAI_API_KEY", credential.secret().expose().to_owned())];
+    let base_url = match credential {
+        Credential::OAuth(_) => Some(base_url.unwrap_or(CODEX_BASE_URL)),
+        _ => base_url,
+    };
+    if let Some(url) = base_url {
+        vars.push(("OPENAI_BASE_URL", url.to_owned()));
+    }
+    vars
+}
+
+/// What a child of a private proxy for `provider` gets: the proxy's URL as
+/// the base URL and its local key as the API key (`ANTHROPIC_BASE_URL` and
+/// `ANTHROPIC_API_KEY`, or `OPENAI_BASE_URL` and `OPENAI_API_KEY`). The
+/// SDKs send the key as `x-api-key` or `Authorization: Bearer`; the proxy
+/// takes either.
+pub fn proxy_variables(
+    provider: &Provider,
+    url: String,
+    local_key: Option<&Secret>,
+) -> Vec<(&'static str, String)> {
+    let (base, key) = match provider {
+        Provider::Anthropic => ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY"),
+        Provider::Openai => ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
+    };
+    let mut vars = vec![(base, url)];
+    if let Some(k) = local_key {
+        vars.push((key, k.expose().to_owned()));
+    }
+    vars
+}
+
+/// Several providers' variables for one child: each set in turn, then
+/// [`ACTIVE_AUTH_PROVIDER`] naming `active` when there is more than one set
+/// (a single set needs no choosing).
+pub fn with_active_provider(
+    sets: Vec<Vec<(&'static str, String)>>,
+    active: &Provider,
+) -> Vec<(&'static str, String)> {
+    let several = sets.len() > 1;
+    let mut vars: Vec<_> = sets.into_iter().flatten().collect();
+    if several {
+        vars.push((ACTIVE_AUTH_PROVIDER, active.as_str().to_owned()));
     }
     vars
 }
@@ -112,7 +187,9 @@ pub enum DoorChoice {
 
 /// The door for `credential`: API keys and gateway bearer tokens go as
 /// variables; an Anthropic OAuth token goes as its spec profile when it has
-/// one the SDKs can load, else through the private proxy.
+/// one the SDKs can load, else through the private proxy; a ChatGPT login
+/// always through the private proxy (it adds `ChatGPT-Account-Id` and
+/// refreshes).
 pub fn choose_door(
     credential: &Credential,
     profile: Option<&SpecProfile>,
@@ -126,6 +203,7 @@ pub fn choose_door(
                 Some(p) => Door::Profile(p.clone()),
                 None => Door::Proxy,
             },
+            Credential::OAuth(_) => Door::Proxy,
             _ => Door::Variables,
         },
     }
@@ -156,6 +234,21 @@ pub fn profile_variables(
         vars.push(("ANTHROPIC_BASE_URL", url.to_owned()));
     }
     vars
+}
+
+/// The variables a door gives without a proxy: [`variables_for`] or
+/// [`profile_variables`]; `None` for [`Door::Proxy`], whose variables
+/// ([`proxy_variables`]) exist only once the proxy runs.
+pub fn door_variables(
+    door: &Door,
+    credential: &Credential,
+    base_url: Option<&str>,
+) -> Option<Vec<(&'static str, String)>> {
+    match door {
+        Door::Variables => Some(variables_for(credential, base_url)),
+        Door::Profile(profile) => Some(profile_variables(profile, credential, base_url)),
+        Door::Proxy => None,
+    }
 }
 
 /// Output formats for `claude-auth env`.

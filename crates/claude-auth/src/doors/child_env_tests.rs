@@ -43,8 +43,17 @@ fn doors_per_credential_and_choice() {
         Door::Variables
     );
     assert_eq!(choose_door(&key, None, DoorChoice::Proxy), Door::Proxy);
-    let openai = Credential::OAuth(TokenSet::access_only("t".into(), Provider::Openai));
-    assert_eq!(choose_door(&openai, None, auto), Door::Variables);
+    let chatgpt = Credential::OAuth(TokenSet::access_only("t".into(), Provider::Openai));
+    assert_eq!(choose_door(&chatgpt, None, auto), Door::Proxy);
+    assert_eq!(
+        choose_door(&chatgpt, None, DoorChoice::RawToken),
+        Door::Variables
+    );
+    let openai_key = Credential::ApiKey {
+        key: "sk-proj-k".into(),
+        provider: Provider::Openai,
+    };
+    assert_eq!(choose_door(&openai_key, None, auto), Door::Variables);
     assert_eq!(
         profile_variables(&profile, &token, Some("http://127.0.0.1:9")),
         [
@@ -112,4 +121,62 @@ fn shell_quoting_round_trips_through_sh() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), value);
+}
+
+#[test]
+fn openai_variables_per_kind() {
+    let key = Credential::ApiKey {
+        key: "sk-proj-k".into(),
+        provider: Provider::Openai,
+    };
+    assert_eq!(
+        variables_for(&key, None),
+        [("OPENAI_API_KEY", "sk-proj-k".to_owned())]
+    );
+    assert_eq!(
+        variables_for(&key, Some("http://127.0.0.1:9/v1")),
+        [
+            ("OPENAI_API_KEY", "sk-proj-k".to_owned()),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1".to_owned()),
+        ]
+    );
+    // A raw ChatGPT token is of use only on the Codex backend.
+    let chatgpt = Credential::OAuth(TokenSet::access_only("eyJ.t".into(), Provider::Openai));
+    assert_eq!(
+        variables_for(&chatgpt, None),
+        [
+            ("OPENAI_API_KEY", "eyJ.t".to_owned()),
+            ("OPENAI_BASE_URL", CODEX_BASE_URL.to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn proxy_variables_and_both_providers() {
+    let key = Secret::new("ca-local-k");
+    let anthropic = proxy_variables(&Provider::Anthropic, "http://a".into(), Some(&key));
+    assert_eq!(
+        anthropic,
+        [
+            ("ANTHROPIC_BASE_URL", "http://a".to_owned()),
+            ("ANTHROPIC_API_KEY", "ca-local-k".to_owned()),
+        ]
+    );
+    let openai = proxy_variables(&Provider::Openai, "http://o".into(), None);
+    assert_eq!(openai, [("OPENAI_BASE_URL", "http://o".to_owned())]);
+    assert_eq!(
+        with_active_provider(vec![anthropic.clone()], &Provider::Anthropic),
+        anthropic
+    );
+    let both = with_active_provider(vec![openai, anthropic], &Provider::Openai);
+    assert_eq!(
+        both.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        [
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            "ACTIVE_AUTH_PROVIDER"
+        ]
+    );
+    assert_eq!(both[3].1, "openai");
 }

@@ -1,15 +1,17 @@
 //! What every request to the APIs shares on the wire, in one place for the
 //! client, the proxy and the token client: the auth header for each kind of
-//! credential (`x-api-key` for an API key; `Authorization: Bearer` for a
-//! token, plus, for an OAuth token, the OAuth beta merged into
-//! `anthropic-beta` and the login's workspace), the merge of beta lists,
-//! exponential backoff with jitter, and `Retry-After`.
+//! credential (Anthropic: `x-api-key` for an API key; `Authorization: Bearer`
+//! for a token, plus, for an OAuth token, the OAuth beta merged into
+//! `anthropic-beta` and the login's workspace; OpenAI: `Authorization:
+//! Bearer` for every kind, plus `ChatGPT-Account-Id` for a ChatGPT login),
+//! the merge of beta lists, exponential backoff with jitter, and
+//! `Retry-After`.
 
 use std::time::Duration;
 
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
-use crate::credential::Credential;
+use crate::credential::{Credential, Provider};
 
 /// The beta every request authenticated with an OAuth token needs.
 pub const OAUTH_BETA: &str = "oauth-2025-04-20";
@@ -22,6 +24,10 @@ pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// `anthropic-workspace-id`: the workspace an OAuth login belongs to.
 pub const ANTHROPIC_WORKSPACE_ID: HeaderName = HeaderName::from_static("anthropic-workspace-id");
+
+/// `chatgpt-account-id`: the ChatGPT account a ChatGPT login's requests are
+/// made for ([`crate::openai::chatgpt::ACCOUNT_ID_HEADER`]).
+pub const CHATGPT_ACCOUNT_ID: HeaderName = HeaderName::from_static("chatgpt-account-id");
 
 /// A value an HTTP header cannot carry (a control character, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,19 +48,27 @@ impl std::fmt::Display for HeaderError {
 
 impl std::error::Error for HeaderError {}
 
-/// The header a credential goes in: `x-api-key` for an API key,
-/// `Authorization` for a token.
+/// The header a credential goes in: `x-api-key` for an Anthropic API key,
+/// `Authorization` for a token and for an OpenAI API key.
 pub fn auth_header_name(credential: &Credential) -> HeaderName {
     match credential {
+        Credential::ApiKey {
+            provider: Provider::Openai,
+            ..
+        } => AUTHORIZATION,
         Credential::ApiKey { .. } => X_API_KEY,
         Credential::Bearer { .. } | Credential::OAuth(_) => AUTHORIZATION,
     }
 }
 
-/// The credential's auth header value (the key, or `Bearer <token>`),
-/// marked sensitive so that no HTTP library logs it.
+/// The credential's auth header value (an Anthropic key as it is, else
+/// `Bearer <key or token>`), marked sensitive so that no HTTP library logs it.
 pub fn auth_value(credential: &Credential) -> Result<HeaderValue, HeaderError> {
     let (text, what) = match credential {
+        Credential::ApiKey {
+            key,
+            provider: Provider::Openai,
+        } => (format!("Bearer {}", key.expose()), "API key"),
         Credential::ApiKey { key, .. } => (key.expose().to_owned(), "API key"),
         Credential::Bearer { token, .. } => (format!("Bearer {}", token.expose()), "token"),
         Credential::OAuth(set) => (format!("Bearer {}", set.access_token.expose()), "token"),
@@ -65,14 +79,18 @@ pub fn auth_value(credential: &Credential) -> Result<HeaderValue, HeaderError> {
 }
 
 /// Add the credential's headers to `headers`, which hold no auth header:
-/// `auth` (from [`auth_value`]) under [`auth_header_name`], and for an OAuth
-/// token [`OAUTH_BETA`] merged into `anthropic-beta` and the login's
-/// workspace, unless `headers` name one already.
+/// `auth` (from [`auth_value`]) under [`auth_header_name`], and for an
+/// Anthropic OAuth token [`OAUTH_BETA`] merged into `anthropic-beta` and the
+/// login's workspace, unless `headers` name one already; for OpenAI
+/// [`apply_openai`].
 pub fn apply_credential(
     headers: &mut HeaderMap,
     credential: &Credential,
     auth: HeaderValue,
 ) -> Result<(), HeaderError> {
+    if *credential.provider() == Provider::Openai {
+        return apply_openai(headers, credential, auth);
+    }
     headers.insert(auth_header_name(credential), auth);
     if let Credential::OAuth(set) = credential {
         merge_oauth_beta(headers)?;
@@ -83,6 +101,34 @@ pub fn apply_credential(
                 })?;
                 headers.insert(ANTHROPIC_WORKSPACE_ID, value);
             }
+        }
+    }
+    Ok(())
+}
+
+/// OpenAI's headers: `auth` as `Authorization` (always a Bearer), and for a
+/// ChatGPT login its account as `ChatGPT-Account-Id`, which the Codex
+/// backend requires; one the caller sent is replaced (or, for an API key,
+/// removed), so that only the login's own account goes upstream.
+fn apply_openai(
+    headers: &mut HeaderMap,
+    credential: &Credential,
+    auth: HeaderValue,
+) -> Result<(), HeaderError> {
+    headers.insert(AUTHORIZATION, auth);
+    let account = match credential {
+        Credential::OAuth(set) => set.identity.account_uuid.as_deref(),
+        _ => None,
+    };
+    match account {
+        Some(id) => {
+            let value = HeaderValue::from_str(id).map_err(|_| HeaderError {
+                what: "ChatGPT account id",
+            })?;
+            headers.insert(CHATGPT_ACCOUNT_ID, value);
+        }
+        None => {
+            headers.remove(CHATGPT_ACCOUNT_ID);
         }
     }
     Ok(())

@@ -173,3 +173,37 @@ fn retry_after_reads_milliseconds_first_then_seconds() {
     }
     assert_eq!(retry_after(&HeaderMap::new()), None);
 }
+
+#[test]
+fn openai_credentials_go_as_a_bearer_and_a_chatgpt_login_names_its_account() {
+    let key = Credential::ApiKey {
+        key: Secret::new("sk-proj-k"),
+        provider: Provider::Openai,
+    };
+    let mut h = HeaderMap::new();
+    // A client's own account header never goes upstream with an API key.
+    h.insert("chatgpt-account-id", HeaderValue::from_static("acct-client"));
+    applied(&mut h, &key);
+    assert_eq!(h["authorization"], "Bearer sk-proj-k");
+    assert!(h["authorization"].is_sensitive());
+    assert_eq!(h.len(), 1, "{h:?}");
+
+    let mut set = TokenSet::access_only(Secret::new("eyJ.chatgpt.t"), Provider::Openai);
+    set.identity.account_uuid = Some("acct-1".into());
+    set.identity.workspace_id = Some("wrkspc_not_sent".into());
+    let chatgpt = Credential::OAuth(set);
+    let mut h = HeaderMap::new();
+    h.insert("chatgpt-account-id", HeaderValue::from_static("acct-client"));
+    applied(&mut h, &chatgpt);
+    assert_eq!(h["authorization"], "Bearer eyJ.chatgpt.t");
+    assert_eq!(h.get_all("chatgpt-account-id").iter().count(), 1);
+    assert_eq!(h["chatgpt-account-id"], "acct-1");
+    // No Anthropic header for OpenAI.
+    assert_eq!(h.len(), 2, "{h:?}");
+
+    let mut set = TokenSet::access_only(Secret::new("eyJ.chatgpt.t"), Provider::Openai);
+    set.identity.account_uuid = Some("acct\n1".into());
+    let bad = Credential::OAuth(set);
+    let err = apply_credential(&mut HeaderMap::new(), &bad, auth_value(&bad).unwrap()).unwrap_err();
+    assert_eq!(err.what, "ChatGPT account id");
+}

@@ -11,8 +11,10 @@
 //!   compared in constant time, unless started without auth;
 //! - drops every incoming auth header and injects the current credential
 //!   (`x-api-key` for keys; `Authorization: Bearer` plus the OAuth beta,
-//!   merged into `anthropic-beta`, for OAuth tokens), refreshed ahead of
-//!   expiry by the [`AuthManager`];
+//!   merged into `anthropic-beta`, for OAuth tokens; towards OpenAI always
+//!   `Authorization: Bearer`, plus `ChatGPT-Account-Id` for a ChatGPT login,
+//!   see [`crate::wire::apply_credential`]), refreshed ahead of expiry by the
+//!   [`AuthManager`], whose provider decides which;
 //! - on an upstream 401, refreshes once and retries once — when the credential
 //!   can be refreshed, request bodies up to [`ProxyConfig::max_buffered_body`]
 //!   are buffered so a retry is possible (others stream straight through);
