@@ -122,7 +122,12 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     };
     let doors: Vec<(&Usable, Door)> = std::iter::once(&usable)
         .chain(besides.as_ref())
-        .map(|u| (u, choose_door(&u.credential, u.spec_profile.as_ref(), choice)))
+        .map(|u| {
+            (
+                u,
+                choose_door(&u.credential, u.spec_profile.as_ref(), choice),
+            )
+        })
         .collect();
     let runtime = if doors.iter().any(|(_, door)| *door == Door::Proxy) {
         Some(
@@ -138,7 +143,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     let mut running = Vec::new();
     let mut sets = Vec::new();
     for (u, door) in &doors {
-        let vars = match (door_variables(door, &u.credential, u.base_url.as_deref()), &runtime) {
+        let vars = match (
+            door_variables(door, &u.credential, u.base_url.as_deref()),
+            &runtime,
+        ) {
             (Some(vars), _) => vars,
             (None, Some(runtime)) => {
                 private_proxy(runtime, u, args.agent_id.as_deref(), &mut running)?

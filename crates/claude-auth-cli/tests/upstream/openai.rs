@@ -63,7 +63,10 @@ pub fn chat_completion(recorded: &Recorded) -> Response<Body> {
         });
         format!("data: {c}\n\n")
     };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
     for text in STREAM_DELTAS {
         events.push(chunk(json!({"content": text}), Value::Null));
     }

@@ -182,7 +182,10 @@ fn openai_credentials_go_as_a_bearer_and_a_chatgpt_login_names_its_account() {
     };
     let mut h = HeaderMap::new();
     // A client's own account header never goes upstream with an API key.
-    h.insert("chatgpt-account-id", HeaderValue::from_static("acct-client"));
+    h.insert(
+        "chatgpt-account-id",
+        HeaderValue::from_static("acct-client"),
+    );
     applied(&mut h, &key);
     assert_eq!(h["authorization"], "Bearer sk-proj-k");
     assert!(h["authorization"].is_sensitive());
@@ -193,7 +196,10 @@ fn openai_credentials_go_as_a_bearer_and_a_chatgpt_login_names_its_account() {
     set.identity.workspace_id = Some("wrkspc_not_sent".into());
     let chatgpt = Credential::OAuth(set);
     let mut h = HeaderMap::new();
-    h.insert("chatgpt-account-id", HeaderValue::from_static("acct-client"));
+    h.insert(
+        "chatgpt-account-id",
+        HeaderValue::from_static("acct-client"),
+    );
     applied(&mut h, &chatgpt);
     assert_eq!(h["authorization"], "Bearer eyJ.chatgpt.t");
     assert_eq!(h.get_all("chatgpt-account-id").iter().count(), 1);
