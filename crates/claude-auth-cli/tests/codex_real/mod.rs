@@ -195,7 +195,9 @@ impl Codex {
                 Err(e) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("codex app-server gave no getAuthStatus answer ({e}); it said: {seen:?}");
+                    panic!(
+                        "codex app-server gave no getAuthStatus answer ({e}); it said: {seen:?}"
+                    );
                 }
             }
         };
