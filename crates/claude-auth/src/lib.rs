@@ -21,6 +21,8 @@
 //!   entry, JWT claims, the ChatGPT OAuth client's facts): the foundations
 //!   of OpenAI as a second provider, not yet in the resolution chain.
 //! - [`usage`]: subscription windows, API-key limits, pace, and the usage ledger.
+//! - [`Providers`]: both vendors at once: a manager per provider (built on
+//!   first use), their logins, the active provider and why, `switch`.
 //! - [`profiles`]: the profile service front ends call to log in and out:
 //!   storage policy (the visible keyring fallback), activation, listing,
 //!   logout with revocation.
@@ -57,14 +59,16 @@ pub mod usage;
 // and friends stay valid paths for embedders.
 pub use config::{env, locations, provider, settings};
 pub use doors::{child_env, client, proxy, status, wire};
-pub use engine::{cache, lock, manager, refresh_state};
+pub use engine::{active_provider, cache, lock, manager, providers, refresh_state};
 
+pub use active_provider::ActiveProvider;
 pub use cache::CredentialCache;
 pub use credential::{Credential, CredentialKind, Identity, Provider, TokenSet};
 pub use env::Env;
 pub use error::{Error, Result};
 pub use manager::{AuthError, AuthManager, ManagerOptions};
 pub use profiles::Profiles;
+pub use providers::Providers;
 pub use secret::{mask, Secret};
 pub use settings::Settings;
 pub use source::{resolve, Resolution, ResolveOptions, Resolver, SourceId};

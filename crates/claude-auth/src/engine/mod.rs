@@ -16,11 +16,14 @@
 //! - [`cache`]: a resolved credential kept in memory for the hot path.
 //! - [`active_provider`]: which provider (Anthropic or OpenAI) is active
 //!   and why, and the record `claude-auth switch` leaves.
+//! - [`providers`]: [`Providers`](providers::Providers), a manager per
+//!   provider, the active one, and `switch`.
 
 pub mod active_provider;
 pub mod cache;
 pub mod lock;
 pub mod manager;
+pub mod providers;
 pub mod refresh;
 pub mod refresh_state;
 
