@@ -266,9 +266,10 @@ impl Providers {
         SwitchRecord::load(&self.record_path())
     }
 
-    /// The active provider and why: `--provider` ([`Providers::with_provider`])
-    /// > `CLAUDE_AUTH_PROVIDER` > the `switch` record > the only provider
-    /// with a usable login > Anthropic. An unusable record or a bad
+    /// The active provider and why, first rule that answers: `--provider`
+    /// ([`Providers::with_provider`]), `CLAUDE_AUTH_PROVIDER`, the `switch`
+    /// record, the only provider with a usable login, Anthropic. An
+    /// unusable record or a bad
     /// `CLAUDE_AUTH_PROVIDER` is an error once the rule reaches it.
     pub fn active(&self) -> Result<ActiveProvider> {
         let mut active = active_provider::decide(
