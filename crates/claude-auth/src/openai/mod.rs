@@ -67,3 +67,4 @@ pub mod auth_file;
 pub mod chatgpt;
 pub mod claims;
 pub mod home;
+pub mod login;
