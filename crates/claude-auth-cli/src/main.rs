@@ -82,6 +82,12 @@ enum Command {
         /// Also remove the profile files and active_config (every profile, as `ant auth logout --all`)
         #[arg(long)]
         all: bool,
+        /// Log out of this provider: anthropic (default) or openai
+        #[arg(long, value_name = "PROVIDER", value_parser = ["anthropic", "openai"])]
+        provider: Option<String>,
+        /// With --provider openai: remove Codex's own login (its auth.json or keyring entry)
+        #[arg(long)]
+        codex: bool,
     },
     /// Print the variables a child process needs for the credential
     Env {
@@ -139,6 +145,14 @@ pub fn parse_storage(s: &str) -> Result<StorageKind, String> {
 /// never a secret in argv.
 fn login(global: &GlobalArgs, args: &commands::login_args::LoginArgs) -> output::CommandResult {
     args.refuse_secret_arguments()?;
+    if commands::openai_login::is_openai(args.provider.as_deref()) {
+        return commands::openai_login::run(global, args);
+    }
+    if args.device_code || args.codex {
+        return Err(output::Failure::usage(
+            "--device-code and --codex are for OpenAI logins: add --provider chatgpt (or --provider openai --with-token for an API key)",
+        ));
+    }
     if args.with_token {
         commands::login::run(global, args)
     } else {
@@ -185,7 +199,20 @@ fn main() -> ExitCode {
             provider,
         } => commands::token::run(&cli.global, provider, no_newline),
         Command::Login(args) => login(&cli.global, &args),
-        Command::Logout { all } => commands::logout::run(&cli.global, all),
+        Command::Logout {
+            all,
+            provider,
+            codex,
+        } => match provider.as_deref() {
+            Some("openai") if all => Err(output::Failure::usage(
+                "--all is for Anthropic profiles; log out of OpenAI one profile at a time, or with --codex",
+            )),
+            Some("openai") => commands::openai_login::logout(&cli.global, codex),
+            _ if codex => Err(output::Failure::usage(
+                "--codex is Codex's login: add --provider openai",
+            )),
+            _ => commands::logout::run(&cli.global, all),
+        },
         Command::Profile(ProfileCommand::List) => commands::profile::list(&cli.global),
         Command::Profile(ProfileCommand::Use { name }) => {
             commands::profile::use_profile(&cli.global, &name)

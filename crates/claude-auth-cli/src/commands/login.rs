@@ -16,7 +16,8 @@ use crate::commands::profiles;
 use crate::output::{success, warn, CommandResult, Failure};
 use crate::GlobalArgs;
 
-fn read_secret_from_stdin() -> Result<Secret, Failure> {
+/// Read one secret line from stdin (hidden prompt on a terminal), bounded.
+pub fn read_secret_from_stdin() -> Result<Secret, Failure> {
     let stdin = std::io::stdin();
     let line = if stdin.is_terminal() {
         rpassword::prompt_password("Paste the token or API key (input hidden): ")

@@ -35,12 +35,18 @@ pub struct LoginArgs {
     /// Fail instead of falling back to a file when the keyring is unavailable
     #[arg(long)]
     pub no_fallback: bool,
-    /// OAuth provider preset: console (Developer Platform, default), claude, claude-long-lived, or a custom one from the settings
+    /// OAuth provider preset: console (Developer Platform, default), claude, claude-long-lived, or a custom one from the settings; chatgpt (or openai) for OpenAI: the ChatGPT login, or with --with-token an OpenAI API key
     #[arg(long, value_name = "ID")]
     pub provider: Option<String>,
     /// Do not open a browser; print the URL and wait for the callback or a pasted code (SSH)
-    #[arg(long)]
+    #[arg(long, alias = "paste")]
     pub no_browser: bool,
+    /// ChatGPT login without a browser on this machine: show a code to enter on another device
+    #[arg(long)]
+    pub device_code: bool,
+    /// Store the OpenAI login as Codex's own (its auth.json, or its keyring entry when Codex's config.toml says so)
+    #[arg(long)]
+    pub codex: bool,
     /// Listen for the callback on this port (for SSH port forwarding) instead of an OS-assigned one
     #[arg(long, value_name = "PORT")]
     pub callback_port: Option<u16>,

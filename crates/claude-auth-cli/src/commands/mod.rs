@@ -7,6 +7,7 @@ pub mod login;
 pub mod login_args;
 pub mod logout;
 pub mod oauth_login;
+pub mod openai_login;
 pub mod profile;
 pub mod provider;
 pub mod proxy;

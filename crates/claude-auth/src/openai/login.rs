@@ -139,6 +139,7 @@ impl ChatGptLogin {
             },
             provider: Provider::Openai,
             client_id: Some(self.client_id.clone()),
+            id_token: Some(self.tokens.id_token.clone()),
         })
     }
 
@@ -158,6 +159,10 @@ pub struct BrowserLogin {
     pub ports: Vec<u16>,
     /// Give up after this long.
     pub timeout: Duration,
+    /// With every port busy, go on with the paste flow alone (when a paste
+    /// input is given) instead of failing with
+    /// [`ChatGptLoginError::PortsBusy`].
+    pub paste_when_busy: bool,
 }
 
 impl BrowserLogin {
@@ -167,6 +172,7 @@ impl BrowserLogin {
             oauth,
             ports: chatgpt::REDIRECT_PORTS.to_vec(),
             timeout,
+            paste_when_busy: false,
         }
     }
 }
@@ -258,9 +264,9 @@ async fn next_event(server: &mut Option<CallbackServer>) -> Option<CallbackEvent
 /// The browser login. The callback listens on the first free port of
 /// `request.ports`; `paste` (stdin for the CLI; `None` disables it) may
 /// carry the redirected URL or the code instead. With every port busy the
-/// login fails with [`ChatGptLoginError::PortsBusy`] unless a paste input
-/// is given, in which case only a paste can complete it (the redirect URI
-/// names the first port).
+/// login fails with [`ChatGptLoginError::PortsBusy`], unless
+/// [`BrowserLogin::paste_when_busy`] is set and a paste input is given: then
+/// only a paste can complete it (the redirect URI names the first port).
 pub async fn browser_login<R: AsyncBufRead + Unpin>(
     request: &BrowserLogin,
     events: &dyn BrowserEvents,
@@ -268,7 +274,7 @@ pub async fn browser_login<R: AsyncBufRead + Unpin>(
 ) -> Result<ChatGptLogin, ChatGptLoginError> {
     let pkce = PkcePair::generate()?;
     let mut server = listen(&request.ports, &pkce.state).await?;
-    let redirect_uri = match (&server, paste.is_some()) {
+    let redirect_uri = match (&server, request.paste_when_busy && paste.is_some()) {
         (Some(s), _) => chatgpt::redirect_uri(s.port),
         (None, true) => chatgpt::redirect_uri(request.ports.first().copied().unwrap_or(1455)),
         (None, false) => {

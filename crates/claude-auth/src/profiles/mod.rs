@@ -32,6 +32,7 @@
 mod listing;
 mod login;
 mod logout;
+pub mod openai;
 
 pub use listing::{Activated, ProfileEntry};
 pub use login::{LoginNotice, NewLogin, StoredLogin};
