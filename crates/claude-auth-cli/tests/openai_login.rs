@@ -419,3 +419,106 @@ fn logout_removes_the_login_and_says_nothing_was_revoked() {
         "{run}"
     );
 }
+
+#[test]
+fn keyring_unavailable_falls_back_visibly() {
+    let issuer = OpenaiIssuer::start();
+    let sb = sandbox(&issuer);
+    // Our OpenAI profile: --storage keyring on a machine without a keyring.
+    let run = sb.run_stdin(
+        &[
+            "login",
+            "--with-token",
+            "--provider",
+            "openai",
+            "--storage",
+            "keyring",
+        ],
+        &format!("{API_KEY}\n"),
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("warning: the keyring is unavailable ("),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "stored in {}",
+            profile_path(&sb, "default").display()
+        )),
+        "{run}"
+    );
+    // Codex in "auto" mode: the keyring if there is one, else its file.
+    write_file(
+        &codex_home(&sb).join("config.toml"),
+        "cli_auth_credentials_store = \"auto\"\n",
+        0o600,
+    );
+    let run = sb.run_stdin(
+        &["login", "--with-token", "--provider", "openai", "--codex"],
+        &format!("{API_KEY}\n"),
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("warning: the keyring is unavailable ("),
+        "{run}"
+    );
+    assert_eq!(
+        read_json(&codex_home(&sb).join("auth.json"))["OPENAI_API_KEY"],
+        API_KEY
+    );
+    // "keyring" mode without a keyring is an error, and nothing is written.
+    write_file(
+        &codex_home(&sb).join("config.toml"),
+        "cli_auth_credentials_store = \"keyring\"\n",
+        0o600,
+    );
+    std::fs::remove_file(codex_home(&sb).join("auth.json")).unwrap();
+    let run = sb.run_stdin(
+        &["login", "--with-token", "--provider", "openai", "--codex"],
+        &format!("{API_KEY}\n"),
+    );
+    run.assert_code(1);
+    assert!(run.stderr.contains("Codex Auth"), "{run}");
+    assert!(!codex_home(&sb).join("auth.json").exists());
+}
+
+#[test]
+fn codex_keyring_entry_in_the_secret_service() {
+    if !common::require_secret_service() {
+        return;
+    }
+    use claude_auth::store::keyring::{KeyringBackend, OsKeyring};
+    let issuer = OpenaiIssuer::start();
+    let mut sb = sandbox(&issuer);
+    sb.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap(),
+    );
+    let home = codex_home(&sb);
+    write_file(
+        &home.join("config.toml"),
+        "cli_auth_credentials_store = \"keyring\"\n",
+        0o600,
+    );
+    let account = claude_auth::openai::home::keyring_account(&home);
+    let run = sb.run_stdin(
+        &["login", "--with-token", "--provider", "openai", "--codex"],
+        &format!("{API_KEY}\n"),
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(&format!(
+            "stored in keyring entry \"Codex Auth\" / {account:?}"
+        )),
+        "{run}"
+    );
+    let doc: Value = serde_json::from_str(&OsKeyring.get("Codex Auth", &account).unwrap()).unwrap();
+    assert_eq!(doc["auth_mode"], "apikey");
+    assert_eq!(doc["OPENAI_API_KEY"], API_KEY);
+    assert!(!home.join("auth.json").exists());
+    let run = sb.run(&["logout", "--provider", "openai", "--codex"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("Logged out of Codex's login"), "{run}");
+    assert!(OsKeyring.get("Codex Auth", &account).is_err());
+}

@@ -279,8 +279,10 @@ fn paste_login(
         ignored: Mutex::default(),
         handle: rt.handle().clone(),
     };
+    let mut request = request(issuer);
+    request.paste_when_busy = true;
     let result = rt.block_on(browser_login(
-        &request(issuer),
+        &request,
         &events,
         Some(BufReader::new(read_half)),
     ));
