@@ -9,6 +9,15 @@
 //!   own lock directories, and written back where it was read.
 //! - A credential given in code is held by the manager; it needs no lock
 //!   beyond the manager's single flight.
+//! - Codex's login (`auth.json` or its keyring entry) is locked the way
+//!   Codex 0.171.0 locks it (`/work/wt/CODEX_LOCKS.md`, measured with
+//!   strace): our own lock (`locks/codex-<home hash>.lock`), then Codex's
+//!   `$CODEX_HOME/auth.lock` (flock, exclusive) held across re-read →
+//!   refresh → write, and Codex's `auth.json.lock` (flock, tried every few
+//!   ms for at most 5 s, as Codex does) only around the atomic write. Codex
+//!   never holds a lock across its own refresh POST, so this cannot
+//!   deadlock with it; a Codex process that committed meanwhile is seen by
+//!   the re-read and adopted.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +28,10 @@ use crate::credential::{Credential, TokenSet};
 use crate::engine::lock::{ClaudeCodeLock, ClaudeCodeLockTimings, FileLock};
 use crate::engine::refresh_state;
 use crate::error::Error;
+use crate::openai::auth_file::{CodexAuth, CodexAuthFile};
+use crate::openai::chatgpt::RefreshedTokens;
+use crate::openai::home;
+use crate::source::codex as codex_source;
 use crate::source::backing::lock_path_beside;
 use crate::source::{read_seed_file, write_seed_file, Backing, Found, Resolver};
 use crate::store::claude_code::ClaudeCodeLogin;
@@ -28,6 +41,14 @@ use crate::store::StorageKind;
 pub(crate) enum Guard {
     File(#[allow(dead_code)] FileLock),
     ClaudeCode(#[allow(dead_code)] ClaudeCodeLock),
+    /// Ours, then Codex's `auth.lock` (dropped in reverse order: fields
+    /// drop first to last, so Codex's lock is listed first).
+    Codex {
+        #[allow(dead_code)]
+        auth_lock: FileLock,
+        #[allow(dead_code)]
+        ours: FileLock,
+    },
     /// Nothing to lock across processes (a credential held in memory).
     None,
 }
@@ -40,6 +61,57 @@ pub(crate) struct Reloaded {
     pub set: TokenSet,
     /// Claude Code's login as read, which a refresh is written back into.
     pub claude_code: Option<ClaudeCodeLogin>,
+    /// Codex's document as read, which a refresh is written back into
+    /// (keeping every key it does not own).
+    pub codex: Option<CodexAuth>,
+}
+
+/// How long to wait for Codex's `auth.json.lock` around a write: Codex's
+/// own budget (it tries every 10 ms for 5 s).
+pub(crate) const CODEX_COMMIT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Codex's home for a Codex backing.
+fn codex_home_of(backing: &Backing) -> Option<PathBuf> {
+    match backing {
+        Backing::CodexFile { path } => Some(
+            path.parent()
+                .map_or_else(|| PathBuf::from("."), ToOwned::to_owned),
+        ),
+        Backing::CodexKeyring { codex_home } => Some(codex_home.clone()),
+        _ => None,
+    }
+}
+
+/// A short stable name for a Codex home (the hash in its keyring account).
+fn codex_key(codex_home: &std::path::Path) -> String {
+    home::keyring_account(codex_home).trim_start_matches("cli|").to_owned()
+}
+
+/// Take one of Codex's lock files, saying so when it is held too long.
+fn codex_lock(path: &std::path::Path, timeout: Duration) -> Result<FileLock, Error> {
+    FileLock::acquire(path, timeout).map_err(|e| match e {
+        Error::Unsupported(_) => Error::Unsupported(format!(
+            "a Codex process has held its lock {} for over {} s; let it finish and try again",
+            path.display(),
+            timeout.as_secs()
+        )),
+        other => other,
+    })
+}
+
+/// `doc` with `set`'s tokens in it and `last_refresh` now; every other key
+/// as read.
+fn codex_doc_with(doc: &CodexAuth, set: &TokenSet) -> Result<CodexAuth, Error> {
+    let mut doc = doc.clone();
+    doc.apply_refresh(
+        RefreshedTokens {
+            id_token: set.id_token.clone(),
+            access_token: Some(set.access_token.clone()),
+            refresh_token: set.refresh_token.clone(),
+        },
+        crate::credential::now_unix(),
+    )?;
+    Ok(doc)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -60,6 +132,20 @@ impl Backing {
         timeout: Duration,
         claude_code: ClaudeCodeLockTimings,
     ) -> Result<Guard, Error> {
+        if let Some(codex_home) = codex_home_of(self) {
+            let ours = own_config_dir(env)
+                .path
+                .join("locks")
+                .join(format!("codex-{}.lock", codex_key(&codex_home)));
+            let auth_lock = home::auth_lock_path(&codex_home);
+            let (ours, auth_lock) = blocking(move || {
+                let ours = FileLock::acquire(&ours, timeout)?;
+                let auth_lock = codex_lock(&auth_lock, timeout)?;
+                Ok((ours, auth_lock))
+            })
+            .await?;
+            return Ok(Guard::Codex { auth_lock, ours });
+        }
         if self.is_claude_code() {
             let dir = resolver.claude_code().config_dir().to_owned();
             let lock = blocking(move || ClaudeCodeLock::acquire(&dir, claude_code)).await?;
@@ -93,7 +179,27 @@ impl Backing {
     /// `Ok(None)` when it is gone or is not a token set.
     pub(crate) fn reload(&self, resolver: &Resolver) -> Result<Option<Reloaded>, Error> {
         let mut claude_code = None;
+        let mut codex = None;
         let found = match self {
+            Backing::CodexFile { path } => match CodexAuthFile::new(path).load()? {
+                Some(auth) => {
+                    let found =
+                        codex_source::found(&auth, self.clone(), path.display().to_string())?;
+                    codex = Some(auth);
+                    Some(found)
+                }
+                None => None,
+            },
+            Backing::CodexKeyring { codex_home } => {
+                match codex_source::load_keyring(resolver, codex_home)? {
+                    Some((auth, _, location)) => {
+                        let found = codex_source::found(&auth, self.clone(), location)?;
+                        codex = Some(auth);
+                        Some(found)
+                    }
+                    None => None,
+                }
+            }
             Backing::ProfileFile { profile, .. } | Backing::KeyFile { profile, .. } => {
                 resolver.load_profile_from(profile, StorageKind::File)?
             }
@@ -129,6 +235,7 @@ impl Backing {
                 found,
                 set,
                 claude_code,
+                codex,
             })
         }))
     }
@@ -143,7 +250,29 @@ impl Backing {
         set: &TokenSet,
     ) -> Result<(), Error> {
         let credential = || Credential::OAuth(set.clone());
+        let codex_doc = || {
+            read.codex.as_ref().ok_or_else(|| {
+                Error::Unsupported("Codex's login was not read under the lock".into())
+            })
+        };
         match self {
+            Backing::CodexFile { path } => {
+                let doc = codex_doc_with(codex_doc()?, set)?;
+                let home = codex_home_of(self).unwrap_or_default();
+                let _commit =
+                    codex_lock(&home::auth_json_lock_path(&home), CODEX_COMMIT_LOCK_TIMEOUT)?;
+                // `save` re-reads first: a file that no longer parses is
+                // left as it is.
+                CodexAuthFile::new(path).save(&doc)
+            }
+            Backing::CodexKeyring { codex_home } => {
+                let doc = codex_doc_with(codex_doc()?, set)?;
+                let _commit = codex_lock(
+                    &home::auth_json_lock_path(codex_home),
+                    CODEX_COMMIT_LOCK_TIMEOUT,
+                )?;
+                save_codex_keyring(resolver, codex_home, &doc)
+            }
             Backing::ClaudeCodeFile { .. } | Backing::ClaudeCodeKeychain => {
                 let login = read.claude_code.as_ref().ok_or_else(|| {
                     Error::Unsupported("Claude Code's login was not read under the lock".into())
@@ -185,7 +314,41 @@ impl Backing {
                     .join("state")
                     .join(format!("openai-profile-{profile}.json")),
             ),
+            b if b.is_codex() => codex_home_of(b).map(|h| {
+                own_config_dir(env)
+                    .path
+                    .join("state")
+                    .join(format!("codex-{}.json", codex_key(&h)))
+            }),
             b => refresh_state::state_path(env, false, b.profile()),
         }
     }
+}
+
+/// Write Codex's keyring entry: the whole document, as Codex keeps it.
+#[cfg(feature = "keyring")]
+fn save_codex_keyring(
+    resolver: &Resolver,
+    codex_home: &std::path::Path,
+    doc: &CodexAuth,
+) -> Result<(), Error> {
+    let account = home::keyring_account(codex_home);
+    let bytes = doc.to_bytes();
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::Unsupported("Codex's document is not UTF-8".into()))?;
+    resolver
+        .keyring_backend()
+        .set(home::KEYRING_SERVICE, &account, text)
+        .map_err(|e| Error::Keyring {
+            service: home::KEYRING_SERVICE.into(),
+            account,
+            message: codex_source::keyring_message(&e),
+        })
+}
+
+#[cfg(not(feature = "keyring"))]
+fn save_codex_keyring(_: &Resolver, _: &std::path::Path, _: &CodexAuth) -> Result<(), Error> {
+    Err(Error::Unsupported(
+        "Codex keeps its login in the keyring, which this build of claude-auth cannot write".into(),
+    ))
 }

@@ -522,10 +522,7 @@ impl AuthManager {
         if !rejected_matches && !self.needs_refresh(&credential, now) {
             return Ok(self.hand_out(credential, &found, &provenance, false));
         }
-        // TODO(issue 10): ChatGPT refresh through refresh_locked lands next;
-        // until then an OpenAI token set is used until it expires.
-        let openai = *credential.provider() == crate::credential::Provider::Openai;
-        if !credential.can_refresh() || !found.backing.refreshable() || openai {
+        if !credential.can_refresh() || !found.backing.refreshable() {
             if credential.is_expired_at(now) || rejected_matches {
                 return Err(AuthError::Expired {
                     kind: credential.kind().label(),

@@ -28,6 +28,7 @@ pub mod refresh;
 pub mod refresh_state;
 
 mod backing_io;
+mod chatgpt_refresh;
 mod federation;
 mod flight;
 mod options;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::provider::Encoding;
-use crate::credential::{now_unix, Credential, TokenSet};
+use crate::credential::{now_unix, Credential, Provider, TokenSet};
+use crate::engine::chatgpt_refresh::Refused;
 use crate::engine::manager::{AuthError, AuthManager, Obtained, Provenance};
 use crate::engine::refresh_state::{fingerprint, RefreshState};
 use crate::oauth::token_client::{sanitize, Endpoint, Grant, OAuthError};
@@ -131,19 +132,32 @@ impl AuthManager {
                 command: backing.login_command(),
             });
         }
-        let endpoint = self.refresh_endpoint(backing, &set, &provenance.base_url, &state);
-        let client = self.client()?;
-        let grant = Grant::Refresh {
-            refresh_token,
-            scope: None,
+        let result = if set.provider == Provider::Openai {
+            self.refresh_chatgpt(&set, &refresh_token).await
+        } else {
+            let endpoint = self.refresh_endpoint(backing, &set, &provenance.base_url, &state);
+            let grant = Grant::Refresh {
+                refresh_token,
+                scope: None,
+            };
+            match self.client() {
+                Ok(client) => match client.request(&endpoint, &grant).await {
+                    Ok(response) => Ok(response.into_token_set(
+                        set.provider.clone(),
+                        set.client_id.clone(),
+                        Some(&set),
+                    )),
+                    Err(OAuthError::InvalidGrant { description }) => Err(Refused::Dead(format!(
+                        "the server rejected the refresh token (invalid_grant{})",
+                        description.map(|d| format!(": {d}")).unwrap_or_default()
+                    ))),
+                    Err(e) => Err(Refused::Failed(e)),
+                },
+                Err(e) => Err(Refused::Failed(e)),
+            }
         };
-        match client.request(&endpoint, &grant).await {
-            Ok(response) => {
-                let new = response.into_token_set(
-                    set.provider.clone(),
-                    set.client_id.clone(),
-                    Some(&set),
-                );
+        match result {
+            Ok(new) => {
                 // Persist before anyone uses the new token: if this fails the
                 // rotated refresh token would be lost, so the refresh fails.
                 match &read {
@@ -164,16 +178,12 @@ impl AuthManager {
                 drop(guard);
                 Ok(obtained)
             }
-            Err(OAuthError::InvalidGrant { description }) => {
+            Err(Refused::Dead(message)) => {
                 self.inner
                     .dead
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(fp.clone());
-                let message = format!(
-                    "the server rejected the refresh token (invalid_grant{})",
-                    description.map(|d| format!(": {d}")).unwrap_or_default()
-                );
                 if let Some(p) = &state_path {
                     let _ = RefreshState::update(p, |s| {
                         s.dead_refresh_token = Some(fp);
@@ -186,7 +196,7 @@ impl AuthManager {
                     command: backing.login_command(),
                 })
             }
-            Err(e) => {
+            Err(Refused::Failed(e)) => {
                 let message = sanitize(&e.to_string());
                 if let Some(p) = &state_path {
                     let _ = RefreshState::update(p, |s| {

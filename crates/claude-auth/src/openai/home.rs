@@ -18,11 +18,11 @@ pub const AUTH_JSON: &str = "auth.json";
 /// Codex's config file in its home (`cli_auth_credentials_store` says
 /// whether the login is in the keyring).
 pub const CONFIG_TOML: &str = "config.toml";
-/// One of Codex's lock files in its home (see the module's TODO in
-/// [`crate::openai`]: how Codex takes it is not yet established).
+/// Codex's outer lock file in its home: Codex 0.171.0 takes it with
+/// `flock(LOCK_EX)`, blocking, around every commit to `auth.json`.
 pub const AUTH_LOCK: &str = "auth.lock";
-/// The other of Codex's lock files in its home (same caveat as
-/// [`AUTH_LOCK`]).
+/// Codex's inner lock file in its home: taken after [`AUTH_LOCK`] with
+/// `flock(LOCK_EX|LOCK_NB)` every 10 ms for at most 5 s, around the write.
 pub const AUTH_JSON_LOCK: &str = "auth.json.lock";
 /// The keyring service of Codex's keyring mode.
 pub const KEYRING_SERVICE: &str = "Codex Auth";
@@ -99,9 +99,9 @@ pub enum CredentialsStore {
     /// `"keyring"`: the whole `auth.json` document as one keyring secret
     /// (service [`KEYRING_SERVICE`], account [`keyring_account`]).
     Keyring,
-    /// `"auto"`: the keyring mode too. TODO(issue 10): PROTOCOL.md does not
-    /// say whether Codex falls back to the file when no keyring is there;
-    /// establish it before a source relies on it.
+    /// `"auto"`: the keyring when it is usable. claude-auth's Codex source
+    /// reads the keyring entry, else `auth.json` (PROTOCOL.md does not say
+    /// whether Codex itself falls back to the file).
     Auto,
     /// A value this crate does not know (a newer Codex), as written.
     Other(String),

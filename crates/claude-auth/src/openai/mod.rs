@@ -17,14 +17,11 @@
 //!   bodies, the token responses, when a refresh is due, and the refresh
 //!   errors as a reason enum.
 //!
-//! Nothing here is wired into the resolution chain, the manager or the CLI
-//! yet: those come next (issue 10).
-//!
-//! TODO(issue 10): Codex's lock files (`auth.lock`, `auth.json.lock` in
-//! `$CODEX_HOME`) are named in [`home`], but how Codex takes them (flock,
-//! lock-file creation, which one guards what, timeouts) is not stated in
-//! PROTOCOL.md, which says Codex "takes no lock across processes". Confirm
-//! the protocol from the Codex version we pin before taking them.
+//! The OpenAI chain that uses these (`source::Resolver::for_provider`), and
+//! the engine's ChatGPT refresh under Codex's own locks (`auth.lock` held
+//! across re-read → refresh → write, `auth.json.lock` around the write, as
+//! Codex 0.171.0 takes them: flock, measured with strace), live in
+//! [`crate::source`] and [`crate::engine`].
 //!
 //! Reading a Codex login and printing its plan, account and expiry
 //! (read-only: nothing is written, nothing is sent):

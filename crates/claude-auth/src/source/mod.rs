@@ -35,7 +35,7 @@ mod api_key;
 mod auth_token;
 mod claude_code;
 mod claude_code_token;
-mod codex;
+pub(crate) mod codex;
 mod explicit;
 mod openai_chain;
 mod openai_env;
