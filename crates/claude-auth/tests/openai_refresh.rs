@@ -125,7 +125,9 @@ fn an_expired_codex_login_is_refreshed_once_and_written_back_as_codex_keeps_it()
     assert_eq!(got.credential.secret().expose(), tokens["access_token"]);
     assert_ne!(tokens["access_token"], minted.access_token);
     assert_ne!(tokens["refresh_token"], minted.refresh_token);
-    assert!(rig.issuer.is_live(tokens["refresh_token"].as_str().unwrap()));
+    assert!(rig
+        .issuer
+        .is_live(tokens["refresh_token"].as_str().unwrap()));
     // What we do not own is kept; last_refresh is now.
     assert_eq!(tokens["account_id"], "acct-from-login");
     assert_eq!(tokens["future_token_field"], "kept");
@@ -201,8 +203,7 @@ fn a_transient_failure_keeps_the_token_while_it_is_valid() {
     let rig = Rig::start(120);
     let minted = rig.issuer.mint_default();
     let bytes = rig.write_login(&minted);
-    rig.issuer
-        .fail_next(500, r#"{"error":"server_error"}"#, 1);
+    rig.issuer.fail_next(500, r#"{"error":"server_error"}"#, 1);
     let got = runtime().block_on(rig.manager().obtain()).unwrap();
     assert!(!got.refreshed);
     assert_eq!(got.credential.secret().expose(), minted.access_token);
@@ -216,8 +217,8 @@ fn a_process_holding_codex_s_lock_makes_us_wait_and_adopt_its_write() {
     let rig = Rig::start(-60);
     rig.write_login(&rig.expired_login());
     // "Codex" holds auth.lock.
-    let held = FileLock::acquire(&rig.codex_home().join("auth.lock"), Duration::from_secs(1))
-        .unwrap();
+    let held =
+        FileLock::acquire(&rig.codex_home().join("auth.lock"), Duration::from_secs(1)).unwrap();
     let rt = runtime();
     let manager = rig.manager();
     let waiting = rt.spawn(async move { manager.obtain().await });
@@ -257,7 +258,10 @@ fn a_corrupt_auth_json_is_reported_and_left_untouched() {
     let claude_auth::source::Outcome::Error(message) = &codex.outcome else {
         panic!("{:?}", codex.outcome)
     };
-    assert!(message.contains(&rig.auth_json().display().to_string()), "{message}");
+    assert!(
+        message.contains(&rig.auth_json().display().to_string()),
+        "{message}"
+    );
     assert!(message.contains("not JSON"), "{message}");
     assert!(!message.contains("secret-part"), "{message}");
     let err = runtime().block_on(rig.manager().obtain()).unwrap_err();
@@ -347,5 +351,7 @@ fn sixteen_processes_on_one_expired_login_refresh_once_and_log_no_secret() {
     fingerprints.dedup();
     assert_eq!(fingerprints.len(), 1, "every process got the same token");
     assert!(refreshed >= 1);
-    assert!(rig.issuer.is_live(rig.doc()["tokens"]["refresh_token"].as_str().unwrap()));
+    assert!(rig
+        .issuer
+        .is_live(rig.doc()["tokens"]["refresh_token"].as_str().unwrap()));
 }

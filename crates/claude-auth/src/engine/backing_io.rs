@@ -31,8 +31,8 @@ use crate::error::Error;
 use crate::openai::auth_file::{CodexAuth, CodexAuthFile};
 use crate::openai::chatgpt::RefreshedTokens;
 use crate::openai::home;
-use crate::source::codex as codex_source;
 use crate::source::backing::lock_path_beside;
+use crate::source::codex as codex_source;
 use crate::source::{read_seed_file, write_seed_file, Backing, Found, Resolver};
 use crate::store::claude_code::ClaudeCodeLogin;
 use crate::store::StorageKind;
@@ -84,7 +84,9 @@ fn codex_home_of(backing: &Backing) -> Option<PathBuf> {
 
 /// A short stable name for a Codex home (the hash in its keyring account).
 fn codex_key(codex_home: &std::path::Path) -> String {
-    home::keyring_account(codex_home).trim_start_matches("cli|").to_owned()
+    home::keyring_account(codex_home)
+        .trim_start_matches("cli|")
+        .to_owned()
 }
 
 /// Take one of Codex's lock files, saying so when it is held too long.

@@ -111,10 +111,17 @@ impl AuthManager {
             })?;
             return Ok(merged(set, tokens));
         }
-        let reason = RefreshErrorReason::classify(status, &bytes[..bytes.len().min(MAX_ERROR_BODY)]);
-        tracing::debug!(status, permanent = reason.is_permanent(), "ChatGPT refresh refused");
+        let reason =
+            RefreshErrorReason::classify(status, &bytes[..bytes.len().min(MAX_ERROR_BODY)]);
+        tracing::debug!(
+            status,
+            permanent = reason.is_permanent(),
+            "ChatGPT refresh refused"
+        );
         if reason.is_permanent() {
-            let code = reason.code().map_or_else(|| format!("HTTP {status}"), str::to_owned);
+            let code = reason
+                .code()
+                .map_or_else(|| format!("HTTP {status}"), str::to_owned);
             return Err(Refused::Dead(format!("{} ({code})", reason.message())));
         }
         Err(transient(format!("HTTP {status}")))

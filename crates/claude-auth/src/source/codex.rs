@@ -46,7 +46,10 @@ pub(super) fn evaluate(r: &Resolver, _: &ResolveOptions) -> Step {
             Backing::CodexFile { path: path.clone() },
             path.display().to_string(),
         )),
-        Ok(None) => Step::Skip(format!("no Codex login ({} does not exist)", path.display())),
+        Ok(None) => Step::Skip(format!(
+            "no Codex login ({} does not exist)",
+            path.display()
+        )),
         Err(e) => Step::Fail(e, false),
     }
 }
@@ -89,10 +92,7 @@ pub(crate) fn load_keyring(
 
 /// Without the keyring feature there is no keyring to read.
 #[cfg(not(feature = "keyring"))]
-pub(crate) fn load_keyring(
-    _: &Resolver,
-    _: &Path,
-) -> Result<Option<(CodexAuth, Backing, String)>> {
+pub(crate) fn load_keyring(_: &Resolver, _: &Path) -> Result<Option<(CodexAuth, Backing, String)>> {
     Err(Error::Unsupported(
         "Codex keeps its login in the keyring, which this build of claude-auth cannot read".into(),
     ))
@@ -123,8 +123,11 @@ pub(crate) fn credential_of(auth: &CodexAuth) -> std::result::Result<Credential,
     };
     let chatgpt = || token_set_of(auth).map(Credential::OAuth);
     let credential = match &auth.auth_mode {
-        Some(AuthMode::ApiKey) => api_key().ok_or("auth_mode is \"apikey\" but OPENAI_API_KEY is empty; run `codex login` again")?,
-        Some(AuthMode::ChatGpt) => chatgpt().ok_or("auth_mode is \"chatgpt\" but tokens is missing; run `codex login` again")?,
+        Some(AuthMode::ApiKey) => api_key().ok_or(
+            "auth_mode is \"apikey\" but OPENAI_API_KEY is empty; run `codex login` again",
+        )?,
+        Some(AuthMode::ChatGpt) => chatgpt()
+            .ok_or("auth_mode is \"chatgpt\" but tokens is missing; run `codex login` again")?,
         _ => chatgpt()
             .or_else(api_key)
             .ok_or("holds neither tokens nor OPENAI_API_KEY; run `codex login`")?,

@@ -62,7 +62,11 @@ fn codex_report(r: &Resolver) -> Outcome {
 fn a_chatgpt_login_is_an_openai_token_set_with_its_facts() {
     let tmp = tempfile::tempdir().unwrap();
     let (r, _) = setup(tmp.path());
-    write(tmp.path(), "auth.json", chatgpt_doc().to_string().as_bytes());
+    write(
+        tmp.path(),
+        "auth.json",
+        chatgpt_doc().to_string().as_bytes(),
+    );
     let res = r.resolve(&ResolveOptions::default());
     assert_eq!(res.winner().unwrap().id, SourceId::Codex);
     let found = res.winning().unwrap();
@@ -76,7 +80,10 @@ fn a_chatgpt_login_is_an_openai_token_set_with_its_facts() {
     assert_eq!(set.expires_at, Some(1_900_000_000));
     assert_eq!(set.identity.email.as_deref(), Some("me@example.com"));
     assert_eq!(set.identity.subscription_type.as_deref(), Some("pro"));
-    assert_eq!(set.client_id.as_deref(), Some(crate::openai::chatgpt::CLIENT_ID));
+    assert_eq!(
+        set.client_id.as_deref(),
+        Some(crate::openai::chatgpt::CLIENT_ID)
+    );
     assert!(set.id_token.is_some() && set.refresh_token.is_some());
     // tokens.account_id wins over the id token's claim.
     let cred = found.credential.as_ref().unwrap();
@@ -117,13 +124,20 @@ fn a_corrupt_auth_json_is_reported_with_file_and_field_and_left_alone() {
     assert!(message.contains("auth.json"), "{message}");
     assert!(message.contains("tokens.refresh_token"), "{message}");
     assert!(message.contains("fix or remove the file"), "{message}");
-    assert!(!message.contains("eyJ") && !message.contains("e30."), "{message}");
+    assert!(
+        !message.contains("eyJ") && !message.contains("e30."),
+        "{message}"
+    );
     // Auto-discovered: the chain goes on, and nothing was written.
     assert!(r.resolve(&ResolveOptions::default()).error.is_none());
     let now = std::fs::read(tmp.path().join("codex/auth.json")).unwrap();
     assert_eq!(now, bytes.as_bytes());
     // A mode that promises what is not there says what to run.
-    write(tmp.path(), "auth.json", br#"{"auth_mode": "apikey", "OPENAI_API_KEY": null}"#);
+    write(
+        tmp.path(),
+        "auth.json",
+        br#"{"auth_mode": "apikey", "OPENAI_API_KEY": null}"#,
+    );
     let Outcome::Error(message) = codex_report(&r) else {
         panic!("not an error")
     };
@@ -135,7 +149,11 @@ fn keyring_mode_reads_codex_s_entry_and_auto_falls_back_to_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let (r, keyring) = setup(tmp.path());
     let codex_home = tmp.path().join("codex");
-    write(tmp.path(), "config.toml", b"cli_auth_credentials_store = \"keyring\"\n");
+    write(
+        tmp.path(),
+        "config.toml",
+        b"cli_auth_credentials_store = \"keyring\"\n",
+    );
     let Outcome::Skipped(why) = codex_report(&r) else {
         panic!("not skipped")
     };
@@ -147,13 +165,26 @@ fn keyring_mode_reads_codex_s_entry_and_auto_falls_back_to_the_file() {
     let Outcome::Found(found) = codex_report(&r) else {
         panic!("not found")
     };
-    assert_eq!(found.backing, Backing::CodexKeyring { codex_home: codex_home.clone() });
+    assert_eq!(
+        found.backing,
+        Backing::CodexKeyring {
+            codex_home: codex_home.clone()
+        }
+    );
     assert!(found.location.contains(&account), "{}", found.location);
 
     // "auto" without an entry: the file.
     keyring.delete(home::KEYRING_SERVICE, &account).unwrap();
-    write(tmp.path(), "config.toml", b"cli_auth_credentials_store = \"auto\"\n");
-    write(tmp.path(), "auth.json", chatgpt_doc().to_string().as_bytes());
+    write(
+        tmp.path(),
+        "config.toml",
+        b"cli_auth_credentials_store = \"auto\"\n",
+    );
+    write(
+        tmp.path(),
+        "auth.json",
+        chatgpt_doc().to_string().as_bytes(),
+    );
     let Outcome::Found(found) = codex_report(&r) else {
         panic!("not found")
     };
