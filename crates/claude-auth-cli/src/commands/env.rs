@@ -13,8 +13,8 @@ use claude_auth::child_env::{
 };
 use claude_auth::{Credential, Provider};
 
-use crate::commands::provider::{chosen, usable_besides, usable_for, ProviderArg};
-use crate::commands::Usable;
+use crate::commands::provider::{logins, ProviderArg};
+use crate::commands::{usable_failure, Usable};
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -60,8 +60,8 @@ pub fn run(
     raw_token: bool,
     provider: Option<ProviderArg>,
 ) -> CommandResult {
-    let provider = chosen(provider)?;
-    let usable = usable_for(global, &provider)?;
+    let logins = logins(global, provider, true, usable_failure)?;
+    let (provider, usable, besides) = (logins.provider, logins.chosen, logins.besides);
     let choice = if raw_token {
         DoorChoice::RawToken
     } else {
@@ -72,7 +72,6 @@ pub fn run(
         door_variables(&door, &u.credential, u.base_url.as_deref())
     };
     let mut sets = vec![variables(&usable).ok_or_else(|| needs_proxy(&usable))?];
-    let besides = usable_besides(global, &provider);
     if let Some(other) = &besides {
         match variables(other) {
             Some(vars) => sets.push(vars),

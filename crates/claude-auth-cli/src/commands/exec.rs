@@ -26,8 +26,8 @@ use claude_auth::child_env::{
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig, ProxyHandle};
 use claude_auth::usage::writer::UsageSink;
 
-use crate::commands::provider::{chosen, usable_besides, usable_for, ProviderArg};
-use crate::commands::Usable;
+use crate::commands::provider::{logins, ProviderArg};
+use crate::commands::{usable_failure, Usable};
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -95,9 +95,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             )));
         }
     }
-    let provider = chosen(args.provider)?;
-    let usable = usable_for(global, &provider)?;
-    let besides = usable_besides(global, &provider);
+    let logins = logins(global, args.provider, true, usable_failure)?;
+    let (provider, usable, besides) = (logins.provider, logins.chosen, logins.besides);
     let marker = usable
         .profile
         .clone()

@@ -1,12 +1,20 @@
 //! `--provider anthropic|openai` for the doors (`token`, `env`, `exec`,
 //! `proxy`): which provider's credential a door hands out, and the
-//! resolution for it. Without the flag a door serves the active provider.
+//! resolution for it. Without the flag a door serves the active provider
+//! (`claude_auth::engine::active_provider`: `CLAUDE_AUTH_PROVIDER`, what
+//! `switch` recorded, the only provider with a usable login, Anthropic),
+//! found with as few resolutions as the rule allows: when nothing chose,
+//! Anthropic is active whenever it has a credential, so the OpenAI chain is
+//! consulted only when it has none (and an external credential command runs
+//! once, as before).
 
 use clap::ValueEnum;
 
-use claude_auth::{AuthManager, Provider};
+use claude_auth::engine::active_provider::{decide, record_path, Origin, SwitchRecord};
+use claude_auth::source::NoCredential;
+use claude_auth::{AuthError, AuthManager, Provider};
 
-use crate::commands::{options, resolver, usable_failure, Usable};
+use crate::commands::{options, resolver, Usable};
 use crate::output::Failure;
 use crate::GlobalArgs;
 
@@ -15,7 +23,7 @@ use crate::GlobalArgs;
 pub enum ProviderArg {
     /// Claude: API keys, Claude subscription and Console logins
     Anthropic,
-    /// OpenAI: API keys, ChatGPT logins (Codex's or ours)
+    /// OpenAI: API keys, ChatGPT logins
     Openai,
 }
 
@@ -28,16 +36,30 @@ impl From<ProviderArg> for Provider {
     }
 }
 
-/// The provider a door serves: `--provider`, else the active provider.
-pub fn chosen(flag: Option<ProviderArg>) -> Result<Provider, Failure> {
-    Ok(flag.map_or(Provider::Anthropic, Provider::from))
-}
-
 /// The other provider.
 pub fn other(provider: &Provider) -> Provider {
     match provider {
         Provider::Anthropic => Provider::Openai,
         Provider::Openai => Provider::Anthropic,
+    }
+}
+
+/// The resolver for `provider`'s chain in this process's environment.
+pub fn resolver_for(provider: &Provider) -> Result<claude_auth::Resolver, Failure> {
+    match provider {
+        Provider::Anthropic => resolver(),
+        Provider::Openai => {
+            let env = claude_auth::Env::from_process();
+            let settings = claude_auth::Settings::load(&env).map_err(|e| {
+                Failure::error(e.to_string())
+                    .with_hint("fix the setting named above (see README: Settings)")
+            })?;
+            Ok(claude_auth::Resolver::for_provider(
+                env,
+                settings,
+                Provider::Openai,
+            ))
+        }
     }
 }
 
@@ -49,14 +71,7 @@ pub fn manager_for(
     provider: &Provider,
     explicit: bool,
 ) -> Result<AuthManager, Failure> {
-    let resolver = match provider {
-        Provider::Anthropic => resolver()?,
-        Provider::Openai => {
-            return Err(Failure::error(
-                "OpenAI credentials are not in the resolution chain yet",
-            ))
-        }
-    };
+    let resolver = resolver_for(provider)?;
     let mut resolve = options(global, false);
     if !explicit {
         resolve.explicit_profile = None;
@@ -68,32 +83,107 @@ pub fn manager_for(
     AuthManager::new(resolver, options).map_err(crate::commands::auth_failure)
 }
 
-/// `provider`'s credential, resolved once (refreshing when due), or fail
-/// with exit 4 when it has none.
-pub fn usable_for(global: &GlobalArgs, provider: &Provider) -> Result<Usable, Failure> {
-    let manager = manager_for(global, provider, true)?;
-    let obtained = crate::commands::runtime()?
-        .block_on(manager.obtain())
-        .map_err(usable_failure)?;
-    Ok(Usable::from_obtained(manager, &obtained))
+/// One provider's resolution, as the doors need it.
+enum Attempt {
+    /// A usable credential.
+    Usable(Box<Usable>),
+    /// No credential at all: for the active-provider rule, no usable login.
+    NoLogin(Failure),
+    /// A login that failed (expired, refresh refused, a broken setting).
+    Failed(Failure),
 }
 
-/// The provider besides the chosen one, when it has a usable credential
-/// too: a child then gets both. A login of its that is broken is named in a
-/// note, never an error (the chosen provider is what the user asked for).
-pub fn usable_besides(global: &GlobalArgs, chosen: &Provider) -> Option<Usable> {
-    use claude_auth::source::NoCredential;
-    let provider = other(chosen);
-    let manager = manager_for(global, &provider, false).ok()?;
-    match crate::commands::runtime().ok()?.block_on(manager.obtain()) {
-        Ok(obtained) => Some(Usable::from_obtained(manager, &obtained)),
-        Err(claude_auth::AuthError::NoCredential(NoCredential::None)) => None,
-        Err(e) => {
-            crate::output::warn(&format!(
-                "the {} credential is not given too: {e}",
-                provider.as_str()
-            ));
-            None
+fn attempt(
+    global: &GlobalArgs,
+    provider: &Provider,
+    explicit: bool,
+    failure: fn(AuthError) -> Failure,
+) -> Attempt {
+    let manager = match manager_for(global, provider, explicit) {
+        Ok(m) => m,
+        Err(f) => return Attempt::Failed(f),
+    };
+    let runtime = match crate::commands::runtime() {
+        Ok(r) => r,
+        Err(f) => return Attempt::Failed(f),
+    };
+    match runtime.block_on(manager.obtain()) {
+        Ok(obtained) => Attempt::Usable(Box::new(Usable::from_obtained(manager, &obtained))),
+        Err(e @ AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })) => {
+            Attempt::NoLogin(failure(e))
         }
+        Err(e) => Attempt::Failed(failure(e)),
     }
+}
+
+/// What a door hands out: the active provider's credential, and (when
+/// asked for) the other provider's too when it has a usable one.
+pub struct Logins {
+    /// The active provider.
+    pub provider: Provider,
+    /// Its credential.
+    pub chosen: Usable,
+    /// The other provider's, when asked for and usable.
+    pub besides: Option<Usable>,
+}
+
+/// The active provider (`flag`, else the rule) and its credential, resolved
+/// once (refreshing when due), failing as `failure` maps the error (exit 4
+/// when nothing is usable); with `besides`, the other provider's credential
+/// too when it has a usable one (a broken login of its is named in a
+/// warning, never an error: the active provider is what the command is for).
+pub fn logins(
+    global: &GlobalArgs,
+    flag: Option<ProviderArg>,
+    besides: bool,
+    failure: fn(AuthError) -> Failure,
+) -> Result<Logins, Failure> {
+    let env = claude_auth::Env::from_process();
+    let flag = flag.map(Provider::from);
+    // The rule's first steps (flag, environment, switch record); its last
+    // one (the only provider with a login) is decided below from the
+    // resolutions the command makes anyway.
+    let decided = decide(
+        flag.as_ref(),
+        &env,
+        || SwitchRecord::load(&record_path(&env)),
+        |_| false,
+    )
+    .map_err(|e| Failure::error(e.to_string()))?;
+    let (provider, chosen, tried_other) = if decided.origin == Origin::Default {
+        match attempt(global, &Provider::Anthropic, true, failure) {
+            Attempt::Usable(u) => (Provider::Anthropic, *u, false),
+            Attempt::NoLogin(none) => match attempt(global, &Provider::Openai, true, failure) {
+                Attempt::Usable(u) => (Provider::Openai, *u, true),
+                _ => return Err(none),
+            },
+            Attempt::Failed(f) => return Err(f),
+        }
+    } else {
+        match attempt(global, &decided.provider, true, failure) {
+            Attempt::Usable(u) => (decided.provider, *u, false),
+            Attempt::NoLogin(f) | Attempt::Failed(f) => return Err(f),
+        }
+    };
+    let besides = if besides && !tried_other {
+        let other = other(&provider);
+        match attempt(global, &other, false, failure) {
+            Attempt::Usable(u) => Some(*u),
+            Attempt::NoLogin(_) => None,
+            Attempt::Failed(f) => {
+                crate::output::warn(&format!(
+                    "the {other} credential is not given too: {}",
+                    f.message
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Ok(Logins {
+        provider,
+        chosen,
+        besides,
+    })
 }

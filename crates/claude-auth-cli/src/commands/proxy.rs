@@ -12,7 +12,7 @@ use claude_auth::child_env::{proxy_variables, render, EnvFormat};
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig};
 
 use crate::commands::auth_failure;
-use crate::commands::provider::{chosen, manager_for, ProviderArg};
+use crate::commands::provider::{logins, ProviderArg};
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
@@ -38,28 +38,24 @@ pub struct ProxyArgs {
 
 /// Run `proxy` until Ctrl-C / SIGTERM.
 pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
-    let provider = chosen(args.provider)?;
-    let manager = manager_for(global, &provider, true)?;
+    // Fail early, before printing anything, when there is no credential.
+    // This one resolution also says where to forward (the rule `chat`
+    // uses: the profile's base_url, else ANTHROPIC_BASE_URL or
+    // OPENAI_BASE_URL, else the default).
+    let logins = logins(global, args.provider, false, auth_failure)?;
+    let (provider, usable) = (logins.provider, logins.chosen);
+    let manager = usable.manager;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?;
     runtime.block_on(async {
-        // Fail early, before printing anything, when there is no credential.
-        // This one resolution also says where to forward (the rule `chat`
-        // uses: the profile's base_url, else ANTHROPIC_BASE_URL, else the
-        // default).
-        let obtained = manager.obtain().await.map_err(auth_failure)?;
         let upstream = match &args.upstream {
             Some(u) => u.clone(),
-            None => obtained.provenance.base_url.clone(),
+            None => usable.upstream.clone(),
         };
-        let usage = crate::commands::usage_sink(
-            &manager,
-            &obtained.provenance,
-            obtained.credential.provider(),
-            None,
-        );
+        let usage =
+            crate::commands::usage_sink(&manager, &usable.provenance, &provider, None);
         let local_key = if args.no_auth {
             None
         } else {

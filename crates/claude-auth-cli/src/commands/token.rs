@@ -6,13 +6,14 @@
 
 use std::io::Write;
 
-use crate::commands::provider::{chosen, usable_for, ProviderArg};
+use crate::commands::provider::{logins, ProviderArg};
+use crate::commands::usable_failure;
 use crate::output::{CommandResult, Failure};
 use crate::GlobalArgs;
 
 /// Run `token`.
 pub fn run(global: &GlobalArgs, provider: Option<ProviderArg>, no_newline: bool) -> CommandResult {
-    let usable = usable_for(global, &chosen(provider)?)?;
+    let usable = logins(global, provider, false, usable_failure)?.chosen;
     let secret = usable.credential.secret().expose();
     let mut stdout = std::io::stdout().lock();
     let written = if no_newline {

@@ -116,11 +116,7 @@ fn apply_openai(
     auth: HeaderValue,
 ) -> Result<(), HeaderError> {
     headers.insert(AUTHORIZATION, auth);
-    let account = match credential {
-        Credential::OAuth(set) => set.identity.account_uuid.as_deref(),
-        _ => None,
-    };
-    match account {
+    match credential.openai_account_id() {
         Some(id) => {
             let value = HeaderValue::from_str(id).map_err(|_| HeaderError {
                 what: "ChatGPT account id",
