@@ -112,8 +112,7 @@ fn write_chatgpt_login(sb: &Sandbox, minted: &Minted) {
     let dir = sb.own_dir().join("openai").join("credentials");
     std::fs::create_dir_all(&dir).unwrap();
     for d in [sb.own_dir(), sb.own_dir().join("openai"), dir.clone()] {
-        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
+        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     }
     let login = serde_json::json!({
         "version": "1.0",
@@ -254,7 +253,14 @@ fn exec_provider_openai_gives_the_sdk_its_key_and_base_url() {
     let out = run(
         &sb,
         &[
-            "exec", "--provider", "openai", "--proxy", "--", &py, "-c", PY_CHAT,
+            "exec",
+            "--provider",
+            "openai",
+            "--proxy",
+            "--",
+            &py,
+            "-c",
+            PY_CHAT,
         ],
     );
     let got = py_json(&out);
@@ -335,7 +341,10 @@ fn start_proxy(sb: &Sandbox, args: &[&str]) -> RunningProxy {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut vars = BTreeMap::new();
     while vars.len() < 2 {
-        let line = lines.next().expect("the proxy printed its variables").unwrap();
+        let line = lines
+            .next()
+            .expect("the proxy printed its variables")
+            .unwrap();
         let (k, v) = line
             .strip_prefix("export ")
             .and_then(|l| l.split_once('='))

@@ -54,8 +54,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             Some(u) => u.clone(),
             None => usable.upstream.clone(),
         };
-        let usage =
-            crate::commands::usage_sink(&manager, &usable.provenance, &provider, None);
+        let usage = crate::commands::usage_sink(&manager, &usable.provenance, &provider, None);
         let local_key = if args.no_auth {
             None
         } else {
