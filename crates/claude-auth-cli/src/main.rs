@@ -62,8 +62,12 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Which credential wins, why, what it shadows, when it expires, what to do
-    Status,
+    /// Which credential wins, why, what it shadows, when it expires, what to do (both providers, the active one first)
+    Status {
+        /// Only this provider's chain (anthropic or openai)
+        #[arg(long, value_enum, value_name = "PROVIDER")]
+        provider: Option<commands::provider::ProviderArg>,
+    },
     /// Refresh the selected OAuth login now
     Refresh,
     /// Print the winning token or API key on stdout (refreshing it first when needed)
@@ -113,6 +117,12 @@ enum Command {
     /// List, select and inspect profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Choose the active provider (and, with --profile, its profile); with no provider, show the active one and the choices
+    Switch {
+        /// anthropic or openai
+        #[arg(value_enum, value_name = "PROVIDER")]
+        provider: Option<commands::provider::ProviderArg>,
+    },
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -183,7 +193,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Status => commands::status::run(&cli.global),
+        Command::Status { provider } => commands::status::run(&cli.global, provider),
         Command::Env {
             format,
             raw_token,
@@ -220,6 +230,7 @@ fn main() -> ExitCode {
         Command::Profile(ProfileCommand::Show { name }) => {
             commands::profile::show(&cli.global, name.as_deref())
         }
+        Command::Switch { provider } => commands::switch::run(&cli.global, provider),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "claude-auth", &mut std::io::stdout());

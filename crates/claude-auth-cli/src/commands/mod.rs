@@ -13,6 +13,7 @@ pub mod provider;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
+pub mod switch;
 pub mod token;
 pub mod usage;
 

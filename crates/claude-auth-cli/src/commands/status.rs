@@ -1,27 +1,171 @@
-//! `claude-auth status`: the explained resolution.
+//! `claude-auth status`: the explained resolution, for both providers.
+//!
+//! Each provider's chain is printed the same way (Anthropic's exactly as it
+//! was before OpenAI arrived). With `--provider P`, only P's. Otherwise,
+//! while OpenAI has nothing to show and Anthropic is active, Anthropic's
+//! record and a footer naming the active provider; else the active provider
+//! and why, then each provider under a heading, the active one first.
+//! `--json` keeps today's top-level fields (Anthropic's chain, or P's with
+//! `--provider P`) and adds `activeProvider` and `providers`.
 
-use claude_auth::status::{relative, CredentialSummary, StatusReport};
+use claude_auth::status::{relative, CredentialSummary, ProviderStatus, StatusReport};
+use claude_auth::{ActiveProvider, Env, ManagerOptions, Provider, Providers};
+use serde::Serialize;
 
-use crate::commands::{options, resolver};
-use crate::output::{print_json, CommandResult, Style};
+use crate::commands::options;
+use crate::commands::provider::ProviderArg;
+use crate::output::{print_json, CommandResult, Failure, Style};
 use crate::GlobalArgs;
 
-/// Run `status`.
-pub fn run(global: &GlobalArgs) -> CommandResult {
-    let resolver = resolver()?;
-    let resolution = resolver.resolve(&options(global, true));
-    let mut report = StatusReport::from_resolution(&resolution);
-    report.add_refresh_health(&resolution, resolver.env());
-    report.add_cached_usage(&resolution, resolver.env());
-    if global.json {
-        print_json(&report)?;
-    } else {
-        print_human(&report);
-    }
-    Ok(if report.ok { 0 } else { 1 })
+/// `status --json`: today's report, plus the providers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Json<'a> {
+    #[serde(flatten)]
+    report: &'a StatusReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_provider: Option<&'a ActiveProvider>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_provider_error: Option<&'a str>,
+    providers: Vec<ProviderStatus>,
 }
 
-fn kind_label(kind: &str) -> &str {
+/// Both providers (or the one named), with the global flags' explicit
+/// profile for the provider it applies to (Anthropic unless `--provider`).
+fn providers(global: &GlobalArgs, only: Option<&Provider>) -> Result<Providers, Failure> {
+    let providers = Providers::new(Env::from_process()).map_err(|e| {
+        Failure::error(e.to_string())
+            .with_hint("fix the setting named above (see README: Settings)")
+    })?;
+    let explicit_for = only.cloned().unwrap_or(Provider::Anthropic);
+    let manager = ManagerOptions {
+        resolve: options(global, false),
+        ..ManagerOptions::default()
+    };
+    Ok(providers
+        .with_provider(only.cloned())
+        .with_options(&explicit_for, manager))
+}
+
+/// Run `status`.
+pub fn run(global: &GlobalArgs, only: Option<ProviderArg>) -> CommandResult {
+    let only = only.map(Provider::from);
+    let providers = providers(global, only.as_ref())?;
+    let wanted = match &only {
+        Some(p) => vec![p.clone()],
+        None => Provider::ALL.to_vec(),
+    };
+    let mut reports = Vec::new();
+    let mut usable = Vec::new();
+    for provider in &wanted {
+        let resolution = providers.resolve(provider, true);
+        let mut report = StatusReport::from_resolution(&resolution);
+        report.add_refresh_health(&resolution, providers.env());
+        report.add_cached_usage(&resolution, providers.env());
+        if claude_auth::providers::usable(&resolution) {
+            usable.push(provider.clone());
+        }
+        reports.push(report);
+    }
+    let active = providers
+        .active_with(|p| usable.contains(p))
+        .map_err(|e| e.to_string());
+    // The active provider first.
+    if let Ok(a) = &active {
+        reports.sort_by_key(|r| r.provider != a.provider);
+    }
+    let code = {
+        let deciding = match (&only, &active) {
+            (Some(p), _) | (None, Ok(ActiveProvider { provider: p, .. })) => Some(p),
+            (None, Err(_)) => None,
+        };
+        let ok = reports
+            .iter()
+            .find(|r| Some(&r.provider) == deciding)
+            .is_some_and(|r| r.ok);
+        if ok {
+            0
+        } else {
+            1
+        }
+    };
+    if global.json {
+        let top = only.clone().unwrap_or(Provider::Anthropic);
+        let Some(report) = reports.iter().find(|r| r.provider == top) else {
+            return Err(Failure::error(
+                "internal: no report for the provider asked for",
+            ));
+        };
+        print_json(&Json {
+            report,
+            active_provider: active.as_ref().ok(),
+            active_provider_error: active.as_ref().err().map(String::as_str),
+            providers: reports
+                .iter()
+                .map(|r| ProviderStatus::new(r, active.as_ref().ok()))
+                .collect(),
+        })?;
+    } else {
+        print_human(&reports, &active, only.is_some());
+    }
+    Ok(code)
+}
+
+/// Whether a report has nothing to show: no login, no error, no warning.
+fn quiet(r: &StatusReport) -> bool {
+    !r.ok
+        && r.warnings.is_empty()
+        && r.sources
+            .iter()
+            .all(|l| l.status != "found" && l.status != "error")
+}
+
+fn print_human(reports: &[StatusReport], active: &Result<ActiveProvider, String>, only: bool) {
+    let s = Style::stdout();
+    let mut out = Vec::new();
+    let active_line = match active {
+        Ok(a) => format!(
+            "Active provider: {} ({})",
+            s.bold(a.provider.as_str()),
+            a.reason
+        ),
+        Err(e) => format!("{} Active provider: unknown: {}", s.red("✗"), s.red(e)),
+    };
+    let openai_quiet = reports
+        .iter()
+        .all(|r| r.provider == Provider::Anthropic || quiet(r));
+    let anthropic_active = matches!(active, Ok(a) if a.provider == Provider::Anthropic);
+    if only {
+        for r in reports {
+            out.extend(report_lines(&s, r));
+        }
+    } else if openai_quiet && anthropic_active {
+        for r in reports.iter().filter(|r| r.provider == Provider::Anthropic) {
+            out.extend(report_lines(&s, r));
+        }
+        out.push(String::new());
+        out.push(active_line);
+        out.push(format!(
+            "OpenAI:          {} (`claude-auth status --provider openai` shows where it looked)",
+            s.dim("no login")
+        ));
+    } else {
+        out.push(active_line);
+        for r in reports {
+            out.push(String::new());
+            let mark = match active {
+                Ok(a) if a.provider == r.provider => " (active)",
+                _ => "",
+            };
+            out.push(s.bold(&format!("── {}{mark} ──", r.provider.display_name())));
+            out.extend(report_lines(&s, r));
+        }
+    }
+    outln!("{}", out.join("\n"));
+}
+
+/// A credential kind's name for humans.
+pub fn kind_label(kind: &str) -> &str {
     match kind {
         "apiKey" => "API key",
         "bearerToken" => "bearer token",
@@ -70,6 +214,18 @@ fn credential_lines(s: &Style, c: &CredentialSummary, now: u64, indent: &str) ->
     if !c.scopes.is_empty() {
         lines.push(format!("{indent}{:<13}{}", "Scopes:", c.scopes.join(" ")));
     }
+    if c.provider == "openai" {
+        for (label, value) in [
+            ("Plan:", &c.subscription),
+            ("Account:", &c.account_id),
+            ("Email:", &c.account),
+        ] {
+            if let Some(v) = value {
+                lines.push(format!("{indent}{label:<13}{v}"));
+            }
+        }
+        return stored_lines(c, indent, lines);
+    }
     let who: Vec<String> = [&c.account, &c.organization]
         .iter()
         .filter_map(|v| v.as_ref().cloned())
@@ -88,6 +244,11 @@ fn credential_lines(s: &Style, c: &CredentialSummary, now: u64, indent: &str) ->
     if let Some(ws) = &c.workspace {
         lines.push(format!("{indent}{:<13}{ws}", "Workspace:"));
     }
+    stored_lines(c, indent, lines)
+}
+
+/// The credential's closing lines: where it is kept, its base URL, notes.
+fn stored_lines(c: &CredentialSummary, indent: &str, mut lines: Vec<String>) -> Vec<String> {
     let mut stored = c.location.clone();
     if let Some(storage) = &c.storage {
         stored.push_str(&format!(" ({storage})"));
@@ -110,8 +271,8 @@ fn origin(origin: &str) -> String {
     }
 }
 
-fn print_human(r: &StatusReport) {
-    let s = Style::stdout();
+/// One provider's record (Anthropic's exactly as before OpenAI arrived).
+fn report_lines(s: &Style, r: &StatusReport) -> Vec<String> {
     let mut out = Vec::new();
     out.push(format!(
         "{:<16}{} {}",
@@ -119,11 +280,15 @@ fn print_human(r: &StatusReport) {
         s.bold(&r.active_profile.name),
         origin(&r.active_profile.origin)
     ));
+    let (label, dir) = match &r.codex_home {
+        Some(home) => ("Codex home:", home),
+        None => ("Config dir:", &r.config_dir),
+    };
     out.push(format!(
         "{:<16}{} {}",
-        "Config dir:",
-        r.config_dir.path.display(),
-        origin(&r.config_dir.origin)
+        label,
+        dir.path.display(),
+        origin(&dir.origin)
     ));
     if let Some(path) = &r.settings_file {
         out.push(format!("{:<16}{path}", "Settings:"));
@@ -142,7 +307,7 @@ fn print_human(r: &StatusReport) {
                 kind_label(&c.kind),
                 s.bold(label)
             ));
-            out.extend(credential_lines(&s, c, r.generated_at, "  "));
+            out.extend(credential_lines(s, c, r.generated_at, "  "));
         }
         _ => out.push(format!("{} No usable credential", s.red("✗"))),
     }
@@ -205,7 +370,7 @@ fn print_human(r: &StatusReport) {
             out.push(format!("  {} {}", s.yellow("!"), w.message));
         }
     }
-    outln!("{}", out.join("\n"));
+    out
 }
 
 /// `profile-work: 5h 60% (resets in 2h 30m), 7d 12%; 30s old`.

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::config::locations::Located;
-use crate::credential::{seconds_until, Credential, CredentialKind};
+use crate::credential::{seconds_until, Credential, CredentialKind, Provider};
 use crate::source::{ActiveProfile, Found, NoCredential, Outcome, Resolution, SourceId, Warning};
 use crate::store::profile_files::ProfileFiles;
 
@@ -50,9 +50,14 @@ pub struct CredentialSummary {
     /// Workspace id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace: Option<String>,
-    /// Subscription type (`pro`, `max`, …).
+    /// Subscription type (`pro`, `max`, …; for ChatGPT logins the plan:
+    /// `plus`, `pro`, `team`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<String>,
+    /// The ChatGPT account id (OpenAI logins only; the id token's
+    /// `chatgpt_account_id`, or auth.json's `tokens.account_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     /// Profile, for profile sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
@@ -130,10 +135,15 @@ pub struct UsageLine {
 pub struct StatusReport {
     /// Whether a usable credential resolved.
     pub ok: bool,
+    /// The provider whose chain this is (`anthropic`, `openai`).
+    pub provider: Provider,
     /// The active profile and why.
     pub active_profile: ActiveProfile,
     /// The spec config dir and why.
     pub config_dir: Located,
+    /// Codex's home and why (the OpenAI chain only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codex_home: Option<Located>,
     /// The settings file in effect.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings_file: Option<String>,
@@ -187,6 +197,7 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
         organization: None,
         workspace: None,
         subscription: None,
+        account_id: None,
         profile: found.profile.clone(),
         storage: found.storage.map(|k| k.as_str().to_owned()),
         location: found.location.clone(),
@@ -251,12 +262,18 @@ pub fn summarize(found: &Found, now: u64) -> CredentialSummary {
                 .clone()
                 .or_else(|| id.workspace_id.clone());
             s.subscription = id.subscription_type.clone();
+            if set.provider == Provider::Openai {
+                s.account_id = id.account_uuid.clone();
+            }
         }
     }
     s
 }
 
 fn hint_for(resolution: &Resolution) -> Option<String> {
+    if resolution.provider == Provider::Openai {
+        return openai_hint(resolution);
+    }
     if let Some((id, _)) = &resolution.error {
         return Some(match id {
             SourceId::AnthropicProfile => "fix the profile, or unset ANTHROPIC_PROFILE".into(),
@@ -271,6 +288,27 @@ fn hint_for(resolution: &Resolution) -> Option<String> {
             Some(c) if c.is_expired_at(resolution.now) && !c.can_refresh() => {
                 Some("the credential has expired; log in again with `claude-auth login`".into())
             }
+            _ => None,
+        },
+    }
+}
+
+/// `hint_for` for the OpenAI chain.
+fn openai_hint(resolution: &Resolution) -> Option<String> {
+    const LOG_IN: &str = "log in with `claude-auth login --provider chatgpt` (or Codex's `codex login`), or set OPENAI_API_KEY";
+    if let Some((id, _)) = &resolution.error {
+        return Some(match id {
+            SourceId::Explicit | SourceId::OpenaiProfile => "fix the OpenAI profile, or choose another with `claude-auth switch openai --profile NAME`".into(),
+            _ => format!("fix {} or unset what selects it", id.label()),
+        });
+    }
+    match resolution.winning() {
+        None => Some(LOG_IN.into()),
+        Some(found) => match &found.credential {
+            Some(c) if c.is_expired_at(resolution.now) && !c.can_refresh() => Some(format!(
+                "the credential has expired; log in again: {}",
+                found.backing.login_command()
+            )),
             _ => None,
         },
     }
@@ -321,6 +359,7 @@ impl StatusReport {
                 )
             });
         StatusReport {
+            provider: resolution.provider.clone(),
             ok: match &usable {
                 Ok(c) => !c.is_expired_at(now) || c.can_refresh(),
                 Err(NoCredential::NeedsExchange) => exchange_problem.is_none(),
@@ -328,6 +367,7 @@ impl StatusReport {
             },
             active_profile: resolution.active_profile.clone(),
             config_dir: resolution.config_dir.clone(),
+            codex_home: resolution.codex_home.clone(),
             settings_file: resolution
                 .settings_path
                 .as_ref()
@@ -336,6 +376,9 @@ impl StatusReport {
             credential: resolution.winning().map(|f| summarize(f, now)),
             error: match usable {
                 Err(NoCredential::NeedsExchange) => exchange_problem,
+                Err(NoCredential::None) if resolution.provider == Provider::Openai => {
+                    Some("no OpenAI credential found".into())
+                }
                 other => other.err().map(|e| e.to_string()),
             },
             hint: hint_for(resolution),
@@ -382,6 +425,10 @@ impl StatusReport {
 
     /// Add the winning login's refresh health from claude-auth's state dir.
     pub fn add_refresh_health(&mut self, resolution: &Resolution, env: &crate::config::env::Env) {
+        // The state files are keyed by Anthropic's logins only so far.
+        if resolution.provider != Provider::Anthropic {
+            return;
+        }
         let Some(winner) = resolution.winner() else {
             return;
         };
@@ -415,6 +462,60 @@ impl StatusReport {
             last_error_at: state.last_error_at.map(rfc3339),
             login_required,
         });
+    }
+}
+
+/// One provider in `status --json`'s `providers` array: its chain's
+/// record, and whether it is the active provider (and why).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderStatus {
+    /// `anthropic` or `openai`.
+    pub provider: Provider,
+    /// Whether it is the active provider.
+    pub active: bool,
+    /// Why it is active (the active provider only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether its chain hands out a usable credential.
+    pub ok: bool,
+    /// The winning source's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
+    /// The winning credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialSummary>,
+    /// Why nothing usable resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What to do next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Every source of its chain in precedence order.
+    pub sources: Vec<SourceLine>,
+    /// Its warnings.
+    pub warnings: Vec<Warning>,
+}
+
+impl ProviderStatus {
+    /// `report`'s provider, marked active when `active` names it.
+    pub fn new(
+        report: &StatusReport,
+        active: Option<&crate::engine::active_provider::ActiveProvider>,
+    ) -> ProviderStatus {
+        let active = active.filter(|a| a.provider == report.provider);
+        ProviderStatus {
+            provider: report.provider.clone(),
+            active: active.is_some(),
+            reason: active.map(|a| a.reason.clone()),
+            ok: report.ok,
+            winner: report.winner.clone(),
+            credential: report.credential.clone(),
+            error: report.error.clone(),
+            hint: report.hint.clone(),
+            sources: report.sources.clone(),
+            warnings: report.warnings.clone(),
+        }
     }
 }
 
@@ -466,21 +567,5 @@ pub fn relative(delta_secs: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_known_values() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_775_000_000), "2026-03-31T23:33:20Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn relative_words() {
-        assert_eq!(relative(25_920), "in 7h 12m");
-        assert_eq!(relative(-273_600), "3d 4h ago");
-        assert_eq!(relative(59), "in 59s");
-        assert_eq!(relative(-61), "1m 1s ago");
-    }
-}
+#[path = "status_tests.rs"]
+mod tests;

@@ -219,7 +219,8 @@ pub fn decide(
         _ => active(
             Provider::Anthropic,
             Origin::Default,
-            "the default: both providers have a usable login and none was chosen (`claude-auth switch`)".into(),
+            "the default: both providers have a usable login; choose one with `claude-auth switch`"
+                .into(),
         ),
     })
 }

@@ -272,12 +272,15 @@ impl Providers {
     /// unusable record or a bad
     /// `CLAUDE_AUTH_PROVIDER` is an error once the rule reaches it.
     pub fn active(&self) -> Result<ActiveProvider> {
-        let mut active = active_provider::decide(
-            self.flag.as_ref(),
-            &self.env,
-            || self.record(),
-            |p| self.has_usable_login(p),
-        )?;
+        self.active_with(|p| self.has_usable_login(p))
+    }
+
+    /// [`Providers::active`], told whether a provider has a usable login by
+    /// `usable` (for a caller that has resolved both chains already, such as
+    /// `status`, so no chain is walked twice).
+    pub fn active_with(&self, usable: impl FnMut(&Provider) -> bool) -> Result<ActiveProvider> {
+        let mut active =
+            active_provider::decide(self.flag.as_ref(), &self.env, || self.record(), usable)?;
         active.profile = self.active_profile(&active.provider);
         Ok(active)
     }
