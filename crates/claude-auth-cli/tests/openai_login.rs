@@ -522,3 +522,47 @@ fn codex_keyring_entry_in_the_secret_service() {
     assert!(run.stderr.contains("Logged out of Codex's login"), "{run}");
     assert!(OsKeyring.get("Codex Auth", &account).is_err());
 }
+
+#[test]
+fn browser_login_on_1457_when_1455_is_busy() {
+    if rig::rig_dir().is_none() {
+        rig::skip("browser_login_on_1457_when_1455_is_busy");
+        return;
+    }
+    let _ports = ports_lock();
+    let _held = std::net::TcpListener::bind(("127.0.0.1", 1455)).unwrap();
+    let issuer = OpenaiIssuer::start();
+    let mut sb = sandbox(&issuer);
+    sb.set("BROWSER", rig::browser().to_string_lossy());
+    if let Ok(node) = std::env::var("CLAUDE_AUTH_TEST_NODE") {
+        sb.set("CLAUDE_AUTH_TEST_NODE", node);
+    }
+    let run = sb.run(&["login", "--provider", "chatgpt", "--profile", "p1457"]);
+    run.assert_code(0);
+    assert_eq!(
+        issuer.authorize_queries()[0]["redirect_uri"],
+        "http://localhost:1457/auth/callback"
+    );
+    assert_chatgpt_profile(&sb, "p1457");
+}
+
+#[test]
+fn no_secret_in_trace_logs_of_a_device_login() {
+    let issuer = OpenaiIssuer::start_with(Config {
+        device_auto_approve_after: Some(1),
+        ..Config::default()
+    });
+    let mut sb = sandbox(&issuer);
+    sb.set("RUST_LOG", "trace");
+    let run = sb.run(&["login", "--provider", "chatgpt", "--device-code"]);
+    run.assert_code(0);
+    let stored = read_json(&profile_path(&sb, "default"));
+    let text = stored.to_string();
+    assert!(text.contains("rt_") && text.contains("eyJ"), "{stored:#}");
+    // The logs are there (reqwest and hyper trace every request)…
+    assert!(run.stderr.contains("TRACE"), "{run}");
+    // …and hold none of the tokens, codes or ids.
+    for marker in ["rt_", "eyJ", "deviceauth_"] {
+        assert!(!run.stderr.contains(marker), "{marker} in:\n{run}");
+    }
+}
