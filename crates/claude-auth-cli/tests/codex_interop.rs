@@ -2,7 +2,8 @@
 //! claude-auth and the real Codex CLI (`@openai/codex` 0.171.0, pinned in
 //! `tests/codex`, run offline: tests/codex_real) share `$CODEX_HOME`:
 //!
-//! - we read what Codex wrote (`codex login --with-api-key`);
+//! - we read what Codex wrote (`codex login --with-api-key`, and its refresh
+//!   of a ChatGPT login against the loopback issuer, tests/openai_issuer);
 //! - Codex reads what we wrote (a ChatGPT login whose id token carries
 //!   email, plan and account; an API key) and what we refreshed, and the keys
 //!   we do not own stay in the file;
@@ -22,6 +23,7 @@
 
 mod codex_real;
 mod common;
+mod openai_issuer;
 
 use std::path::Path;
 
@@ -33,6 +35,7 @@ use claude_auth::openai::home::{auth_json_lock_path, auth_json_path, auth_lock_p
 use claude_auth::Secret;
 use codex_real::{ChatGptLogin, Codex};
 use common::{now, Sandbox};
+use openai_issuer::{Account, Config as IssuerConfig, OpenaiIssuer};
 use serde_json::{json, Value};
 
 const API_KEY: &str = "sk-proj-CodexInterop0123456789abcdefXYZ";
@@ -317,4 +320,61 @@ fn blocked_on_flock(pid: u32, inode: u64) -> bool {
             && f[5] == pid.to_string()
             && f[6].rsplit(':').next() == Some(&inode.to_string())
     })
+}
+
+/// Codex refreshes an expired ChatGPT login we wrote against the loopback
+/// issuer (tests/openai_issuer, in the real issuer's shape, rotating refresh
+/// tokens): one refresh, no reuse, and our library reads what Codex wrote:
+/// the live refresh token and the access token Codex now sends.
+#[test]
+fn we_read_the_login_codex_refreshed() {
+    let sandbox = Sandbox::new();
+    let Some(mut codex) = Codex::new(sandbox.home()) else {
+        return;
+    };
+    let issuer = OpenaiIssuer::start_with(IssuerConfig {
+        access_ttl: -600,
+        ..IssuerConfig::default()
+    });
+    let minted = issuer.mint_default();
+    issuer.configure(|c| c.access_ttl = 3600);
+    let account = Account::default();
+    let path = auth_json_path(codex.codex_home());
+    let tokens = CodexTokens::new(
+        Secret::new(minted.id_token.clone()),
+        Secret::new(minted.access_token.clone()),
+        Secret::new(minted.refresh_token.clone()),
+        Some(account.account_id.clone()),
+    );
+    CodexAuthFile::new(&path)
+        .save(&CodexAuth::chatgpt(tokens, now() - 86_400))
+        .unwrap();
+    codex.set(
+        "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+        format!("{}/oauth/token", issuer.url),
+    );
+
+    let status = codex.app_server_auth_status_with(true);
+    let stats = issuer.stats();
+    assert_eq!(stats.reuses, 0, "{stats:?}");
+    assert_eq!(stats.failed_token_requests, 0, "{stats:?}");
+    assert!(stats.refreshes >= 1, "{stats:?}");
+
+    let auth = load(&path);
+    let tokens = auth.tokens().unwrap();
+    assert_ne!(tokens.refresh_token.expose(), minted.refresh_token);
+    assert!(issuer.is_live(tokens.refresh_token.expose()));
+    assert_eq!(status["authMethod"], "chatgpt", "{status}");
+    assert_eq!(
+        status["authToken"],
+        tokens.access_token.expose(),
+        "{status}"
+    );
+    let identity = CodexIdentity::from_tokens(tokens);
+    assert_eq!(identity.email.as_deref(), Some(account.email.as_str()));
+    assert_eq!(
+        identity.account_id.as_deref(),
+        Some(account.account_id.as_str())
+    );
+    assert!(identity.expires_at.unwrap() > now());
 }

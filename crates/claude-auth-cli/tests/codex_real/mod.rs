@@ -154,6 +154,13 @@ impl Codex {
     /// no refresh): `{authMethod, authToken, requiresOpenaiAuth}`, the
     /// credential Codex would send.
     pub fn app_server_auth_status(&self) -> Value {
+        self.app_server_auth_status_with(false)
+    }
+
+    /// [`Self::app_server_auth_status`], asking Codex to refresh first when
+    /// `refresh` (`getAuthStatus {refreshToken: true}`). Note that app-server
+    /// also refreshes a login due for refresh by itself as it starts.
+    pub fn app_server_auth_status_with(&self, refresh: bool) -> Value {
         let mut child = self
             .command(&["app-server"])
             .stdin(Stdio::piped())
@@ -179,7 +186,7 @@ impl Codex {
                    "params": {"clientInfo": {"name": "claude-auth-tests", "version": "1"}}}),
             json!({"jsonrpc": "2.0", "method": "initialized"}),
             json!({"jsonrpc": "2.0", "id": 2, "method": "getAuthStatus",
-                   "params": {"includeToken": true, "refreshToken": false}}),
+                   "params": {"includeToken": true, "refreshToken": refresh}}),
         ];
         for r in requests {
             writeln!(stdin, "{r}").unwrap();
