@@ -25,6 +25,7 @@
 //! re-reads and writes back through (`Found::location` is for display).
 
 pub mod backing;
+mod base_url;
 pub mod external;
 pub mod federation;
 pub mod seed_file;
@@ -50,7 +51,6 @@ use serde::Serialize;
 
 use crate::config::env::Env;
 use crate::config::locations::{anthropic_config_dir, claude_code_dir, own_config_dir, Located};
-use crate::config::provider::DEFAULT_BASE_URL;
 use crate::config::settings::Settings;
 use crate::credential::{now_unix, Credential, Provider};
 use crate::error::{Error, Result};
@@ -62,6 +62,7 @@ use crate::store::StorageKind;
 
 pub use crate::config::source_id::{SourceId, OPENAI_CHAIN, SPEC_TIERS};
 pub use backing::Backing;
+pub use base_url::{base_url_for, base_url_for_provider, OPENAI_DEFAULT_BASE_URL};
 pub use federation::Federation;
 pub use seed_file::{read_seed_file, write_seed_file};
 
@@ -526,48 +527,6 @@ impl Resolver {
             });
         }
         (reports, error)
-    }
-}
-
-/// The OpenAI API's default base URL (API keys; `OPENAI_BASE_URL` overrides).
-pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-
-/// The API base URL for requests made with `found`'s credential, the one
-/// rule every door uses, by the credential's provider:
-///
-/// - Anthropic: the profile's `base_url` (or the one its source pins), else
-///   `ANTHROPIC_BASE_URL`, else [`DEFAULT_BASE_URL`].
-/// - OpenAI: what the source pins, else for a ChatGPT login
-///   [`crate::openai::chatgpt::CODEX_BASE_URL`], else `OPENAI_BASE_URL`,
-///   else [`OPENAI_DEFAULT_BASE_URL`].
-pub fn base_url_for(found: Option<&Found>, env: &Env) -> String {
-    let provider = found
-        .and_then(|f| f.credential.as_ref())
-        .map_or(Provider::Anthropic, |c| c.provider().clone());
-    base_url_for_provider(&provider, found, env)
-}
-
-/// [`base_url_for`] for a given provider (when `found` is `None`, the
-/// provider's default: `ANTHROPIC_BASE_URL`/`OPENAI_BASE_URL`, else the
-/// public API).
-pub fn base_url_for_provider(provider: &Provider, found: Option<&Found>, env: &Env) -> String {
-    if let Some(pinned) = found.and_then(|f| f.base_url.clone()) {
-        return pinned;
-    }
-    match provider {
-        Provider::Anthropic => env
-            .get("ANTHROPIC_BASE_URL")
-            .map_or_else(|| DEFAULT_BASE_URL.to_owned(), str::to_owned),
-        Provider::Openai => {
-            let chatgpt = found
-                .and_then(|f| f.credential.as_ref())
-                .is_some_and(|c| matches!(c, Credential::OAuth(_)));
-            if chatgpt {
-                return crate::openai::chatgpt::CODEX_BASE_URL.to_owned();
-            }
-            env.get("OPENAI_BASE_URL")
-                .map_or_else(|| OPENAI_DEFAULT_BASE_URL.to_owned(), str::to_owned)
-        }
     }
 }
 
