@@ -444,3 +444,96 @@ fn choosing_the_provider_runs_an_external_credential_command_once() {
     assert_eq!(out.stdout, ANTHROPIC_KEY);
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n");
 }
+
+/// Codex's `auth.json` holding a ChatGPT login, in a fresh `$CODEX_HOME`.
+fn write_codex_login(sb: &mut Sandbox, minted: &Minted) -> std::path::PathBuf {
+    let home = sb.root().join("codex");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let auth = serde_json::json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": null,
+        "tokens": {
+            "id_token": minted.id_token,
+            "access_token": minted.access_token,
+            "refresh_token": minted.refresh_token,
+            "account_id": ACCOUNT,
+        },
+        "last_refresh": "2026-12-05T09:00:00Z",
+        "kept_unknown_key": {"x": 1},
+    });
+    let path = home.join("auth.json");
+    write_file(&path, &serde_json::to_string_pretty(&auth).unwrap(), 0o600);
+    sb.set("CODEX_HOME", home.display().to_string());
+    path
+}
+
+/// One HTTP/1.1 request on a fresh connection, read to its end: (status, body).
+fn http(url: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let hostport = url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(hostport).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = raw.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+#[test]
+fn a_401_for_a_chatgpt_login_refreshes_it_once_and_the_retry_carries_the_new_token() {
+    let issuer = OpenaiIssuer::start();
+    let minted = issuer.mint_default();
+    let up = Upstream::start();
+    up.reject(&minted.access_token);
+    let mut sb = sandbox();
+    let auth_path = write_codex_login(&mut sb, &minted);
+    sb.set("CLAUDE_AUTH_OPENAI_ISSUER", &issuer.url);
+    let upstream = format!("{}{CODEX_PREFIX}", up.url);
+    let proxy = start_proxy(&sb, &["--provider", "openai", "--upstream", &upstream]);
+    let body = r#"{"model":"gpt-test-1","input":"hi"}"#;
+    let (status, answer) = http(
+        &proxy.vars["OPENAI_BASE_URL"],
+        &format!(
+            "POST /responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            proxy.vars["OPENAI_API_KEY"],
+            body.len()
+        ),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["output"][0]["content"][0]["text"], TEXT);
+
+    // Exactly one refresh, at the issuer, and Codex's file holds its result.
+    assert_eq!(issuer.stats().refreshes, 1);
+    assert_eq!(issuer.stats().reuses, 0);
+    let stored: Value = serde_json::from_slice(&std::fs::read(&auth_path).unwrap()).unwrap();
+    let new_access = stored["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_access, minted.access_token);
+    assert_ne!(
+        stored["tokens"]["refresh_token"],
+        minted.refresh_token.as_str()
+    );
+    assert!(issuer.is_live(stored["tokens"]["refresh_token"].as_str().unwrap()));
+    assert_eq!(stored["kept_unknown_key"], serde_json::json!({"x": 1}));
+
+    // The upstream saw the old token, then the new one; the same body and
+    // the account on both.
+    let requests = up.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(
+        up.credentials(),
+        [Some(minted.access_token.clone()), Some(new_access)]
+    );
+    for r in &requests {
+        assert_eq!(r.path, format!("{CODEX_PREFIX}/responses"));
+        assert_eq!(r.all("chatgpt-account-id"), [ACCOUNT]);
+        assert_eq!(r.body, body);
+    }
+}
