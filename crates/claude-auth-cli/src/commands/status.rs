@@ -274,9 +274,14 @@ fn origin(origin: &str) -> String {
 /// One provider's record (Anthropic's exactly as before OpenAI arrived).
 fn report_lines(s: &Style, r: &StatusReport) -> Vec<String> {
     let mut out = Vec::new();
+    let profile_label = if r.codex_home.is_some() {
+        "OpenAI profile:"
+    } else {
+        "Active profile:"
+    };
     out.push(format!(
         "{:<16}{} {}",
-        "Active profile:",
+        profile_label,
         s.bold(&r.active_profile.name),
         origin(&r.active_profile.origin)
     ));

@@ -1,0 +1,278 @@
+//! `claude-auth status` on a machine with both vendors' logins: an
+//! Anthropic profile, Codex's ChatGPT login in `$CODEX_HOME/auth.json`, and
+//! `OPENAI_API_KEY` shadowing it; the active provider first, each OpenAI
+//! credential's plan, account, email, expiry and storage, `--provider`, and
+//! the `providers` array of `--json`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use common::{masked, now, write_file, Sandbox};
+use serde_json::{json, Value};
+
+const PROFILE_TOKEN: &str = "sk-ant-oat01-BothVendorsWorkCCCCCCCCCCCC3333";
+const OPENAI_KEY: &str = "sk-proj-BothVendorsOpenaiKeyBBBBBBBBBB2222";
+const REFRESH: &str = "rt-BothVendorsRefreshDDDDDDDDDDDD4444";
+
+fn jwt(claims: &Value) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "typ": "JWT"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode("not-a-real-signature")
+    )
+}
+
+/// A sandbox with Anthropic profile `work` active and Codex's ChatGPT
+/// login (plus, me@example.com, account acct-1) expiring at the returned
+/// time; its `auth.json` path too.
+fn both_vendors() -> (Sandbox, u64, std::path::PathBuf) {
+    let mut sb = Sandbox::new();
+    sb.write_static_profile("work", PROFILE_TOKEN, None);
+    sb.write_active_config("work");
+    let codex_home = sb.root().join("codex");
+    sb.set("CODEX_HOME", codex_home.display().to_string());
+    let exp = now() + 3 * 3600 - 90;
+    let id_token = jwt(&json!({
+        "email": "me@example.com",
+        "https://api.openai.com/auth": {"chatgpt_plan_type": "plus", "chatgpt_account_id": "acct-1"},
+    }));
+    let access = jwt(&json!({"exp": exp, "sub": "user-1"}));
+    let auth = codex_home.join("auth.json");
+    write_file(
+        &auth,
+        &serde_json::to_string_pretty(&json!({
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": null,
+            "tokens": {"id_token": id_token, "access_token": access,
+                       "refresh_token": REFRESH, "account_id": "acct-1"},
+            "last_refresh": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap(),
+        0o600,
+    );
+    (sb, exp, auth)
+}
+
+/// The lines of one provider's section (after its heading, up to the next
+/// heading).
+fn section<'a>(stdout: &'a str, heading: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .take_while(|l| !l.starts_with("── "))
+        .collect()
+}
+
+#[test]
+fn both_vendors_logins_explained_active_first_with_the_shadowing_warned() {
+    let (mut sb, _, auth) = both_vendors();
+    sb.set("OPENAI_API_KEY", OPENAI_KEY);
+    let run = sb.run(&["status"]);
+    run.assert_code(0);
+    let lines = run.stdout_lines();
+    assert_eq!(
+        lines[..3],
+        [
+            "Active provider: anthropic (the default: both providers have a usable login; choose one with `claude-auth switch`)",
+            "",
+            "── Anthropic (active) ──",
+        ]
+    );
+    let anthropic = section(&run.stdout, "── Anthropic (active) ──");
+    assert!(
+        anthropic.contains(&"✓ Using the OAuth token from active profile"),
+        "{run}"
+    );
+    let openai = section(&run.stdout, "── OpenAI ──");
+    assert!(
+        openai.contains(&"✓ Using the API key from OPENAI_API_KEY"),
+        "{run}"
+    );
+    let shadowed = openai
+        .iter()
+        .find(|l| l.contains("Codex login"))
+        .expect("a Codex login line");
+    assert!(
+        shadowed.starts_with("  ~ Codex login") && shadowed.contains("shadowed: OAuth token"),
+        "{shadowed}"
+    );
+    let warning = format!(
+        "  ! OPENAI_API_KEY shadows your ChatGPT login ({}): requests are billed to that key's API account, not your ChatGPT plan. Unset OPENAI_API_KEY to use the ChatGPT login",
+        auth.display()
+    );
+    assert!(openai.contains(&warning.as_str()), "{run}");
+    for secret in [PROFILE_TOKEN, OPENAI_KEY, REFRESH] {
+        assert!(!run.stdout.contains(secret));
+    }
+
+    // `switch openai` puts OpenAI first.
+    sb.run(&["switch", "openai"]).assert_code(0);
+    let run = sb.run(&["status"]);
+    run.assert_code(0);
+    let headings: Vec<&str> = run
+        .stdout_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("── "))
+        .collect();
+    assert_eq!(headings, ["── OpenAI (active) ──", "── Anthropic ──"]);
+}
+
+#[test]
+fn a_chatgpt_login_shows_plan_account_email_expiry_and_storage() {
+    let (sb, exp, auth) = both_vendors();
+    let run = sb.run(&["status", "--provider", "openai"]);
+    run.assert_code(0);
+    let lines = run.stdout_lines();
+    assert!(
+        !run.stdout.contains("──"),
+        "one provider, no headings: {run}"
+    );
+    assert!(!run.stdout.contains("ANTHROPIC"), "{run}");
+    assert_eq!(lines[0], "OpenAI profile: default (default)");
+    assert_eq!(
+        lines[1],
+        format!(
+            "Codex home:     {} (from CODEX_HOME)",
+            auth.parent().unwrap().display()
+        )
+    );
+    let using = lines
+        .iter()
+        .position(|l| *l == "✓ Using the OAuth token from Codex login")
+        .expect("the winner line");
+    let iso = claude_auth::status::rfc3339(exp);
+    let block: Vec<&str> = lines[using + 1..]
+        .iter()
+        .take_while(|l| !l.is_empty())
+        .copied()
+        .collect();
+    assert!(block[0].starts_with("  Type:        OAuth token "), "{run}");
+    assert!(
+        block[1].starts_with(&format!("  Expires:     {iso} (in 2h 5")),
+        "{run}"
+    );
+    assert!(block[1].ends_with(", refreshable"), "{run}");
+    assert_eq!(
+        block[2..5],
+        [
+            "  Plan:        plus",
+            "  Account:     acct-1",
+            "  Email:       me@example.com",
+        ]
+    );
+    assert!(
+        block[5].starts_with(&format!("  Stored in:   {}", auth.display())),
+        "{run}"
+    );
+
+    let json = sb.run(&["status", "--json", "--provider", "openai"]).json();
+    assert_eq!(json["provider"], "openai");
+    assert_eq!(json["winner"], "codex");
+    let c = &json["credential"];
+    assert_eq!(
+        (
+            &c["provider"],
+            &c["type"],
+            &c["subscription"],
+            &c["accountId"],
+            &c["account"],
+            &c["expiresAt"]
+        ),
+        (
+            &json!("openai"),
+            &json!("oauthToken"),
+            &json!("plus"),
+            &json!("acct-1"),
+            &json!("me@example.com"),
+            &json!(exp)
+        )
+    );
+    assert_eq!(json["providers"].as_array().unwrap().len(), 1);
+    assert_eq!(json["activeProvider"]["origin"], "flag");
+}
+
+#[test]
+fn status_json_keeps_its_fields_and_adds_the_providers_active_first() {
+    let (mut sb, _, _) = both_vendors();
+    sb.set("OPENAI_API_KEY", OPENAI_KEY);
+    sb.run(&["switch", "openai"]).assert_code(0);
+    let (run, status) = sb.status_json();
+    run.assert_code(0);
+    // Today's top-level fields: Anthropic's chain, as before.
+    assert_eq!(status["ok"], true);
+    assert_eq!(status["provider"], "anthropic");
+    assert_eq!(status["winner"], "active-profile");
+    assert_eq!(status["credential"]["masked"], masked(PROFILE_TOKEN));
+    assert_eq!(status["activeProfile"]["name"], "work");
+    assert!(status["sources"].as_array().unwrap().len() == 11);
+    assert_eq!(status["activeProvider"]["provider"], "openai");
+    assert_eq!(status["activeProvider"]["origin"], "switch");
+
+    let providers = status["providers"].as_array().unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let openai = &providers[0];
+    assert_eq!(
+        keys(openai),
+        [
+            "active",
+            "credential",
+            "ok",
+            "provider",
+            "reason",
+            "sources",
+            "warnings",
+            "winner"
+        ]
+    );
+    assert_eq!(openai["provider"], "openai");
+    assert_eq!(openai["active"], true);
+    assert_eq!(openai["reason"], status["activeProvider"]["reason"]);
+    assert_eq!(openai["winner"], "openai-api-key");
+    let ids: Vec<&str> = openai["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "explicit",
+            "openai-api-key",
+            "codex-api-key",
+            "openai-profile",
+            "codex"
+        ]
+    );
+    let codes: Vec<&str> = openai["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["openai-api-key-shadows-chatgpt"]);
+    let anthropic = &providers[1];
+    assert_eq!(
+        keys(anthropic),
+        [
+            "active",
+            "credential",
+            "ok",
+            "provider",
+            "sources",
+            "warnings",
+            "winner"
+        ]
+    );
+    assert_eq!(anthropic["active"], false);
+    assert_eq!(anthropic["winner"], "active-profile");
+    assert_eq!(anthropic["sources"], status["sources"]);
+}
