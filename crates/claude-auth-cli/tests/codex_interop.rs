@@ -7,6 +7,10 @@
 //! - Codex reads what we wrote (a ChatGPT login whose id token carries
 //!   email, plan and account; an API key) and what we refreshed, and the keys
 //!   we do not own stay in the file;
+//! - through the CLI: `token --provider openai` gives the key Codex wrote and
+//!   adopts a refresh Codex made; Codex uses the login `login --provider
+//!   chatgpt --device-code --codex` wrote and the one `token --provider
+//!   openai` refreshed (no refresh of its own, no reuse, unknown keys kept);
 //! - our file lock is the lock Codex takes: holding `auth.json.lock` makes
 //!   Codex give up its write after its 5 s budget, holding `auth.lock` makes
 //!   it wait and write only after we release.
@@ -377,4 +381,169 @@ fn we_read_the_login_codex_refreshed() {
         Some(account.account_id.as_str())
     );
     assert!(identity.expires_at.unwrap() > now());
+}
+
+/// A sandbox whose claude-auth uses `codex`'s home and the loopback issuer.
+fn cli_sandbox(sandbox: &mut Sandbox, codex: &Codex, issuer: Option<&OpenaiIssuer>) {
+    sandbox.set("CODEX_HOME", codex.codex_home().to_string_lossy());
+    if let Some(issuer) = issuer {
+        sandbox.set("CLAUDE_AUTH_OPENAI_ISSUER", &issuer.url);
+    }
+}
+
+/// `claude-auth token --provider openai`, asserting success: the token.
+#[track_caller]
+fn cli_token(sandbox: &Sandbox) -> String {
+    let run = sandbox.run(&["token", "--provider", "openai"]);
+    run.assert_code(0);
+    run.stdout.trim_end().to_owned()
+}
+
+#[test]
+fn claude_auth_token_gives_the_api_key_codex_login_wrote() {
+    let mut sandbox = Sandbox::new();
+    let Some(codex) = Codex::new(sandbox.home()) else {
+        return;
+    };
+    cli_sandbox(&mut sandbox, &codex, None);
+    codex.login_with_api_key(API_KEY).assert_code(0);
+    assert_eq!(cli_token(&sandbox), API_KEY);
+}
+
+/// `claude-auth login --provider chatgpt --device-code --codex` against the
+/// loopback issuer: Codex is logged in with that login and sends the token
+/// `claude-auth token --provider openai` gives.
+#[test]
+fn codex_uses_the_chatgpt_login_claude_auth_login_wrote() {
+    let mut sandbox = Sandbox::new();
+    let Some(codex) = Codex::new(sandbox.home()) else {
+        return;
+    };
+    let issuer = OpenaiIssuer::start_with(IssuerConfig {
+        device_auto_approve_after: Some(0),
+        ..IssuerConfig::default()
+    });
+    cli_sandbox(&mut sandbox, &codex, Some(&issuer));
+    let run = sandbox.run(&["login", "--provider", "chatgpt", "--device-code", "--codex"]);
+    run.assert_code(0);
+
+    let run = codex.login_status();
+    run.assert_code(0);
+    assert_eq!(status_line(&run), "Logged in using ChatGPT", "{run}");
+    let token = cli_token(&sandbox);
+    let status = codex.app_server_auth_status();
+    assert_eq!(status["authMethod"], "chatgpt", "{status}");
+    assert_eq!(status["authToken"], token, "{status}");
+    let account = Account::default();
+    let identity = CodexIdentity::from_tokens(load(&codex.auth_json()).tokens().unwrap());
+    assert_eq!(identity.email.as_deref(), Some(account.email.as_str()));
+    assert_eq!(
+        identity.account_id.as_deref(),
+        Some(account.account_id.as_str())
+    );
+    assert_eq!(issuer.stats().refreshes, 0);
+}
+
+/// An expired ChatGPT login in Codex's auth.json (with keys we do not own):
+/// `claude-auth token --provider openai` refreshes it once; Codex then uses
+/// the refreshed login as it is (no refresh of its own) and the keys stay.
+#[test]
+fn codex_uses_the_login_claude_auth_refreshed_and_unknown_keys_stay() {
+    let mut sandbox = Sandbox::new();
+    let Some(mut codex) = Codex::new(sandbox.home()) else {
+        return;
+    };
+    let issuer = OpenaiIssuer::start_with(IssuerConfig {
+        access_ttl: -600,
+        ..IssuerConfig::default()
+    });
+    let minted = issuer.mint_default();
+    issuer.configure(|c| c.access_ttl = 3600);
+    cli_sandbox(&mut sandbox, &codex, Some(&issuer));
+    codex.set(
+        "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+        format!("{}/oauth/token", issuer.url),
+    );
+    let account = Account::default();
+    let doc = json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": null,
+        "tokens": {
+            "id_token": minted.id_token,
+            "access_token": minted.access_token,
+            "refresh_token": minted.refresh_token,
+            "account_id": account.account_id,
+            "future_token_field": {"kept": true},
+        },
+        "last_refresh": "2026-11-01T00:00:00Z",
+        "x_future_top_level": ["kept", 1],
+    });
+    common::write_file(
+        &codex.auth_json(),
+        &serde_json::to_string_pretty(&doc).unwrap(),
+        0o600,
+    );
+
+    let token = cli_token(&sandbox);
+    assert_ne!(token, minted.access_token);
+    assert_eq!(issuer.stats().refreshes, 1);
+
+    let run = codex.login_status();
+    run.assert_code(0);
+    assert_eq!(status_line(&run), "Logged in using ChatGPT", "{run}");
+    let status = codex.app_server_auth_status();
+    assert_eq!(status["authToken"], token, "{status}");
+    let stats = issuer.stats();
+    assert_eq!((stats.refreshes, stats.reuses), (1, 0), "{stats:?}");
+
+    let after: Value = serde_json::from_slice(&std::fs::read(codex.auth_json()).unwrap()).unwrap();
+    assert_eq!(after["x_future_top_level"], doc["x_future_top_level"]);
+    assert_eq!(
+        after["tokens"]["future_token_field"],
+        doc["tokens"]["future_token_field"]
+    );
+    assert_eq!(after["tokens"]["access_token"], token);
+    assert!(issuer.is_live(after["tokens"]["refresh_token"].as_str().unwrap()));
+}
+
+/// Codex refreshes an expired login first; `claude-auth token --provider
+/// openai` then gives Codex's new token without a refresh of its own.
+#[test]
+fn claude_auth_adopts_the_refresh_codex_made() {
+    let mut sandbox = Sandbox::new();
+    let Some(mut codex) = Codex::new(sandbox.home()) else {
+        return;
+    };
+    let issuer = OpenaiIssuer::start_with(IssuerConfig {
+        access_ttl: -600,
+        ..IssuerConfig::default()
+    });
+    let minted = issuer.mint_default();
+    issuer.configure(|c| c.access_ttl = 3600);
+    cli_sandbox(&mut sandbox, &codex, Some(&issuer));
+    codex.set(
+        "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+        format!("{}/oauth/token", issuer.url),
+    );
+    let tokens = CodexTokens::new(
+        Secret::new(minted.id_token.clone()),
+        Secret::new(minted.access_token.clone()),
+        Secret::new(minted.refresh_token.clone()),
+        Some(Account::default().account_id),
+    );
+    CodexAuthFile::new(codex.auth_json())
+        .save(&CodexAuth::chatgpt(tokens, now() - 86_400))
+        .unwrap();
+
+    let status = codex.app_server_auth_status_with(true);
+    let refreshed_by_codex = issuer.stats().refreshes;
+    assert!(refreshed_by_codex >= 1);
+
+    assert_eq!(cli_token(&sandbox), status["authToken"].as_str().unwrap());
+    let stats = issuer.stats();
+    assert_eq!(
+        (stats.refreshes, stats.reuses),
+        (refreshed_by_codex, 0),
+        "{stats:?}"
+    );
 }
