@@ -566,3 +566,15 @@ fn no_secret_in_trace_logs_of_a_device_login() {
         assert!(!run.stderr.contains(marker), "{marker} in:\n{run}");
     }
 }
+
+#[test]
+fn logout_leaves_an_unparseable_codex_file_alone() {
+    let issuer = OpenaiIssuer::start();
+    let sb = sandbox(&issuer);
+    let auth_json = codex_home(&sb).join("auth.json");
+    write_file(&auth_json, "{\"tokens\": [", 0o600);
+    let run = sb.run(&["logout", "--provider", "openai", "--codex"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains(&auth_json.display().to_string()), "{run}");
+    assert_eq!(std::fs::read_to_string(&auth_json).unwrap(), "{\"tokens\": [");
+}
