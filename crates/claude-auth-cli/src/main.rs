@@ -87,8 +87,8 @@ enum Command {
         #[arg(long)]
         all: bool,
         /// Log out of this provider: anthropic (default) or openai
-        #[arg(long, value_name = "PROVIDER", value_parser = ["anthropic", "openai"])]
-        provider: Option<String>,
+        #[arg(long, value_enum, value_name = "PROVIDER")]
+        provider: Option<commands::provider::ProviderArg>,
         /// With --provider openai: remove Codex's own login (its auth.json or keyring entry)
         #[arg(long)]
         codex: bool,
@@ -213,11 +213,11 @@ fn main() -> ExitCode {
             all,
             provider,
             codex,
-        } => match provider.as_deref() {
-            Some("openai") if all => Err(output::Failure::usage(
+        } => match provider {
+            Some(commands::provider::ProviderArg::Openai) if all => Err(output::Failure::usage(
                 "--all is for Anthropic profiles; log out of OpenAI one profile at a time, or with --codex",
             )),
-            Some("openai") => commands::openai_login::logout(&cli.global, codex),
+            Some(commands::provider::ProviderArg::Openai) => commands::openai_login::logout(&cli.global, codex),
             _ if codex => Err(output::Failure::usage(
                 "--codex is Codex's login: add --provider openai",
             )),

@@ -575,6 +575,29 @@ fn logout_leaves_an_unparseable_codex_file_alone() {
     write_file(&auth_json, "{\"tokens\": [", 0o600);
     let run = sb.run(&["logout", "--provider", "openai", "--codex"]);
     run.assert_code(1);
-    assert!(run.stderr.contains(&auth_json.display().to_string()), "{run}");
-    assert_eq!(std::fs::read_to_string(&auth_json).unwrap(), "{\"tokens\": [");
+    assert!(
+        run.stderr.contains(&auth_json.display().to_string()),
+        "{run}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&auth_json).unwrap(),
+        "{\"tokens\": ["
+    );
+}
+
+#[test]
+fn the_login_is_what_token_provider_openai_hands_out() {
+    let issuer = OpenaiIssuer::start_with(Config {
+        device_auto_approve_after: Some(0),
+        ..Config::default()
+    });
+    let sb = sandbox(&issuer);
+    sb.run(&["login", "--provider", "chatgpt", "--device-code"])
+        .assert_code(0);
+    let stored = read_json(&profile_path(&sb, "default")).to_string();
+    let run = sb.run(&["token", "--provider", "openai"]);
+    run.assert_code(0);
+    let token = run.stdout.trim();
+    assert!(token.starts_with("eyJ") && stored.contains(token), "{run}");
+    assert_eq!(claims(token)[AUTH_CLAIM]["chatgpt_account_id"], ACCOUNT);
 }
