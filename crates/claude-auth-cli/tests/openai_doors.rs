@@ -45,6 +45,20 @@ print(json.dumps({"text": c.choices[0].message.content, "env": dict(os.environ),
                   "version": openai.__version__}))
 "#;
 
+/// A streamed `chat.completions.create`: a monotonic timestamp per delta.
+const PY_CHAT_STREAM: &str = r#"
+import json, time, openai
+client = openai.OpenAI(max_retries=0)
+stream = client.chat.completions.create(model="gpt-test-1", stream=True,
+                                        messages=[{"role": "user", "content": "hi"}])
+deltas = []
+for chunk in stream:
+    text = chunk.choices[0].delta.content if chunk.choices else None
+    if text:
+        deltas.append([time.monotonic(), text])
+print(json.dumps({"deltas": deltas}))
+"#;
+
 /// One `responses.create` (the Codex backend's API) with the official SDK.
 const PY_RESPONSES: &str = r#"
 import json, os, openai
@@ -154,6 +168,13 @@ fn token_with_provider_openai_prints_the_openai_key() {
     let out = run(&sb, &["token", "--provider", "openai"]);
     out.assert_code(4);
     assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr_lines(),
+        [
+            "error: no OpenAI credential found; run `claude-auth login --provider chatgpt`, set OPENAI_API_KEY, or see `claude-auth status`",
+            "hint: run `claude-auth status` to see every source",
+        ]
+    );
 
     let out = run(&sb, &["token", "--provider", "chatgpt"]);
     out.assert_code(2);
@@ -536,4 +557,41 @@ fn a_401_for_a_chatgpt_login_refreshes_it_once_and_the_retry_carries_the_new_tok
         assert_eq!(r.all("chatgpt-account-id"), [ACCOUNT]);
         assert_eq!(r.body, body);
     }
+}
+
+#[test]
+fn a_stream_reaches_the_sdk_through_the_private_proxy_delta_by_delta() {
+    let Some(py) = test_python("openai_stream_through_exec_proxy") else {
+        return;
+    };
+    let up = Upstream::start();
+    let mut sb = sandbox();
+    sb.set("OPENAI_API_KEY", OPENAI_KEY)
+        .set("OPENAI_BASE_URL", format!("{}/v1", up.url));
+    let out = run(
+        &sb,
+        &[
+            "exec",
+            "--provider",
+            "openai",
+            "--proxy",
+            "--",
+            &py,
+            "-c",
+            PY_CHAT_STREAM,
+        ],
+    );
+    let got = py_json(&out);
+    let deltas = got["deltas"].as_array().unwrap();
+    let texts: Vec<&str> = deltas.iter().map(|d| d[1].as_str().unwrap()).collect();
+    assert_eq!(texts, upstream::STREAM_DELTAS);
+    // Each delta as the upstream sent it, EVENT_GAP apart: nothing held back.
+    for pair in deltas.windows(2) {
+        let gap = pair[1][0].as_f64().unwrap() - pair[0][0].as_f64().unwrap();
+        assert!(
+            gap >= upstream::EVENT_GAP.as_secs_f64() / 2.0,
+            "deltas arrived together: {deltas:?}"
+        );
+    }
+    assert_eq!(up.credentials(), [Some(OPENAI_KEY.to_owned())]);
 }

@@ -109,6 +109,11 @@ fn attempt(
     };
     match runtime.block_on(manager.obtain()) {
         Ok(obtained) => Attempt::Usable(Box::new(Usable::from_obtained(manager, &obtained))),
+        Err(e @ AuthError::NoCredential(NoCredential::None)) if *provider == Provider::Openai => {
+            let mut f = failure(e);
+            f.message = "no OpenAI credential found; run `claude-auth login --provider chatgpt`, set OPENAI_API_KEY, or see `claude-auth status`".into();
+            Attempt::NoLogin(f)
+        }
         Err(e @ AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })) => {
             Attempt::NoLogin(failure(e))
         }
