@@ -23,9 +23,12 @@ use crate::error::{Error, Result};
 mod read;
 pub mod temp;
 
+#[cfg(unix)]
+pub(crate) use read::effective_uid;
 pub use read::{
-    read_optional, read_optional_limited, read_required, ReadPolicy, MAX_ACCOUNT_FILE_BYTES,
-    MAX_CONFIG_BYTES, MAX_CREDENTIALS_BYTES, MAX_IDENTITY_TOKEN_BYTES, MAX_POINTER_BYTES,
+    check_private_file, read_optional, read_optional_limited, read_required, ReadPolicy,
+    MAX_ACCOUNT_FILE_BYTES, MAX_CONFIG_BYTES, MAX_CREDENTIALS_BYTES, MAX_IDENTITY_TOKEN_BYTES,
+    MAX_POINTER_BYTES,
 };
 pub use temp::{remove_stale_temp_files, remove_temp_files, remove_temp_files_for};
 

@@ -124,6 +124,29 @@ pub fn read_optional_limited(
     Ok(Some(buf))
 }
 
+/// The checks [`ReadPolicy::Strict`] makes before a read, for a file that
+/// another library opens itself (SQLite opens the usage ledger): not a
+/// symlink, a regular file, yours (or root's), no group or other bits, and
+/// no directory on the way that everyone can write without the sticky bit.
+/// `Ok(false)` when it does not exist. Errors name the file and the fix.
+pub fn check_private_file(path: &Path) -> Result<bool> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io("check", path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::Symlink {
+            path: path.to_owned(),
+        });
+    }
+    check_type(path, &meta)?;
+    check_owner(path, &meta)?;
+    check_private_mode(path, &meta)?;
+    check_directories(path)?;
+    Ok(true)
+}
+
 /// [`read_optional_limited`] for a file that must exist.
 pub fn read_required(path: &Path, policy: ReadPolicy, limit: u64) -> Result<Vec<u8>> {
     read_optional_limited(path, policy, limit)?

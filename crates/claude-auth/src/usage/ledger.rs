@@ -17,6 +17,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use crate::credential::Provider;
+use crate::secure_file::check_private_file;
 
 /// The ledger's file name in the state dir.
 pub const FILE_NAME: &str = "usage.db";
@@ -71,6 +72,12 @@ pub enum LedgerError {
         /// The timeout.
         secs: u64,
     },
+    /// The ledger's file (or its `-wal`/`-shm`) breaks the rules every file
+    /// we keep follows: a symlink, another user's, readable by others, or
+    /// in a directory anyone can write. The error names the file and the
+    /// fix; nothing was opened or changed.
+    #[error("usage ledger: {0}")]
+    Unsafe(#[source] crate::error::Error),
     /// Anything else SQLite or the file system said.
     #[error("usage ledger {path}: {message}")]
     Other {
@@ -106,6 +113,43 @@ pub struct RequestRecord {
     /// Tokens read from the prompt cache.
     pub cache_read_tokens: u64,
     /// Time to the last byte, milliseconds.
+    pub latency_ms: Option<u64>,
+}
+
+impl RequestRecord {
+    /// The record as the insert binds it.
+    pub(crate) fn row(&self) -> Row<'_> {
+        Row {
+            at: self.at,
+            provider: &self.provider,
+            profile: self.profile.as_deref(),
+            model: self.model.as_deref(),
+            agent: self.agent.as_deref(),
+            status: self.status,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_creation_tokens: self.cache_creation_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            latency_ms: self.latency_ms,
+        }
+    }
+}
+
+/// One request's row, borrowed from whatever holds it (a
+/// [`RequestRecord`], or the writer's own entry), so writing it copies
+/// nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Row<'a> {
+    pub at: u64,
+    pub provider: &'a str,
+    pub profile: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub agent: Option<&'a str>,
+    pub status: u16,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
     pub latency_ms: Option<u64>,
 }
 
@@ -151,11 +195,76 @@ fn is_not_a_database(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// `<path><suffix>`: SQLite's `-wal` and `-shm` files beside the ledger.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Hold the ledger's files to the rules of every file we keep (see
+/// [`crate::secure_file`]): the ledger and its `-wal`/`-shm` must not be
+/// symlinks, must be regular files of yours with no group or other bits,
+/// in no directory anyone can write. A missing ledger is made here, 0600
+/// and never through a symlink, before SQLite opens it (SQLite gives its
+/// `-wal`/`-shm` the ledger's mode).
+fn secure_files(path: &Path) -> Result<(), LedgerError> {
+    for suffix in ["-wal", "-shm"] {
+        let side = side_file(path, suffix);
+        tighten_side_file(&side);
+        check_private_file(&side).map_err(LedgerError::Unsafe)?;
+    }
+    if check_private_file(path).map_err(LedgerError::Unsafe)? {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    // create_new: O_CREAT|O_EXCL, which never follows a symlink.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process made it first: check what it made.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_private_file(path)
+            .map(drop)
+            .map_err(LedgerError::Unsafe),
+        Err(e) => Err(LedgerError::Other {
+            path: path.to_owned(),
+            message: format!("could not create it: {e}"),
+        }),
+    }
+}
+
+/// Versions before the checks above made the ledger with the default
+/// mode and only then made it 0600, so SQLite could have made its
+/// `-wal`/`-shm` 0644: tighten a file of ours like that to 0600 (they hold
+/// what the ledger holds). Anything else is left for the check to refuse.
+fn tighten_side_file(side: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if let Ok(meta) = std::fs::symlink_metadata(side) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_file()
+                && meta.uid() == crate::secure_file::effective_uid()
+                && mode & 0o077 != 0
+            {
+                let _ = std::fs::set_permissions(side, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = side;
+}
+
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -180,9 +289,11 @@ impl Ledger {
     /// The ledger at `path`. A file that is not a database, or is corrupt,
     /// is renamed to `<path>.corrupt-<unix time>` (with its `-wal`/`-shm`)
     /// and a new one is made; [`Ledger::moved_aside`] says where it went.
+    /// The files are held to the rules of [`LedgerError::Unsafe`] first.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         let fail = |e: rusqlite::Error| Ledger::error(path, e);
         let mut moved_aside = None;
+        secure_files(path)?;
         let conn = match connect(path) {
             Ok(conn) => conn,
             Err(e) if is_not_a_database(&e) => {
@@ -204,15 +315,11 @@ impl Ledger {
                     }
                 }
                 moved_aside = Some(aside);
+                secure_files(path)?;
                 connect(path).map_err(fail)?
             }
             Err(e) => return Err(fail(e)),
         };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
         Ok(Ledger {
             conn: Mutex::new(conn),
             path: path.to_owned(),
@@ -253,7 +360,7 @@ impl Ledger {
 
     /// Add one request.
     pub fn record(&self, r: &RequestRecord) -> Result<(), LedgerError> {
-        self.with(|c| insert(c, r))
+        self.with(|c| insert(&mut *c.prepare_cached(INSERT)?, &[r.row()]))
     }
 
     /// Add many requests in one transaction.
@@ -269,18 +376,41 @@ impl Ledger {
         records: &[RequestRecord],
         limits: &[LatestLimits],
     ) -> Result<(), LedgerError> {
+        self.write_rows(records.iter().map(RequestRecord::row), limits)
+    }
+
+    /// [`Ledger::record_batch`] for borrowed rows: one transaction, rows
+    /// inserted [`CHUNK`] at a time by one prepared multi-row insert (SQLite
+    /// spends most of a single-row insert opening cursors and running the
+    /// statement, not storing the row).
+    pub(crate) fn write_rows<'a>(
+        &self,
+        rows: impl Iterator<Item = Row<'a>>,
+        limits: &[LatestLimits],
+    ) -> Result<(), LedgerError> {
+        let fail = |e| Ledger::error(&self.path, e);
+        let rows: Vec<Row<'a>> = rows.collect();
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction()
-            .map_err(|e| Ledger::error(&self.path, e))?;
-        for r in records {
-            insert(&tx, r).map_err(|e| Ledger::error(&self.path, e))?;
+        let tx = conn.transaction().map_err(fail)?;
+        {
+            let mut chunks = rows.chunks_exact(CHUNK);
+            if chunks.len() > 0 {
+                let mut stmt = tx.prepare_cached(&INSERT_CHUNK).map_err(fail)?;
+                for chunk in &mut chunks {
+                    insert(&mut stmt, chunk).map_err(fail)?;
+                }
+            }
+            if !chunks.remainder().is_empty() {
+                let mut stmt = tx.prepare_cached(INSERT).map_err(fail)?;
+                for r in chunks.remainder() {
+                    insert(&mut stmt, std::slice::from_ref(r)).map_err(fail)?;
+                }
+            }
         }
         for (provider, login, at, kept) in limits {
-            upsert_limits(&tx, provider, login, *at, kept)
-                .map_err(|e| Ledger::error(&self.path, e))?;
+            upsert_limits(&tx, provider, login, *at, kept).map_err(fail)?;
         }
-        tx.commit().map_err(|e| Ledger::error(&self.path, e))
+        tx.commit().map_err(fail)
     }
 
     /// Keep a response's rate-limit headers as the latest for a login.
@@ -389,39 +519,58 @@ fn upsert_limits(
     .map(drop)
 }
 
-fn insert(c: &Connection, r: &RequestRecord) -> rusqlite::Result<()> {
+const INSERT: &str = "INSERT INTO requests (at, provider, profile, model, agent, status,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, latency_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// Rows per multi-row insert.
+const CHUNK: usize = 32;
+/// The insert of [`CHUNK`] rows.
+static INSERT_CHUNK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut sql = INSERT.to_owned();
+    for _ in 1..CHUNK {
+        sql.push_str(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql
+});
+
+/// Insert `rows` with `stmt`, which has exactly their parameters.
+fn insert(stmt: &mut rusqlite::Statement<'_>, rows: &[Row<'_>]) -> rusqlite::Result<()> {
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    c.prepare_cached(
-        "INSERT INTO requests (at, provider, profile, model, agent, status, input_tokens,
-         output_tokens, cache_creation_tokens, cache_read_tokens, latency_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        n(r.at),
-        r.provider,
-        r.profile,
-        r.model,
-        r.agent,
-        r.status,
-        n(r.input_tokens),
-        n(r.output_tokens),
-        n(r.cache_creation_tokens),
-        n(r.cache_read_tokens),
-        r.latency_ms.map(n),
-    ])
-    .map(drop)
+    for (i, r) in rows.iter().enumerate() {
+        let p = i * 11;
+        stmt.raw_bind_parameter(p + 1, n(r.at))?;
+        stmt.raw_bind_parameter(p + 2, r.provider)?;
+        stmt.raw_bind_parameter(p + 3, r.profile)?;
+        stmt.raw_bind_parameter(p + 4, r.model)?;
+        stmt.raw_bind_parameter(p + 5, r.agent)?;
+        stmt.raw_bind_parameter(p + 6, r.status)?;
+        stmt.raw_bind_parameter(p + 7, n(r.input_tokens))?;
+        stmt.raw_bind_parameter(p + 8, n(r.output_tokens))?;
+        stmt.raw_bind_parameter(p + 9, n(r.cache_creation_tokens))?;
+        stmt.raw_bind_parameter(p + 10, n(r.cache_read_tokens))?;
+        stmt.raw_bind_parameter(p + 11, r.latency_ms.map(n))?;
+    }
+    stmt.raw_execute().map(drop)
+}
+
+/// Whether the ledger keeps a header of this name (a rate-limit header).
+pub(crate) fn is_kept_header(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    KEPT_HEADER_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 /// The headers of `headers` the ledger may keep: known rate-limit names,
 /// values of printable ASCII up to 256 bytes.
 pub fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    let mut kept: Vec<(String, String)> = headers
-        .iter()
-        .filter(|(name, _)| {
-            KEPT_HEADER_PREFIXES
-                .iter()
-                .any(|p| name.as_str().starts_with(p))
-        })
+    kept_pairs(headers.iter())
+}
+
+/// [`kept_headers`] over any name/value pairs.
+pub(crate) fn kept_pairs<'a>(
+    pairs: impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = pairs
+        .filter(|(name, _)| is_kept_header(name))
         .filter_map(|(name, value)| {
             let value = value.to_str().ok()?.trim();
             (value.len() <= MAX_HEADER_VALUE && value.bytes().all(|b| (0x20..0x7f).contains(&b)))

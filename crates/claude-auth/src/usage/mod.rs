@@ -13,6 +13,7 @@ pub mod anthropic;
 pub mod fetch;
 pub mod ledger;
 pub mod openai;
+mod partial;
 pub mod tap;
 pub mod time;
 mod window;

@@ -6,12 +6,19 @@
 //!   tokens) and `message_delta` (cumulative output tokens) events, OpenAI's
 //!   `response.completed` and any event carrying a top-level `usage` set
 //!   the counts. Only the current line is held (at most [`MAX_LINE`] bytes;
-//!   a longer line is skipped, not kept).
+//!   a longer line is skipped, not kept). A line without `"usage"` (or,
+//!   while no model is known, `"model"`) in it cannot set a count and is
+//!   not parsed at all: most events of a stream are text deltas.
 //! - A JSON body is kept up to [`MAX_JSON`] bytes and read at the end: its
 //!   `model` and `usage`.
 //! - Anything else yields nothing.
+//!
+//! Only the fields that matter are read ([`super::partial`]): no
+//! `serde_json::Value` tree, no allocation but the model's name.
 
-use serde_json::Value;
+use bytes::Bytes;
+
+use super::partial::{contains, Carrier, Count, Counts, Part, Text, MODEL_KEY, USAGE_KEY};
 
 /// The longest SSE line read for counts.
 pub const MAX_LINE: usize = 256 * 1024;
@@ -44,33 +51,50 @@ enum Kind {
 #[derive(Debug)]
 pub struct UsageTap {
     kind: Kind,
+    /// A JSON body's only frame so far, kept as is.
+    held: Option<Bytes>,
     buf: Vec<u8>,
     skipping: bool,
     seen: bool,
     usage: TokenUsage,
 }
 
-fn count(v: &Value, names: &[&str]) -> Option<u64> {
-    names.iter().find_map(|n| v.get(*n).and_then(Value::as_u64))
-}
-
 impl UsageTap {
     /// A tap for a body of this `Content-Type`.
     pub fn for_content_type(content_type: Option<&str>) -> UsageTap {
-        let ct = content_type.unwrap_or("").to_ascii_lowercase();
-        let kind = if ct.starts_with("text/event-stream") {
+        let ct = content_type.unwrap_or("").as_bytes();
+        let starts = |prefix: &str| {
+            ct.get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        let kind = if starts("text/event-stream") {
             Kind::Sse
-        } else if ct.starts_with("application/json") {
+        } else if starts("application/json") {
             Kind::Json
         } else {
             Kind::Other
         };
         UsageTap {
             kind,
+            held: None,
             buf: Vec::new(),
             skipping: false,
             seen: false,
             usage: TokenUsage::default(),
+        }
+    }
+
+    /// Feed the next piece of the body, as the reference-counted bytes it
+    /// came in: a JSON body that arrives in one piece is kept without a copy.
+    pub fn feed_bytes(&mut self, chunk: &Bytes) {
+        if self.kind == Kind::Json
+            && self.held.is_none()
+            && self.buf.is_empty()
+            && chunk.len() <= MAX_JSON
+        {
+            self.held = Some(chunk.clone());
+        } else {
+            self.feed(chunk);
         }
     }
 
@@ -79,6 +103,9 @@ impl UsageTap {
         match self.kind {
             Kind::Other => {}
             Kind::Json => {
+                if let Some(held) = self.held.take() {
+                    self.buf.extend_from_slice(&held);
+                }
                 if self.buf.len() + chunk.len() <= MAX_JSON {
                     self.buf.extend_from_slice(chunk);
                 } else {
@@ -88,7 +115,7 @@ impl UsageTap {
             }
             Kind::Sse => {
                 let mut rest = chunk;
-                while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+                while let Some(i) = memchr::memchr(b'\n', rest) {
                     let (line, tail) = rest.split_at(i);
                     rest = &tail[1..];
                     if self.skipping {
@@ -118,54 +145,76 @@ impl UsageTap {
         let Some(data) = line.strip_prefix(b"data:") else {
             return;
         };
-        if let Ok(event) = serde_json::from_slice::<Value>(data) {
-            self.event(&event);
+        let wanted = contains(data, &USAGE_KEY)
+            || (self.usage.model.is_none() && contains(data, &MODEL_KEY));
+        if !wanted {
+            return;
+        }
+        if let Ok(event) = serde_json::from_slice::<Carrier<'_>>(data) {
+            self.event(event);
         }
     }
 
-    fn event(&mut self, event: &Value) {
-        match event.get("type").and_then(Value::as_str) {
-            Some("message_start") => {
-                if let Some(message) = event.get("message") {
-                    self.take(message);
+    fn event(&mut self, event: Carrier<'_>) {
+        let wrapped = match event.kind.0.as_deref() {
+            Some("message_start") => Some(event.message),
+            Some("response.completed") => Some(event.response),
+            _ => None,
+        };
+        match wrapped {
+            Some(part) => {
+                if let Some(part) = part.0 {
+                    self.take(part);
                 }
             }
-            Some("response.completed") => {
-                if let Some(response) = event.get("response") {
-                    self.take(response);
-                }
-            }
-            _ => self.take(event),
+            None => self.take(Part {
+                model: event.model,
+                usage: event.usage,
+            }),
         }
     }
 
     /// Counts from an object with `model` and `usage` (Anthropic's names,
     /// or OpenAI's `prompt_tokens`/`completion_tokens`). Counts are
     /// cumulative in every stream that repeats them, so they replace.
-    fn take(&mut self, obj: &Value) {
-        if let Some(model) = obj.get("model").and_then(Value::as_str) {
-            self.usage.model = Some(model.chars().take(128).collect());
+    fn take(&mut self, part: Part<'_>) {
+        if let Text(Some(model)) = part.model {
+            self.usage.model = Some(if model.len() <= 128 {
+                model.into_owned()
+            } else {
+                model.chars().take(128).collect()
+            });
         }
-        let Some(usage) = obj.get("usage").filter(|u| u.is_object()) else {
+        let Some(c) = part.usage.0 else {
             return;
         };
         self.seen = true;
         let u = &mut self.usage;
-        if let Some(n) = count(usage, &["input_tokens", "prompt_tokens"]) {
+        let Counts {
+            input_tokens,
+            prompt_tokens,
+            output_tokens,
+            completion_tokens,
+            cache_creation_input_tokens,
+            cache_read_input_tokens,
+            input_tokens_details,
+            prompt_tokens_details,
+        } = c;
+        let either = |a: Count, b: Count| a.0.or(b.0);
+        if let Some(n) = either(input_tokens, prompt_tokens) {
             u.input_tokens = n;
         }
-        if let Some(n) = count(usage, &["output_tokens", "completion_tokens"]) {
+        if let Some(n) = either(output_tokens, completion_tokens) {
             u.output_tokens = n;
         }
-        if let Some(n) = count(usage, &["cache_creation_input_tokens"]) {
+        if let Some(n) = cache_creation_input_tokens.0 {
             u.cache_creation_tokens = n;
         }
-        if let Some(n) = count(usage, &["cache_read_input_tokens"]).or_else(|| {
-            usage
-                .get("input_tokens_details")
-                .or_else(|| usage.get("prompt_tokens_details"))
-                .and_then(|d| count(d, &["cached_tokens"]))
-        }) {
+        let details = input_tokens_details.0.or(prompt_tokens_details.0);
+        if let Some(n) = cache_read_input_tokens
+            .0
+            .or_else(|| details.and_then(|d| d.cached_tokens.0))
+        {
             u.cache_read_tokens = n;
         }
     }
@@ -173,9 +222,19 @@ impl UsageTap {
     /// The counts, once the body has ended; `None` when it carried none.
     pub fn finish(mut self) -> Option<TokenUsage> {
         match self.kind {
+            // No `"usage"` anywhere: nothing to count (an error body, say).
             Kind::Json => {
-                if let Ok(body) = serde_json::from_slice::<Value>(&self.buf) {
-                    self.take(&body);
+                let held = self.held.take();
+                let buf = std::mem::take(&mut self.buf);
+                let body = held.as_deref().unwrap_or(&buf);
+                if !contains(body, &USAGE_KEY) {
+                    return None;
+                }
+                if let Ok(body) = serde_json::from_slice::<Carrier<'_>>(body) {
+                    self.take(Part {
+                        model: body.model,
+                        usage: body.usage,
+                    });
                 }
             }
             Kind::Sse if !self.buf.is_empty() && !self.skipping => {

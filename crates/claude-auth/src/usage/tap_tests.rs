@@ -111,3 +111,79 @@ fn nothing_from_errors_other_types_and_oversized_input() {
     tap.feed(b"\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":4}}\n");
     assert_eq!(tap.finish().map(|u| u.output_tokens), Some(4));
 }
+
+#[test]
+fn fields_of_an_unexpected_type_read_as_absent_and_the_rest_still_counts() {
+    // Counts as strings, floats or negative numbers are not counts; a model
+    // that is not a string is no model; nested objects, arrays and escapes
+    // anywhere are skipped or read correctly.
+    let mut tap = UsageTap::for_content_type(Some("Application/JSON; charset=utf-8"));
+    tap.feed(
+        br#"{"content":[{"type":"tool_use","input":{"usage":{"input_tokens":999}}}],"model":"claude-\u00e9","usage":{"input_tokens":"5","output_tokens":3.5,"cache_creation_input_tokens":-1,"cache_read_input_tokens":4,"server_tool_use":{"web_search_requests":1},"extra":[1,{"a":null}]},"id":"m"}"#,
+    );
+    assert_eq!(
+        tap.finish(),
+        Some(TokenUsage {
+            model: Some("claude-é".into()),
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_creation_tokens: 0,
+            cache_read_tokens: 4,
+        })
+    );
+    let mut tap = UsageTap::for_content_type(Some("application/json"));
+    tap.feed(br#"{"model":["x"],"usage":{"output_tokens":2}}"#);
+    assert_eq!(
+        tap.finish(),
+        Some(TokenUsage {
+            output_tokens: 2,
+            ..TokenUsage::default()
+        })
+    );
+    // A `usage` that is not an object carries nothing.
+    for body in [
+        &br#"{"model":"m","usage":[1,2]}"#[..],
+        br#"{"model":"m","usage":"12"}"#,
+        br#"{"model":"m","usage":null}"#,
+        br#"[{"usage":{"input_tokens":1}}]"#,
+    ] {
+        let mut tap = UsageTap::for_content_type(Some("application/json"));
+        tap.feed(body);
+        assert_eq!(tap.finish(), None, "{}", String::from_utf8_lossy(body));
+    }
+}
+
+#[test]
+fn a_json_body_kept_as_bytes_in_one_frame_or_copied_from_many() {
+    let body = br#"{"model":"claude-x","usage":{"input_tokens":5,"output_tokens":2}}"#;
+    let want = Some(TokenUsage {
+        model: Some("claude-x".into()),
+        input_tokens: 5,
+        output_tokens: 2,
+        ..TokenUsage::default()
+    });
+    let mut tap = UsageTap::for_content_type(Some("application/json"));
+    tap.feed_bytes(&Bytes::from_static(body));
+    assert_eq!(tap.finish(), want);
+    for cut in 0..body.len() {
+        let mut tap = UsageTap::for_content_type(Some("application/json"));
+        tap.feed_bytes(&Bytes::copy_from_slice(&body[..cut]));
+        tap.feed_bytes(&Bytes::copy_from_slice(&body[cut..]));
+        assert_eq!(tap.finish(), want, "cut at {cut}");
+    }
+    // Over the limit across frames: dropped.
+    let mut tap = UsageTap::for_content_type(Some("application/json"));
+    tap.feed_bytes(&Bytes::from(vec![b' '; MAX_JSON]));
+    tap.feed_bytes(&Bytes::from_static(body));
+    assert_eq!(tap.finish(), None);
+}
+
+#[test]
+fn a_long_model_name_is_cut_at_128_characters() {
+    let long = "é".repeat(200);
+    let mut tap = UsageTap::for_content_type(Some("text/event-stream"));
+    tap.feed(
+        format!("data: {{\"model\":\"{long}\",\"usage\":{{\"output_tokens\":1}}}}\n").as_bytes(),
+    );
+    assert_eq!(tap.finish().unwrap().model.unwrap().chars().count(), 128);
+}

@@ -1,60 +1,113 @@
 //! Writing to the usage ledger off the request path.
 //!
-//! A proxy must not wait on SQLite per request. [`LedgerWriter`] owns the
-//! ledger on a thread of its own; the proxy and the client hand it records
-//! through a bounded channel (a send costs well under a microsecond and
-//! never blocks: when the channel is full the record is dropped and
-//! counted), and the thread writes what arrives within [`BATCH_WINDOW`] of
-//! the first record in one transaction (one commit per batch, the latest
-//! headers per login only), so a busy proxy costs the ledger a few commits
-//! a second rather than one per request.
+//! A proxy must not wait on SQLite per request, nor pay for a thread
+//! switch per request. [`LedgerWriter`] owns the ledger on a thread of its
+//! own; the proxy and the client append to a bounded queue under a mutex
+//! (a push costs well under a microsecond and never blocks on the
+//! database: when the queue is full the record is dropped and counted).
+//! Only the first record of a batch wakes the thread; it then gathers
+//! whatever arrives within [`BATCH_WINDOW`] and writes it in one
+//! transaction (one commit per batch, the latest headers per login only),
+//! so a busy proxy costs the ledger a few wake-ups and commits a second
+//! rather than one per request. A flush, or dropping the last handle, cuts
+//! the window short.
+//!
+//! What a request hands over is cheap to make: the login's names are
+//! shared (`Arc<str>`), the rate-limit headers are the response's own
+//! (reference-counted) values, and turning them into text, choosing the
+//! latest per login and the SQLite insert all happen on the writer thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::ledger::{kept_headers, LatestLimits, Ledger, RequestRecord};
+use super::ledger::{is_kept_header, kept_pairs, LatestLimits, Ledger, RequestRecord, Row};
+use super::tap::TokenUsage;
 use crate::credential::Provider;
 
 /// Records waiting at most; past this, new ones are dropped and counted.
 pub const QUEUE: usize = 4096;
-/// Records written per transaction at most.
-const BATCH: usize = 512;
 /// How long the writer gathers records after the first one before it
 /// commits them (a flush commits at once).
-pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+pub const BATCH_WINDOW: Duration = Duration::from_millis(20);
+
+/// One response as a door saw it, before it becomes a ledger row.
+struct Finished {
+    at: u64,
+    provider: Provider,
+    login: Arc<str>,
+    agent: Option<Arc<str>>,
+    status: u16,
+    usage: TokenUsage,
+    latency_ms: Option<u64>,
+}
 
 enum Entry {
     Request(RequestRecord),
+    Finished(Finished),
     Limits {
         provider: Provider,
-        profile: String,
+        login: Arc<str>,
         at: u64,
-        kept: Vec<(String, String)>,
+        headers: Vec<(HeaderName, HeaderValue)>,
     },
-    Flush(std::sync::mpsc::Sender<()>),
+}
+
+#[derive(Default)]
+struct State {
+    entries: Vec<Entry>,
+    /// Flushes waiting for everything queued before them to be written.
+    flushes: Vec<std::sync::mpsc::Sender<()>>,
+    /// The writer waits for a first entry (the next push wakes it).
+    idle: bool,
+    /// Write now: a flush or the last handle is waiting.
+    urgent: bool,
+    closed: bool,
+}
+
+struct Queue {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A handle to the ledger's writer thread; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LedgerWriter {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for LedgerWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerWriter")
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
-    tx: Option<SyncSender<Entry>>,
+    queue: Arc<Queue>,
     dropped: AtomicU64,
-    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Closing the channel ends the thread once it has written the rest.
-        self.tx.take();
+        // The thread writes what is left, then ends.
+        {
+            let mut st = self.queue.lock();
+            st.closed = true;
+            st.urgent = true;
+        }
+        self.queue.wake.notify_all();
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = t.join();
         }
@@ -64,26 +117,36 @@ impl Drop for Inner {
 impl LedgerWriter {
     /// Start the writer thread for `ledger`.
     pub fn spawn(ledger: Ledger) -> std::io::Result<LedgerWriter> {
-        let (tx, rx) = sync_channel(QUEUE);
+        let queue = Arc::new(Queue {
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+        });
+        let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
             .name("claude-auth-ledger".into())
-            .spawn(move || run(ledger, rx))?;
+            .spawn(move || run(&ledger, &q))?;
         Ok(LedgerWriter {
             inner: Arc::new(Inner {
-                tx: Some(tx),
+                queue,
                 dropped: AtomicU64::new(0),
-                thread: std::sync::Mutex::new(Some(thread)),
+                thread: Mutex::new(Some(thread)),
             }),
         })
     }
 
     fn send(&self, entry: Entry) {
-        let Some(tx) = &self.inner.tx else { return };
-        match tx.try_send(entry) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        let queue = &self.inner.queue;
+        let mut st = queue.lock();
+        if st.entries.len() >= QUEUE || st.closed {
+            drop(st);
+            self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        st.entries.push(entry);
+        let wake = std::mem::take(&mut st.idle);
+        drop(st);
+        if wake {
+            queue.wake.notify_one();
         }
     }
 
@@ -93,29 +156,52 @@ impl LedgerWriter {
     }
 
     /// Queue a response's rate-limit headers as a login's latest; only the
-    /// headers the ledger keeps are copied, and nothing is queued when the
-    /// response carries none.
+    /// headers the ledger keeps are taken (their values are checked and
+    /// turned into text on the writer thread), and nothing is queued when
+    /// the response carries none.
     pub fn record_limits(&self, provider: &Provider, profile: &str, at: u64, headers: &HeaderMap) {
-        let kept = kept_headers(headers);
-        if kept.is_empty() {
+        self.limits(provider, || Arc::from(profile), || at, headers);
+    }
+
+    /// The login and the time are only made when there is something to
+    /// queue (most responses of an API key carry rate-limit headers; a
+    /// stand-in upstream's carry none).
+    fn limits(
+        &self,
+        provider: &Provider,
+        login: impl FnOnce() -> Arc<str>,
+        at: impl FnOnce() -> u64,
+        headers: &HeaderMap,
+    ) {
+        let headers: Vec<(HeaderName, HeaderValue)> = headers
+            .iter()
+            .filter(|(name, _)| is_kept_header(name))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        if headers.is_empty() {
             return;
         }
         self.send(Entry::Limits {
             provider: provider.clone(),
-            profile: profile.to_owned(),
-            at,
-            kept,
+            login: login(),
+            at: at(),
+            headers,
         });
     }
 
     /// Wait until everything queued before this call is written.
     pub fn flush(&self) {
         let (tx, rx) = std::sync::mpsc::channel();
-        if let Some(sender) = &self.inner.tx {
-            if sender.send(Entry::Flush(tx)).is_ok() {
-                let _ = rx.recv();
+        {
+            let mut st = self.inner.queue.lock();
+            if st.closed {
+                return;
             }
+            st.flushes.push(tx);
+            st.urgent = true;
         }
+        self.inner.queue.wake.notify_all();
+        let _ = rx.recv();
     }
 
     /// Records dropped because the queue was full.
@@ -124,52 +210,113 @@ impl LedgerWriter {
     }
 }
 
-fn run(ledger: Ledger, rx: Receiver<Entry>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        let deadline = std::time::Instant::now() + BATCH_WINDOW;
-        while batch.len() < BATCH && !matches!(batch.last(), Some(Entry::Flush(_))) {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
-            }
+/// Wait for a batch: the first entry (or a flush), then up to
+/// [`BATCH_WINDOW`] more unless something is urgent. `None` once closed
+/// and empty.
+fn next_batch(
+    queue: &Queue,
+    spare: Vec<Entry>,
+) -> Option<(Vec<Entry>, Vec<std::sync::mpsc::Sender<()>>)> {
+    let mut st = queue.lock();
+    while st.entries.is_empty() && st.flushes.is_empty() && !st.closed {
+        st.idle = true;
+        st = queue.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+    }
+    st.idle = false;
+    if st.entries.is_empty() && st.flushes.is_empty() {
+        return None;
+    }
+    let deadline = Instant::now() + BATCH_WINDOW;
+    while !st.urgent {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        let mut requests = Vec::new();
-        let mut latest: Vec<LatestLimits> = Vec::new();
-        let mut flushes = Vec::new();
-        for entry in batch {
-            match entry {
-                Entry::Request(r) => requests.push(r),
-                Entry::Limits {
-                    provider,
-                    profile,
-                    at,
-                    kept,
-                } => match latest
-                    .iter_mut()
-                    .find(|l| l.0 == provider && l.1 == profile)
-                {
-                    Some(l) if l.2 <= at => *l = (provider, profile, at, kept),
-                    Some(_) => {}
-                    None => latest.push((provider, profile, at, kept)),
-                },
-                Entry::Flush(done) => flushes.push(done),
-            }
-        }
-        if !requests.is_empty() || !latest.is_empty() {
-            if let Err(e) = ledger.record_batch(&requests, &latest) {
-                tracing::warn!("usage ledger: {e}");
-            }
-        }
+        st = queue
+            .wake
+            .wait_timeout(st, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    // A flush or close was served by this batch; one that comes later
+    // sets it again.
+    st.urgent = false;
+    let entries = std::mem::replace(&mut st.entries, spare);
+    let flushes = std::mem::take(&mut st.flushes);
+    Some((entries, flushes))
+}
+
+fn run(ledger: &Ledger, queue: &Queue) {
+    let mut spare = Vec::new();
+    while let Some((mut batch, flushes)) = next_batch(queue, spare) {
+        write(ledger, &batch);
+        batch.clear();
+        spare = batch;
         for done in flushes {
             let _ = done.send(());
         }
     }
 }
 
+/// A login's latest headers in a batch, before they become text.
+type Latest<'a> = (Provider, &'a Arc<str>, u64, &'a [(HeaderName, HeaderValue)]);
+
+fn write(ledger: &Ledger, batch: &[Entry]) {
+    if batch.is_empty() {
+        return;
+    }
+    // The latest headers per login, and only those made into text.
+    let mut latest: Vec<Latest<'_>> = Vec::new();
+    for entry in batch {
+        if let Entry::Limits {
+            provider,
+            login,
+            at,
+            headers,
+        } = entry
+        {
+            match latest
+                .iter_mut()
+                .find(|l| l.0 == *provider && *l.1 == *login)
+            {
+                Some(l) if l.2 <= *at => *l = (provider.clone(), login, *at, headers),
+                Some(_) => {}
+                None => latest.push((provider.clone(), login, *at, headers)),
+            }
+        }
+    }
+    let limits: Vec<LatestLimits> = latest
+        .into_iter()
+        .filter_map(|(provider, login, at, headers)| {
+            let kept = kept_pairs(headers.iter().map(|(n, v)| (n, v)));
+            (!kept.is_empty()).then(|| (provider, login.to_string(), at, kept))
+        })
+        .collect();
+    let rows = batch.iter().filter_map(|entry| match entry {
+        Entry::Request(r) => Some(r.row()),
+        Entry::Finished(f) => Some(Row {
+            at: f.at,
+            provider: f.provider.as_str(),
+            profile: Some(&f.login),
+            model: f.usage.model.as_deref(),
+            agent: f.agent.as_deref(),
+            status: f.status,
+            input_tokens: f.usage.input_tokens,
+            output_tokens: f.usage.output_tokens,
+            cache_creation_tokens: f.usage.cache_creation_tokens,
+            cache_read_tokens: f.usage.cache_read_tokens,
+            latency_ms: f.latency_ms,
+        }),
+        Entry::Limits { .. } => None,
+    });
+    if let Err(e) = ledger.write_rows(rows, &limits) {
+        tracing::warn!("usage ledger: {e}");
+    }
+}
+
 /// Where a door (the client, the proxy) sends what it sees of each
-/// response: the writer, and whose requests they are.
+/// response: the writer, and whose requests they are. Cloning it (once per
+/// request) copies three pointers.
 #[derive(Clone, Debug)]
 pub struct UsageSink {
     /// The ledger's writer.
@@ -178,14 +325,14 @@ pub struct UsageSink {
     pub provider: Provider,
     /// The login's key ([`login_key`](super::login_key)), kept in the
     /// ledger's `profile` column and as the key of its latest headers.
-    pub login: String,
+    pub login: Arc<str>,
     /// The agent the requests run for, when known.
-    pub agent: Option<String>,
+    pub agent: Option<Arc<str>>,
 }
 
 impl UsageSink {
     /// A sink writing to the ledger in `env`'s state dir, or `None` (with
-    /// a debug line) when the ledger cannot be opened: usage accounting
+    /// a warning) when the ledger cannot be opened: usage accounting
     /// never stops a request.
     pub fn open(
         env: &crate::Env,
@@ -210,41 +357,31 @@ impl UsageSink {
         Some(UsageSink {
             writer,
             provider,
-            login: login.to_owned(),
-            agent: agent.map(str::to_owned),
+            login: Arc::from(login),
+            agent: agent.map(Arc::from),
         })
     }
 
     /// A response's headers arrived.
     pub fn headers(&self, headers: &HeaderMap) {
-        self.writer.record_limits(
+        self.writer.limits(
             &self.provider,
-            &self.login,
-            crate::credential::now_unix(),
+            || Arc::clone(&self.login),
+            crate::credential::now_unix,
             headers,
         );
     }
 
     /// A response ended (or was abandoned): one ledger row.
-    pub fn finished(
-        &self,
-        status: u16,
-        usage: Option<super::tap::TokenUsage>,
-        started: std::time::Instant,
-    ) {
-        let usage = usage.unwrap_or_default();
-        self.writer.record(RequestRecord {
+    pub fn finished(&self, status: u16, usage: Option<TokenUsage>, started: Instant) {
+        self.writer.send(Entry::Finished(Finished {
             at: crate::credential::now_unix(),
-            provider: self.provider.as_str().to_owned(),
-            profile: Some(self.login.clone()),
-            model: usage.model,
+            provider: self.provider.clone(),
+            login: Arc::clone(&self.login),
             agent: self.agent.clone(),
             status,
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            cache_creation_tokens: usage.cache_creation_tokens,
-            cache_read_tokens: usage.cache_read_tokens,
+            usage: usage.unwrap_or_default(),
             latency_ms: u64::try_from(started.elapsed().as_millis()).ok(),
-        });
+        }));
     }
 }

@@ -86,7 +86,7 @@ where
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let (Some(m), Some(data)) = (self.meter.as_mut(), frame.data_ref()) {
-                    m.tap.feed(data);
+                    m.tap.feed_bytes(data);
                 }
             }
             Poll::Ready(None) => self.finish(),
