@@ -144,6 +144,12 @@ fn a_corrupt_file_is_moved_aside_and_a_new_ledger_made() {
     let path = dir.path().join(FILE_NAME);
     let junk = b"this is not a database, it is junk of some length ".repeat(100);
     std::fs::write(&path, &junk).unwrap();
+    // A ledger's mode (one others can read is refused, see tests/ledger_files.rs).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let ledger = Ledger::open(&path).unwrap();
     let aside = ledger.moved_aside().unwrap().to_owned();
     assert!(aside.display().to_string().contains(".corrupt-"));
