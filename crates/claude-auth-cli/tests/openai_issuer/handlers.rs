@@ -417,10 +417,12 @@ fn usercode(shared: &Shared, body: &[u8]) -> Response<Body> {
     }
     let id = fresh(&mut state, "deviceauth_");
     let n = state.counter;
+    let seq = state.stats.device_codes;
     let user_code = format!("{:04X}-{:04}", (n * 7919) % 0xFFFF, n % 10_000);
     state.devices.insert(
         id.clone(),
         Device {
+            seq,
             user_code: user_code.clone(),
             polls: 0,
             decision: None,

@@ -171,6 +171,8 @@ struct Txn {
 }
 
 struct Device {
+    /// Handed out as the `seq`-th device code (orders `user_codes`).
+    seq: u64,
     user_code: String,
     polls: u32,
     decision: Option<bool>,
@@ -333,14 +335,12 @@ impl OpenaiIssuer {
         }
     }
 
-    /// The user codes handed out so far.
+    /// The user codes handed out so far, oldest first.
     pub fn user_codes(&self) -> Vec<String> {
         let state = lock(&self.shared.state);
-        state
-            .devices
-            .values()
-            .map(|d| d.user_code.clone())
-            .collect()
+        let mut devices: Vec<&Device> = state.devices.values().collect();
+        devices.sort_by_key(|d| d.seq);
+        devices.iter().map(|d| d.user_code.clone()).collect()
     }
 
     /// What a browser does with `authorize_url`: open it, accept consent,
