@@ -846,8 +846,10 @@ fn proxy_refuses_missing_and_wrong_keys_absolute_targets_and_connect() {
         &hp,
         &format!("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n{key}\r\n"),
     );
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(auth_error(&body), "permission_error");
+    // A method the proxy does not serve, not a forbidden target.
+    assert_eq!(status, 405, "{body}");
+    assert_eq!(auth_error(&body), "invalid_request_error");
+    assert!(body.contains("the CONNECT method is refused"), "{body}");
     assert_eq!(upstream.requests().len(), 0, "{:#?}", upstream.requests());
 
     // The control: with the key, the request goes through.

@@ -334,7 +334,7 @@ impl TokenClient {
                 url: url.to_owned(),
             }),
             _ => {
-                let bytes = resp.bytes().await.unwrap_or_default();
+                let (bytes, _) = read_capped(resp).await.unwrap_or_default();
                 let (error, description) = parse_error_body(&bytes, redactor);
                 Err(OAuthError::Rejected {
                     url: url.to_owned(),
@@ -444,7 +444,7 @@ impl TokenClient {
         };
         let status = response.status().as_u16();
         let retry_after = crate::doors::wire::retry_after(response.headers());
-        let bytes = match response.bytes().await {
+        let (bytes, cut) = match read_capped(response).await {
             Ok(b) => b,
             Err(e) => {
                 return Attempt::Done(Err(OAuthError::Transient {
@@ -454,6 +454,12 @@ impl TokenClient {
             }
         };
         if (200..300).contains(&status) {
+            if cut {
+                return Attempt::Done(Err(OAuthError::BadResponse {
+                    url: url.clone(),
+                    message: format!("the answer is over {} KiB", MAX_ANSWER / 1024),
+                }));
+            }
             return Attempt::Done(parse_success(url, &bytes));
         }
         if status == 404 {
@@ -491,6 +497,25 @@ impl TokenClient {
             description,
         }))
     }
+}
+
+/// The most of an answer a token endpoint's answer is read: a token response
+/// is well under 4 KiB, and an error's JSON smaller still. What is beyond is
+/// not read (an error is parsed from what came before it).
+pub const MAX_ANSWER: usize = 64 * 1024;
+
+/// The body, up to [`MAX_ANSWER`] bytes, and whether there was more.
+async fn read_capped(mut response: reqwest::Response) -> reqwest::Result<(Vec<u8>, bool)> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ANSWER - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 fn describe_reqwest(e: &reqwest::Error, redactor: &Redactor) -> String {

@@ -23,9 +23,10 @@ pub struct ProxyConfig {
     /// a new upstream connection (a reused one needs none; bodies stream).
     pub connect_timeout: Duration,
     /// How long a client may take to send a request's headers, idle time on
-    /// a kept-alive connection included (HTTP/1.1): a connection that
-    /// dawdles longer is closed, so no local process can hold connections
-    /// open by trickling bytes. Clients' own keep-alive expiry is shorter
+    /// a kept-alive connection included: a connection that dawdles longer
+    /// is closed, so no local process can hold connections open by
+    /// trickling bytes. It is part of the idle limit: the shorter of this
+    /// and `idle_timeout` applies, in every protocol. Clients' own keep-alive expiry is shorter
     /// (httpx 5 s, Node 4 s).
     pub header_read_timeout: Duration,
     /// How long a connection may go without a request in progress before it
@@ -35,6 +36,13 @@ pub struct ProxyConfig {
     /// meanwhile (HTTP/2 pings, settings, part of a header block) does not
     /// count as a request.
     pub idle_timeout: Duration,
+    /// How long a request body may take to arrive, from its first byte to
+    /// its last (for HTTP/2: from when the first of the bodies in flight
+    /// began). Besides, while a body is due, a client that sends nothing for
+    /// the idle limit (the shorter of `idle_timeout` and
+    /// `header_read_timeout`) is disconnected. A body the upstream is not
+    /// taking yet does not count against the client.
+    pub body_timeout: Duration,
     /// How long a write to a client may stay blocked (the client not reading
     /// the answer it asked for, its buffers full) before the connection is
     /// closed.
@@ -52,7 +60,8 @@ pub struct ProxyConfig {
 
 impl ProxyConfig {
     /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout,
-    /// 30 s to send the headers, 30 s idle, 60 s for a blocked write, HTTP/2 pings every 20 s, 1,024
+    /// 30 s to send the headers, 30 s idle, 300 s for a request body (at most
+    /// 30 s without a byte of it), 60 s for a blocked write, HTTP/2 pings every 20 s, 1,024
     /// connections.
     pub fn new(listen: SocketAddr, upstream: impl Into<String>, local_key: Option<Secret>) -> Self {
         ProxyConfig {
@@ -64,6 +73,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(300),
             send_timeout: Duration::from_secs(60),
             http2_keep_alive: Duration::from_secs(20),
             max_connections: 1024,

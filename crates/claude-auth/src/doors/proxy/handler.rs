@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, StatusCode, Version};
@@ -16,6 +15,7 @@ use hyper::{Request, Response, StatusCode, Version};
 use super::headers::{
     auth_value, inject, is_dropped_from_request, is_hop_by_hop, presented_key, strip,
 };
+use super::listener::ClientBody;
 use super::metered::MeteredBody;
 use super::target::Target;
 use super::upstream::Upstream;
@@ -85,14 +85,14 @@ pub(super) fn internal_error(e: &Error) -> Response<ProxyBody> {
 
 pub(super) enum BodyPlan {
     Buffered(Bytes),
-    Stream(Incoming),
+    Stream(ClientBody),
 }
 
 /// Buffer the body when a retry may need it again (up to `limit`; a body
 /// declaring more is streamed, and one of unknown length must fit);
 /// otherwise stream it.
 pub(super) async fn plan_body(
-    body: Incoming,
+    body: ClientBody,
     headers: &HeaderMap,
     limit: usize,
     may_retry: bool,
@@ -234,7 +234,7 @@ pub(super) fn escape_for_log(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-pub(super) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBody> {
+pub(super) async fn handle(shared: Arc<Shared>, req: Request<ClientBody>) -> Response<ProxyBody> {
     if !shared.config.access_log {
         return handle_inner(&shared, req).await;
     }
@@ -255,20 +255,10 @@ pub(super) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Respo
     resp
 }
 
-pub(super) async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
+pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> Response<ProxyBody> {
     let started = Instant::now();
-    // Only origin-form targets ("/v1/messages"): never an open proxy. Over
-    // HTTP/2 every request carries :scheme and :authority (the Host of
-    // HTTP/1.1); only the path is used, as for HTTP/1.1.
-    let absolute = req.version() < hyper::Version::HTTP_2
-        && (req.uri().scheme().is_some() || req.uri().authority().is_some());
-    if req.method() == hyper::Method::CONNECT || absolute {
-        return json_error(
-            StatusCode::FORBIDDEN,
-            "permission_error",
-            "claude-auth proxy forwards only to its configured API; absolute URLs and CONNECT are refused",
-        );
-    }
+    // CONNECT (a tunnel to anywhere) is among the methods it does not
+    // serve: 405, with what it does serve in `Allow`.
     if !is_allowed_method(req.method()) {
         let mut resp = json_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -281,6 +271,18 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<Incoming>) -> Res
         resp.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
         return resp;
+    }
+    // Only origin-form targets ("/v1/messages"): never an open proxy. Over
+    // HTTP/2 every request carries :scheme and :authority (the Host of
+    // HTTP/1.1); only the path is used, as for HTTP/1.1.
+    let absolute = req.version() < hyper::Version::HTTP_2
+        && (req.uri().scheme().is_some() || req.uri().authority().is_some());
+    if absolute {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "claude-auth proxy forwards only to its configured API; absolute URLs are refused",
+        );
     }
     if let Some(expected) = &shared.config.local_key {
         let ok =

@@ -25,6 +25,22 @@ pub(super) fn is_hop_by_hop(name: &str) -> bool {
     )
 }
 
+/// Every name [`is_hop_by_hop`] or [`is_dropped_from_request`] drops.
+const DROPPABLE: [&str; 12] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "x-api-key",
+    "authorization",
+];
+
 /// What a client sends that never goes upstream: hop-by-hop headers and its
 /// own auth headers (the local key). `Host` is overwritten instead.
 pub(super) fn is_dropped_from_request(name: &str) -> bool {
@@ -52,18 +68,26 @@ pub(super) fn strip(headers: &mut HeaderMap, dropped: fn(&str) -> bool) {
         headers.remove(name);
     }
     // Each name is there once, and no more than 12 names are ever dropped.
-    const NONE: Option<HeaderName> = None;
-    let mut found = [NONE; 12];
+    // They are remembered by their static spelling: cloning a name parsed
+    // from the request would allocate.
+    let mut found: [Option<&'static str>; 12] = [None; 12];
+    let mut others: Vec<HeaderName> = Vec::new();
     let mut n = 0;
     for name in headers.keys() {
         if n < found.len() && dropped(name.as_str()) {
-            found[n] = Some(name.clone());
+            match DROPPABLE.iter().find(|known| **known == name.as_str()) {
+                Some(known) => found[n] = Some(known),
+                None => others.push(name.clone()),
+            }
             n += 1;
         }
     }
     let mut chunked = false;
     for name in found.iter().flatten() {
-        chunked |= name == header::TRANSFER_ENCODING;
+        chunked |= *name == "transfer-encoding";
+        headers.remove(*name);
+    }
+    for name in &others {
         headers.remove(name);
     }
     // hyper frames the body anew; a length sent next to chunking is not one to pass on.

@@ -13,9 +13,13 @@
 //!   headers arrive, and between requests) is closed after
 //!   [`ProxyConfig::idle_timeout`](super::ProxyConfig::idle_timeout), whatever the protocol and whatever the
 //!   client sends meanwhile (HTTP/2 pings and settings do not count);
+//! - a connection whose client is sending a request body is closed when the
+//!   body takes longer than [`ProxyConfig::body_timeout`](super::ProxyConfig::body_timeout) or nothing of it
+//!   arrives for the idle limit: a body trickling in holds no connection;
 //! - a connection whose client stops reading what it asked for (a write to
 //!   it blocked for [`ProxyConfig::send_timeout`](super::ProxyConfig::send_timeout)) is closed;
-//! - HTTP/1 keeps its header read timeout, and HTTP/2 pings a client while
+//! - HTTP/1's header read timeout is part of that idle limit (the shorter
+//!   of the two applies), and HTTP/2 pings a client while
 //!   requests are in progress, closing the connection when a ping goes
 //!   unanswered ([`ProxyConfig::http2_keep_alive`](super::ProxyConfig::http2_keep_alive)).
 
@@ -30,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
-use hyper::body::{Body, Frame};
+use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
@@ -51,14 +55,21 @@ pub(super) async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let config = &shared.config;
-    let idle_timeout = config.idle_timeout;
-    let send_timeout = config.send_timeout;
+    // Until a request's headers are in, the connection is idle: the header
+    // read timeout is part of the idle limit.
+    let idle_limit = config.idle_timeout.min(config.header_read_timeout);
+    let limits = Limits {
+        idle: idle_limit,
+        send: config.send_timeout,
+        body_gap: idle_limit,
+        body: config.body_timeout,
+    };
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+    // HTTP/1's header read timeout is the idle limit below (the clock of
+    // `IdleLimited`, which runs until a request's headers are in): hyper's
+    // own would arm a second timer for every request.
+    builder.http1().header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -91,11 +102,12 @@ pub(super) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
-        let io = IdleLimited::new(stream, Arc::clone(&activity), idle_timeout, send_timeout);
+        let io = IdleLimited::new(stream, Arc::clone(&activity), limits);
         let shared = Arc::clone(&shared);
-        let service = hyper::service::service_fn(move |req| {
+        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             // Counted from here until the response body is done or dropped.
             let active = activity.begin();
+            let req = req.map(|body| ClientBody::new(body, &activity));
             let shared = Arc::clone(&shared);
             async move {
                 let resp = handle(shared, req).await;
@@ -140,6 +152,12 @@ struct Activity {
     /// The connection's reader, woken when the last request ends so that
     /// it starts the idle clock.
     reader: AtomicWaker,
+    /// Request bodies still being received.
+    bodies: AtomicUsize,
+    /// When the first of them began, in milliseconds after `born`.
+    body_since_ms: AtomicU64,
+    /// When the client last sent something while one was being received.
+    body_read_ms: AtomicU64,
 }
 
 impl Activity {
@@ -149,7 +167,14 @@ impl Activity {
             active: AtomicUsize::new(0),
             idle_since_ms: AtomicU64::new(0),
             reader: AtomicWaker::new(),
+            bodies: AtomicUsize::new(0),
+            body_since_ms: AtomicU64::new(0),
+            body_read_ms: AtomicU64::new(0),
         })
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// A request starts; it ends when the guard is dropped.
@@ -158,13 +183,101 @@ impl Activity {
         ActiveGuard(Arc::clone(self))
     }
 
-    /// When the connection is closed for idleness, if it is idle now.
-    fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
+    /// When a read that is still waiting fails: the idle limit when no
+    /// request is in progress, the request body limits while one is being
+    /// received, none otherwise (a response being streamed: the client
+    /// need not send anything meanwhile).
+    fn read_deadline(&self, limits: &Limits) -> Option<Instant> {
+        let at = |ms: &AtomicU64| self.born + Duration::from_millis(ms.load(Ordering::Acquire));
+        if self.bodies.load(Ordering::Acquire) > 0 {
+            let gap = at(&self.body_read_ms) + limits.body_gap;
+            let whole = at(&self.body_since_ms) + limits.body;
+            return Some(gap.min(whole));
+        }
         if self.active.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let since = Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire));
-        Some(self.born + since + timeout)
+        Some(at(&self.idle_since_ms) + limits.idle)
+    }
+
+    /// The client sent something.
+    fn read_progress(&self) {
+        if self.bodies.load(Ordering::Acquire) > 0 {
+            self.body_read_ms.store(self.now_ms(), Ordering::Release);
+        }
+    }
+}
+
+/// The connection's time limits (see [`Activity::read_deadline`]).
+#[derive(Clone, Copy)]
+struct Limits {
+    /// No request in progress (and a request's headers not yet in).
+    idle: Duration,
+    /// A write blocked.
+    send: Duration,
+    /// Nothing received while a request body is due.
+    body_gap: Duration,
+    /// A request body from its start to its end.
+    body: Duration,
+}
+
+/// A request body, counted as being received (so the client's reads are
+/// under the body limits) until it ends or is dropped.
+pub(super) struct ClientBody {
+    inner: Incoming,
+    receiving: Option<Arc<Activity>>,
+}
+
+impl ClientBody {
+    fn new(inner: Incoming, activity: &Arc<Activity>) -> ClientBody {
+        let receiving = (!inner.is_end_stream()).then(|| {
+            if activity.bodies.fetch_add(1, Ordering::AcqRel) == 0 {
+                let now = activity.now_ms();
+                activity.body_since_ms.store(now, Ordering::Release);
+                activity.body_read_ms.store(now, Ordering::Release);
+            }
+            Arc::clone(activity)
+        });
+        ClientBody { inner, receiving }
+    }
+
+    fn received(&mut self) {
+        if let Some(activity) = self.receiving.take() {
+            activity.bodies.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for ClientBody {
+    fn drop(&mut self) {
+        self.received();
+    }
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if polled.is_ready()
+            && (this.inner.is_end_stream() || !matches!(polled, Poll::Ready(Some(Ok(_)))))
+        {
+            this.received();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -216,24 +329,24 @@ impl Body for Tracked {
 struct IdleLimited<T> {
     io: T,
     activity: Arc<Activity>,
-    timeout: Duration,
+    limits: Limits,
     clock: Pin<Box<tokio::time::Sleep>>,
-    send_timeout: Duration,
     /// Armed at the first blocked write after progress.
     send_clock: Pin<Box<tokio::time::Sleep>>,
     send_blocked: bool,
 }
 
 impl<T> IdleLimited<T> {
-    fn new(io: T, activity: Arc<Activity>, timeout: Duration, send_timeout: Duration) -> Self {
-        let clock = Box::pin(tokio::time::sleep_until((activity.born + timeout).into()));
+    fn new(io: T, activity: Arc<Activity>, limits: Limits) -> Self {
+        let clock = Box::pin(tokio::time::sleep_until(
+            (activity.born + limits.idle).into(),
+        ));
         IdleLimited {
             io,
             activity,
-            timeout,
+            limits,
             clock,
-            send_timeout,
-            send_clock: Box::pin(tokio::time::sleep(send_timeout)),
+            send_clock: Box::pin(tokio::time::sleep(limits.send)),
             send_blocked: false,
         }
     }
@@ -251,7 +364,7 @@ impl<T> IdleLimited<T> {
         }
         if !self.send_blocked {
             self.send_blocked = true;
-            let deadline = tokio::time::Instant::now() + self.send_timeout;
+            let deadline = tokio::time::Instant::now() + self.limits.send;
             self.send_clock.as_mut().reset(deadline);
         }
         match self.send_clock.as_mut().poll(cx) {
@@ -271,24 +384,36 @@ impl<T: AsyncRead + Unpin> AsyncRead for IdleLimited<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        let before = buf.filled().len();
         if let Poll::Ready(r) = Pin::new(&mut this.io).poll_read(cx, buf) {
+            if buf.filled().len() > before {
+                this.activity.read_progress();
+            }
             return Poll::Ready(r);
         }
         // Registered before looking, so the end of the last request wakes us.
         this.activity.reader.register(cx.waker());
-        let Some(deadline) = this.activity.idle_deadline(this.timeout) else {
+        let Some(deadline) = this.activity.read_deadline(&this.limits) else {
             return Poll::Pending;
         };
         let deadline = tokio::time::Instant::from_std(deadline);
-        if this.clock.deadline() != deadline {
+        // The deadline moves later with every request; rather than moving
+        // the timer each time (a timer-wheel update per request), it is
+        // moved when it goes off early.
+        if deadline < this.clock.deadline() {
             this.clock.as_mut().reset(deadline);
         }
-        match this.clock.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "idle connection closed",
-            ))),
-            Poll::Pending => Poll::Pending,
+        loop {
+            match this.clock.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) if tokio::time::Instant::now() >= deadline => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "idle connection or slow request body: closed",
+                    )))
+                }
+                Poll::Ready(()) => this.clock.as_mut().reset(deadline),
+            }
         }
     }
 }

@@ -55,7 +55,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -104,7 +103,7 @@ impl ProxyHandle {
     }
 }
 
-type UpstreamBody = Either<Full<Bytes>, Incoming>;
+type UpstreamBody = Either<Full<Bytes>, listener::ClientBody>;
 type RelayedBody = Either<upstream::PooledBody, reqwest::Body>;
 type ProxyBody = Either<Full<Bytes>, metered::MeteredBody<RelayedBody>>;
 

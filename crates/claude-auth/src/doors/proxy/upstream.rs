@@ -1,8 +1,10 @@
 //! The proxy's upstream leg: its own pool of keep-alive HTTP/1.1
 //! connections to the one upstream (rustls for https), or reqwest when an
-//! outgoing proxy setting applies. A connection goes back to the pool only
-//! once its response body has been read to the end.
+//! outgoing proxy setting applies. A connection is driven by the task of
+//! the request using it, and goes back to the pool only once its response
+//! body has been read to the end.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -15,8 +17,9 @@ use hyper::body::{Body as _, Frame, Incoming};
 use hyper::client::conn::http1;
 use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, Uri};
-use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
 
 use super::target::Target;
 use super::{ProxyConfig, RelayedBody, UpstreamBody};
@@ -129,76 +132,120 @@ pub(super) const POOL_MAX_IDLE: usize = 1024;
 
 /// Keep-alive HTTP/1.1 connections to the one upstream. Simpler than a
 /// general client's pool, and cheaper per request: no per-host map to hash
-/// into, and a connection goes back when its response body has been read
-/// (by [`PooledBody`]), not through a task spawned per request.
+/// into, and no task per connection. A connection is driven by the task of
+/// the request using it (the client's connection), so a request and its
+/// answer cross no task or thread boundary; while idle in the pool nobody
+/// polls it, and a connection the upstream closed meanwhile is noticed at
+/// its next use (the request then goes out on another one) or by
+/// [`Pool::prune`].
 pub(super) struct Pool {
     pub(super) connector: HttpsConnector<HttpConnector>,
     /// `scheme://authority/…` of the upstream, for the connector.
     pub(super) origin: Uri,
     pub(super) connect_timeout: Duration,
     /// Most recently used last.
-    pub(super) idle: Mutex<Vec<(http1::SendRequest<UpstreamBody>, Instant)>>,
+    pub(super) idle: Mutex<Vec<(Link, Instant)>>,
+}
+
+type UpstreamIo = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+/// One upstream connection: the handle requests are sent through, and the
+/// connection itself, which whoever uses the handle polls.
+pub(super) struct Link {
+    sender: http1::SendRequest<UpstreamBody>,
+    /// `None` once the connection has ended (which fails what was queued on it).
+    conn: Option<Pin<Box<http1::Connection<UpstreamIo, UpstreamBody>>>>,
+}
+
+impl Link {
+    /// Let the connection do its I/O (with `cx`'s waker registered for it).
+    fn drive(&mut self, cx: &mut Context<'_>) {
+        if let Some(conn) = self.conn.as_mut() {
+            if conn.as_mut().poll(cx).is_ready() {
+                self.conn = None;
+            }
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.is_none() || self.sender.is_closed()
+    }
+
+    /// Whether the upstream closed it while it sat idle (polled without a waker).
+    fn closed_while_idle(&mut self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        self.drive(&mut cx);
+        self.is_closed()
+    }
+
+    /// Until it can take a request, driving it meanwhile.
+    async fn ready(&mut self) -> hyper::Result<()> {
+        std::future::poll_fn(|cx| {
+            self.drive(cx);
+            self.sender.poll_ready(cx)
+        })
+        .await
+    }
 }
 
 impl Pool {
-    pub(super) fn checkout(&self) -> Option<http1::SendRequest<UpstreamBody>> {
+    pub(super) fn checkout(&self) -> Option<Link> {
         let mut idle = self.idle.lock().ok()?;
-        while let Some((sender, since)) = idle.pop() {
-            if !sender.is_closed() && since.elapsed() < POOL_IDLE_TIMEOUT {
-                return Some(sender);
+        while let Some((link, since)) = idle.pop() {
+            if !link.is_closed() && since.elapsed() < POOL_IDLE_TIMEOUT {
+                return Some(link);
             }
         }
         None
     }
 
-    pub(super) fn checkin(self: &Arc<Self>, mut sender: http1::SendRequest<UpstreamBody>) {
-        if sender.is_closed() {
+    pub(super) fn checkin(self: &Arc<Self>, mut link: Link) {
+        if link.is_closed() {
             return;
         }
-        if !sender.is_ready() {
+        if !link.sender.is_ready() {
             // The upstream answered before the request body was all sent
             // (or the connection is still finishing): it goes back only once
-            // it can take a request, so nobody waits behind a slow upload.
+            // it can take a request, so nobody waits behind a slow upload;
+            // meanwhile a task of its own drives it.
             // (Off a runtime, e.g. while it shuts down, it is just closed.)
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 let pool = Arc::clone(self);
                 runtime.spawn(async move {
-                    if sender.ready().await.is_ok() {
-                        pool.idle_push(sender);
+                    if link.ready().await.is_ok() {
+                        pool.idle_push(link);
                     }
                 });
             }
             return;
         }
-        self.idle_push(sender);
+        self.idle_push(link);
     }
 
-    pub(super) fn idle_push(&self, sender: http1::SendRequest<UpstreamBody>) {
+    pub(super) fn idle_push(&self, link: Link) {
         if let Ok(mut idle) = self.idle.lock() {
             // After a burst, keep the most recently used: the oldest idle
             // connection is closed once the cap is reached.
             if idle.len() >= POOL_MAX_IDLE {
                 idle.remove(0);
             }
-            idle.push((sender, Instant::now()));
+            idle.push((link, Instant::now()));
         }
     }
 
-    /// Drop connections idle for longer than [`POOL_IDLE_TIMEOUT`] (or
-    /// closed by the upstream), as a client's pool does between requests.
+    /// Drop connections idle for longer than [`POOL_IDLE_TIMEOUT`] or
+    /// closed by the upstream, as a client's pool does between requests.
     pub(super) fn prune(&self) {
         if let Ok(mut idle) = self.idle.lock() {
-            idle.retain(|(sender, since)| {
-                !sender.is_closed() && since.elapsed() < POOL_IDLE_TIMEOUT
+            idle.retain_mut(|(link, since)| {
+                since.elapsed() < POOL_IDLE_TIMEOUT && !link.closed_while_idle()
             });
         }
     }
 
     /// A new connection: TCP, TLS for https, HTTP/1.1 handshake, all within
     /// the connect timeout.
-    pub(super) async fn connect(
-        &self,
-    ) -> std::result::Result<http1::SendRequest<UpstreamBody>, SendFailed> {
+    pub(super) async fn connect(&self) -> std::result::Result<Link, SendFailed> {
         use tower_service::Service;
         let failed = SendFailed { connect: true };
         let connect = async {
@@ -213,10 +260,10 @@ impl Pool {
             let (sender, conn) = http1::handshake(io)
                 .await
                 .map_err(|_| SendFailed { connect: true })?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(sender)
+            Ok(Link {
+                sender,
+                conn: Some(Box::pin(conn)),
+            })
         };
         tokio::time::timeout(self.connect_timeout, connect)
             .await
@@ -228,26 +275,31 @@ impl Pool {
         mut req: Request<UpstreamBody>,
     ) -> std::result::Result<Response<PooledBody>, SendFailed> {
         loop {
-            let (mut sender, reused) = match pool.checkout() {
-                Some(sender) => (sender, true),
+            let (mut link, reused) = match pool.checkout() {
+                Some(link) => (link, true),
                 // Boxed: rare, and it would otherwise enlarge every request's future,
                 // which the server keeps per connection (1,000 SSE streams: 1,000 of them).
                 None => (Box::pin(pool.connect()).await?, false),
             };
-            // A pooled connection may still be finishing its last response,
-            // or have been closed by the upstream meanwhile.
-            if sender.ready().await.is_err() {
+            // A pooled connection may have been closed by the upstream meanwhile.
+            if link.ready().await.is_err() {
                 if reused {
                     continue;
                 }
                 return Err(SendFailed { connect: false });
             }
-            match sender.try_send_request(req).await {
+            let mut answer = std::pin::pin!(link.sender.try_send_request(req));
+            let answered = std::future::poll_fn(|cx| {
+                link.drive(cx);
+                answer.as_mut().poll(cx)
+            })
+            .await;
+            match answered {
                 Ok(resp) => {
                     let (parts, body) = resp.into_parts();
                     let mut body = PooledBody {
                         inner: body,
-                        sender: Some(sender),
+                        link: Some(link),
                         pool: Arc::clone(pool),
                         done: false,
                     };
@@ -265,11 +317,12 @@ impl Pool {
     }
 }
 
-/// An upstream response body; its connection goes back to the pool once
-/// the body has been read to the end.
+/// An upstream response body, which drives its connection as it is read;
+/// the connection goes back to the pool once the body has been read to the
+/// end.
 pub(super) struct PooledBody {
     pub(super) inner: Incoming,
-    pub(super) sender: Option<http1::SendRequest<UpstreamBody>>,
+    pub(super) link: Option<Link>,
     pub(super) pool: Arc<Pool>,
     pub(super) done: bool,
 }
@@ -283,11 +336,24 @@ impl hyper::body::Body for PooledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let mut polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if polled.is_pending() {
+            // Nothing buffered: let the connection read, then look again.
+            if let Some(link) = this.link.as_mut() {
+                link.drive(cx);
+            }
+            polled = Pin::new(&mut this.inner).poll_frame(cx);
+        }
         match &polled {
             Poll::Ready(None) => this.done = true,
             Poll::Ready(Some(Ok(_))) => this.done = this.inner.is_end_stream(),
             _ => {}
+        }
+        if this.done {
+            // The connection finishes the exchange (and is ready for the next).
+            if let Some(link) = this.link.as_mut() {
+                link.drive(cx);
+            }
         }
         polled
     }
@@ -304,8 +370,8 @@ impl hyper::body::Body for PooledBody {
 impl Drop for PooledBody {
     fn drop(&mut self) {
         // A body dropped before its end leaves the connection unusable.
-        if let (true, Some(sender)) = (self.done, self.sender.take()) {
-            self.pool.checkin(sender);
+        if let (true, Some(link)) = (self.done, self.link.take()) {
+            self.pool.checkin(link);
         }
     }
 }
