@@ -46,7 +46,11 @@ fn sixteen_token_processes_on_an_expired_chatgpt_login_refresh_once() {
         "last_refresh": "2026-12-05T09:00:00Z",
         "kept_unknown_key": {"x": 1}
     });
-    write_file(&auth_path, &serde_json::to_string_pretty(&doc).unwrap(), 0o600);
+    write_file(
+        &auth_path,
+        &serde_json::to_string_pretty(&doc).unwrap(),
+        0o600,
+    );
     sb.set("CODEX_HOME", codex_home.display().to_string());
     sb.set("CLAUDE_AUTH_OPENAI_ISSUER", &issuer.url);
     sb.set("RUST_LOG", "trace");
@@ -82,7 +86,10 @@ fn sixteen_token_processes_on_an_expired_chatgpt_login_refresh_once() {
             new_access,
             new_refresh,
         ] {
-            assert!(!stderr.contains(secret), "a secret in RUST_LOG=trace output");
+            assert!(
+                !stderr.contains(secret),
+                "a secret in RUST_LOG=trace output"
+            );
         }
     }
     assert!(
