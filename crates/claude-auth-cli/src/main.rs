@@ -98,7 +98,7 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = commands::env::Format::Env)]
         format: commands::env::Format,
-        /// Print the token itself (ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN) even for an OAuth login the SDKs cannot use that way
+        /// Print the token itself (ANTHROPIC_AUTH_TOKEN and CLAUDE_CODE_OAUTH_TOKEN, or OPENAI_API_KEY) even for an OAuth login the SDKs cannot use that way
         #[arg(long)]
         raw_token: bool,
         /// Whose credential (default: the active provider; the other one's variables follow when it has a usable credential too)

@@ -419,53 +419,6 @@ fn proxy_provider_openai_adds_the_bearer_and_the_chatgpt_account_for_the_sdk() {
     assert!(r.all("x-api-key").is_empty());
 }
 
-#[test]
-fn without_the_flag_the_doors_serve_the_active_provider() {
-    let mut sb = sandbox();
-    // Only OpenAI has a login: it is the active provider.
-    sb.set("OPENAI_API_KEY", OPENAI_KEY);
-    let out = run(&sb, &["token", "-n"]);
-    out.assert_code(0);
-    assert_eq!(out.stdout, OPENAI_KEY);
-    let env = exec_env(&sb, &[]);
-    assert_eq!(env["OPENAI_API_KEY"], OPENAI_KEY);
-    assert!(!env.contains_key("ACTIVE_AUTH_PROVIDER"), "{env:?}");
-
-    // Both: Anthropic, unless CLAUDE_AUTH_PROVIDER (or `switch`) says otherwise.
-    sb.set("ANTHROPIC_API_KEY", ANTHROPIC_KEY);
-    let out = run(&sb, &["token", "-n"]);
-    out.assert_code(0);
-    assert_eq!(out.stdout, ANTHROPIC_KEY);
-    assert_eq!(exec_env(&sb, &[])["ACTIVE_AUTH_PROVIDER"], "anthropic");
-    sb.set("CLAUDE_AUTH_PROVIDER", "openai");
-    let out = run(&sb, &["token", "-n"]);
-    out.assert_code(0);
-    assert_eq!(out.stdout, OPENAI_KEY);
-    assert_eq!(exec_env(&sb, &[])["ACTIVE_AUTH_PROVIDER"], "openai");
-    // The flag beats the environment.
-    let out = run(&sb, &["token", "-n", "--provider", "anthropic"]);
-    out.assert_code(0);
-    assert_eq!(out.stdout, ANTHROPIC_KEY);
-    sb.set("CLAUDE_AUTH_PROVIDER", "gemini");
-    let out = run(&sb, &["token"]);
-    out.assert_code(1);
-    assert!(out.stderr.contains("CLAUDE_AUTH_PROVIDER"), "{out}");
-}
-
-#[test]
-fn choosing_the_provider_runs_an_external_credential_command_once() {
-    let mut sb = sandbox();
-    let count = sb.root().join("ran");
-    sb.set(
-        "CLAUDE_AUTH_EXTERNAL_COMMAND",
-        format!("echo x >> '{}'; printf {ANTHROPIC_KEY}", count.display()),
-    );
-    let out = run(&sb, &["token", "-n"]);
-    out.assert_code(0);
-    assert_eq!(out.stdout, ANTHROPIC_KEY);
-    assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n");
-}
-
 /// Codex's `auth.json` holding a ChatGPT login, in a fresh `$CODEX_HOME`.
 fn write_codex_login(sb: &mut Sandbox, minted: &Minted) -> std::path::PathBuf {
     let home = sb.root().join("codex");

@@ -87,7 +87,7 @@ pub fn manager_for(
 enum Attempt {
     /// A usable credential.
     Usable(Box<Usable>),
-    /// No credential at all: for the active-provider rule, no usable login.
+    /// No usable login, for the active-provider rule.
     NoLogin(Failure),
     /// A login that failed (expired, refresh refused, a broken setting).
     Failed(Failure),
@@ -114,9 +114,12 @@ fn attempt(
             f.message = "no OpenAI credential found; run `claude-auth login --provider chatgpt`, set OPENAI_API_KEY, or see `claude-auth status`".into();
             Attempt::NoLogin(f)
         }
-        Err(e @ AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })) => {
-            Attempt::NoLogin(failure(e))
-        }
+        // Not a usable login by the rule's measure (`Providers`' `usable`):
+        // none, a broken chosen source, or expired with no way to refresh.
+        Err(
+            e @ (AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })
+            | AuthError::Expired { .. }),
+        ) => Attempt::NoLogin(failure(e)),
         Err(e) => Attempt::Failed(failure(e)),
     }
 }
