@@ -2,10 +2,12 @@
 //! Anthropic profile, Codex's ChatGPT login in `$CODEX_HOME/auth.json`, and
 //! `OPENAI_API_KEY` shadowing it; the active provider first, each OpenAI
 //! credential's plan, account, email, expiry and storage, `--provider`, and
-//! the `providers` array of `--json`.
+//! the `providers` array of `--json`; a ChatGPT login whose refresh token
+//! the (loopback) issuer rejected is shown as "log in again".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod openai_issuer;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -275,4 +277,61 @@ fn status_json_keeps_its_fields_and_adds_the_providers_active_first() {
     assert_eq!(anthropic["active"], false);
     assert_eq!(anthropic["winner"], "active-profile");
     assert_eq!(anthropic["sources"], status["sources"]);
+}
+
+#[test]
+fn a_chatgpt_login_the_issuer_rejected_shows_log_in_again_with_the_last_error() {
+    use openai_issuer::{Config, OpenaiIssuer};
+    let issuer = OpenaiIssuer::start_with(Config {
+        access_ttl: -60,
+        ..Config::default()
+    });
+    let minted = issuer.mint_default();
+    issuer.invalidate_all();
+    let mut sb = Sandbox::new();
+    let codex_home = sb.root().join("codex");
+    sb.set("CODEX_HOME", codex_home.display().to_string())
+        .set("CLAUDE_AUTH_OPENAI_ISSUER", &issuer.url);
+    let auth = codex_home.join("auth.json");
+    write_file(
+        &auth,
+        &serde_json::to_string_pretty(&json!({
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": null,
+            "tokens": {"id_token": minted.id_token, "access_token": minted.access_token,
+                       "refresh_token": minted.refresh_token,
+                       "account_id": openai_issuer::Account::default().account_id},
+            "last_refresh": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap(),
+        0o600,
+    );
+    // Before any refresh: expired but refreshable, so usable.
+    sb.run(&["status", "--provider", "openai"]).assert_code(0);
+
+    sb.run(&["token", "--provider", "openai"]).assert_code(4);
+    let before = std::fs::read(&auth).unwrap();
+
+    let run = sb.run(&["status", "--provider", "openai"]);
+    run.assert_code(1);
+    let hint = "  → the server rejected this login's refresh token; log in again: codex login (Codex), or claude-auth login --provider chatgpt --codex";
+    assert!(run.stdout_lines().contains(&hint), "{run}");
+    assert!(
+        run.stdout_lines()
+            .iter()
+            .any(|l| l.starts_with("  Refresh:     last error ")),
+        "{run}"
+    );
+    let json = sb.run(&["status", "--json", "--provider", "openai"]).json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["refresh"]["loginRequired"], true);
+    assert_eq!(json["providers"][0]["ok"], false);
+    // Without --provider, OpenAI is still the only provider with a login
+    // (a dead refresh token is only known to status), and status says it
+    // cannot be used.
+    let all = sb.run(&["status"]);
+    all.assert_code(1);
+    assert!(all.stdout_lines().contains(&hint), "{all}");
+    assert_eq!(std::fs::read(&auth).unwrap(), before, "status never writes");
+    assert_eq!(issuer.stats().refreshes, 0);
 }

@@ -425,18 +425,20 @@ impl StatusReport {
 
     /// Add the winning login's refresh health from claude-auth's state dir.
     pub fn add_refresh_health(&mut self, resolution: &Resolution, env: &crate::config::env::Env) {
-        // The state files are keyed by Anthropic's logins only so far.
-        if resolution.provider != Provider::Anthropic {
-            return;
-        }
         let Some(winner) = resolution.winner() else {
             return;
         };
         let Some(found) = winner.found() else { return };
-        let claude_code = winner.id == SourceId::ClaudeCode;
-        let Some(path) =
+        let openai = resolution.provider == Provider::Openai;
+        let path = if openai {
+            // Where the engine keeps an OpenAI login's state (Codex's
+            // login keyed by its home, an OpenAI profile by its name).
+            found.backing.state_path(env)
+        } else {
+            let claude_code = winner.id == SourceId::ClaudeCode;
             crate::engine::refresh_state::state_path(env, claude_code, found.profile.as_deref())
-        else {
+        };
+        let Some(path) = path else {
             return;
         };
         if !path.exists() {
@@ -453,7 +455,14 @@ impl StatusReport {
             state.dead_refresh_token.is_some() && state.dead_refresh_token == current_fp;
         if login_required {
             self.ok = false;
-            self.hint = Some("the server rejected this login's refresh token; log in again with `claude-auth login`".into());
+            self.hint = Some(if openai {
+                format!(
+                    "the server rejected this login's refresh token; log in again: {}",
+                    found.backing.login_command()
+                )
+            } else {
+                "the server rejected this login's refresh token; log in again with `claude-auth login`".into()
+            });
         }
         self.refresh = Some(RefreshHealth {
             provider: state.provider,
