@@ -355,3 +355,44 @@ fn sixteen_processes_on_one_expired_login_refresh_once_and_log_no_secret() {
         .issuer
         .is_live(rig.doc()["tokens"]["refresh_token"].as_str().unwrap()));
 }
+
+#[test]
+fn an_expired_openai_profile_is_refreshed_and_saved_where_it_is_kept() {
+    let rig = Rig::start(-60);
+    let minted = rig.expired_login();
+    let resolver = Resolver::for_provider(rig.env(), Settings::default(), Provider::Openai);
+    let set = claude_auth::TokenSet {
+        access_token: minted.access_token.clone().into(),
+        refresh_token: Some(minted.refresh_token.clone().into()),
+        expires_at: Some(1),
+        scopes: Vec::new(),
+        identity: claude_auth::Identity {
+            account_uuid: Some("acct-profile".into()),
+            ..Default::default()
+        },
+        provider: Provider::Openai,
+        client_id: Some(openai_issuer::CLIENT_ID.into()),
+        id_token: Some(minted.id_token.clone().into()),
+    };
+    let profiles = resolver.openai_profiles();
+    profiles
+        .save("work", &Credential::OAuth(set), claude_auth::store::StorageKind::File)
+        .unwrap();
+    profiles.set_active("work").unwrap();
+    let got = runtime().block_on(rig.manager().obtain()).unwrap();
+    assert!(got.refreshed);
+    assert_eq!(got.provenance.source, Some(claude_auth::SourceId::OpenaiProfile));
+    assert_eq!(rig.issuer.stats().refreshes, 1);
+    let Some(Credential::OAuth(saved)) = profiles.load("work").unwrap() else {
+        panic!("not saved")
+    };
+    assert_eq!(&saved.access_token, got.credential.secret());
+    assert_ne!(saved.refresh_token.as_ref().unwrap().expose(), minted.refresh_token);
+    assert!(rig.issuer.is_live(saved.refresh_token.as_ref().unwrap().expose()));
+    assert!(saved.id_token.is_some());
+    assert_eq!(saved.identity.account_uuid.as_deref(), Some("acct-profile"));
+    assert!(saved.expires_at.unwrap() > claude_auth::credential::now_unix() + 300);
+    // Not in the spec's dir, and Codex's file was never created.
+    assert!(!rig.dir.path().join(".config/anthropic").exists());
+    assert!(!rig.auth_json().exists());
+}

@@ -174,3 +174,7 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, &'stat
     }
     Ok(body)
 }
+
+#[cfg(test)]
+#[path = "chatgpt_refresh_tests.rs"]
+mod tests;
