@@ -376,19 +376,31 @@ fn an_expired_openai_profile_is_refreshed_and_saved_where_it_is_kept() {
     };
     let profiles = resolver.openai_profiles();
     profiles
-        .save("work", &Credential::OAuth(set), claude_auth::store::StorageKind::File)
+        .save(
+            "work",
+            &Credential::OAuth(set),
+            claude_auth::store::StorageKind::File,
+        )
         .unwrap();
     profiles.set_active("work").unwrap();
     let got = runtime().block_on(rig.manager().obtain()).unwrap();
     assert!(got.refreshed);
-    assert_eq!(got.provenance.source, Some(claude_auth::SourceId::OpenaiProfile));
+    assert_eq!(
+        got.provenance.source,
+        Some(claude_auth::SourceId::OpenaiProfile)
+    );
     assert_eq!(rig.issuer.stats().refreshes, 1);
     let Some(Credential::OAuth(saved)) = profiles.load("work").unwrap() else {
         panic!("not saved")
     };
     assert_eq!(&saved.access_token, got.credential.secret());
-    assert_ne!(saved.refresh_token.as_ref().unwrap().expose(), minted.refresh_token);
-    assert!(rig.issuer.is_live(saved.refresh_token.as_ref().unwrap().expose()));
+    assert_ne!(
+        saved.refresh_token.as_ref().unwrap().expose(),
+        minted.refresh_token
+    );
+    assert!(rig
+        .issuer
+        .is_live(saved.refresh_token.as_ref().unwrap().expose()));
     assert!(saved.id_token.is_some());
     assert_eq!(saved.identity.account_uuid.as_deref(), Some("acct-profile"));
     assert!(saved.expires_at.unwrap() > claude_auth::credential::now_unix() + 300);
