@@ -2,7 +2,7 @@
 //! endpoints (`/api/oauth/usage`, `/api/oauth/profile`) in their real
 //! shapes, unknown keys and nulls included; a 429 with `retry-after: 0`; an
 //! HTML error page; 16 processes at once; API-key limits and `--history`
-//! from the usage ledger.
+//! from the usage ledger; `--provider openai` for an OpenAI API key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -512,4 +512,68 @@ fn with_the_ledger_off_nothing_is_recorded() {
     let run = sb.run(&["usage", "--history", "--json"]);
     run.assert_code(0);
     assert_eq!(run.json()["days"], json!([]));
+}
+
+#[test]
+fn provider_openai_shows_an_openai_api_key_from_the_ledger_headers() {
+    let mut sb = Sandbox::new();
+    sb.set(
+        "OPENAI_API_KEY",
+        "sk-proj-UsageKey0000000000000000000000000000",
+    );
+    sb.set(
+        "ANTHROPIC_API_KEY",
+        "sk-ant-api03-UsageKey000000000000000000000000000000",
+    );
+    let run = sb.run(&["usage", "--provider", "openai", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let logins = run.json()["logins"].clone();
+    assert_eq!(logins.as_array().unwrap().len(), 1, "{logins}");
+    let l = login(&run.json(), "openai-api-key").clone();
+    assert!(
+        l["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no response headers seen yet"),
+        "{l}"
+    );
+    // The headers a proxied OpenAI response left in the ledger (an Anthropic
+    // key's are not OpenAI's).
+    let ledger = Ledger::open_in(&sb.own_dir().join("state")).unwrap();
+    let mut h = hyper::HeaderMap::new();
+    h.insert("x-ratelimit-limit-requests", "500".parse().unwrap());
+    h.insert("x-ratelimit-remaining-requests", "499".parse().unwrap());
+    h.insert("x-ratelimit-reset-requests", "120ms".parse().unwrap());
+    h.insert("x-ratelimit-limit-tokens", "30000".parse().unwrap());
+    h.insert("x-ratelimit-remaining-tokens", "29000".parse().unwrap());
+    h.insert("x-ratelimit-reset-tokens", "6m0s".parse().unwrap());
+    ledger
+        .record_limits(&claude_auth::Provider::Openai, "openai-api-key", now(), &h)
+        .unwrap();
+    let run = sb.run(&["usage", "--provider", "openai", "--json"]);
+    run.assert_code(0);
+    let l = login(&run.json(), "openai-api-key").clone();
+    assert_eq!(l["snapshot"]["provider"], "openai");
+    assert_eq!(l["snapshot"]["source"], "headers");
+    let tokens = l["snapshot"]["apiLimits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "tokens")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (tokens["limit"].clone(), tokens["remaining"].clone()),
+        (json!(30000), json!(29000))
+    );
+    // Without the flag, usage is Anthropic's as before.
+    let anthropic = sb.run(&["usage", "--json"]);
+    let anthropic = anthropic.json();
+    let names: Vec<&str> = anthropic["logins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["anthropic-api-key"]);
 }

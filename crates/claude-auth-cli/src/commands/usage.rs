@@ -5,6 +5,9 @@
 //! library's cached, rate-limit-aware fetcher; API keys (and subscription
 //! logins whose endpoint cannot be reached) show the latest rate-limit
 //! headers the usage ledger kept. Rendering lives in `usage_view`.
+//! `--provider openai` shows the OpenAI chain's logins instead: ChatGPT
+//! logins from `wham/usage`, API keys from the `x-ratelimit-*` (and
+//! Codex's `x-codex-*`) headers the ledger kept.
 
 use std::time::Duration;
 
@@ -13,10 +16,11 @@ use claude_auth::credential::now_unix;
 use claude_auth::source::ResolveOptions;
 use claude_auth::usage::fetch::{UsageFetcher, UsageReport};
 use claude_auth::usage::ledger::Ledger;
-use claude_auth::usage::{anthropic, state_dir, SnapshotSource};
+use claude_auth::usage::{anthropic, openai, state_dir, SnapshotSource};
 use claude_auth::{Credential, Provider};
 
-use crate::commands::{auth_failure, options, resolver, runtime};
+use crate::commands::provider::{resolver_for, ProviderArg};
+use crate::commands::{auth_failure, options, runtime};
 use crate::output::{print_json, CommandResult, Failure};
 use crate::usage_view::{self, LoginUsage};
 use crate::GlobalArgs;
@@ -36,11 +40,15 @@ pub struct UsageArgs {
     /// With --history: since this many days ago (`7d`) or this date (`2026-12-01`); default 7d
     #[arg(long, value_name = "WHEN", requires = "history")]
     pub since: Option<String>,
+    /// Whose logins: anthropic (the default) or openai
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
 }
 
 /// Run `usage`.
 pub fn run(global: &GlobalArgs, args: &UsageArgs) -> CommandResult {
-    let resolver = resolver()?;
+    let provider: Provider = args.provider.map_or(Provider::Anthropic, Provider::from);
+    let resolver = resolver_for(&provider)?;
     let state = state_dir(resolver.env());
     if args.history {
         let retention = resolver.settings().usage_retention_days;
@@ -152,18 +160,25 @@ async fn usage_of(
     credential: &Credential,
     base_url: &str,
 ) -> UsageReport {
-    let mut report = if matches!(credential, Credential::OAuth(_)) {
-        fetcher.anthropic(key, credential, base_url).await
-    } else {
-        UsageReport::default()
+    let provider = credential.provider();
+    let mut report = match (credential, provider) {
+        (Credential::OAuth(_), Provider::Anthropic) => {
+            fetcher.anthropic(key, credential, base_url).await
+        }
+        (Credential::OAuth(_), Provider::Openai) => fetcher.openai(key, credential, base_url).await,
+        _ => UsageReport::default(),
     };
     if report.snapshot.is_none() {
         // The latest headers the ledger kept: an API key's only source, and a
         // subscription's fallback when the endpoint cannot be reached.
         if let Some((at, headers)) =
-            ledger.and_then(|l| l.latest_limits(&Provider::Anthropic, key).ok().flatten())
+            ledger.and_then(|l| l.latest_limits(provider, key).ok().flatten())
         {
-            if let Some(snapshot) = anthropic::from_headers(&headers, at) {
+            let snapshot = match provider {
+                Provider::Anthropic => anthropic::from_headers(&headers, at),
+                Provider::Openai => openai::from_headers(&headers, at),
+            };
+            if let Some(snapshot) = snapshot {
                 debug_assert_eq!(snapshot.source, SnapshotSource::Headers);
                 report.age_secs = Some(now_unix().saturating_sub(at));
                 report.snapshot = Some(snapshot);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{anthropic, UsageSnapshot};
+use super::{anthropic, openai, UsageSnapshot};
 use crate::credential::{now_unix, Credential, Provider};
 // The OAuth beta the account endpoints need.
 use crate::doors::wire::OAUTH_BETA;
@@ -186,18 +186,51 @@ impl UsageFetcher {
         credential: &Credential,
         base_url: &str,
     ) -> UsageReport {
-        let provider = Provider::Anthropic;
-        let path = self.cache_path(&provider, key);
+        let base = base_url.trim_end_matches('/');
+        self.fetch(Endpoint {
+            provider: Provider::Anthropic,
+            key,
+            credential,
+            usage_url: format!("{base}{}", anthropic::USAGE_PATH),
+            header: ("anthropic-beta", Some(OAUTH_BETA)),
+            parse: anthropic::parse_usage,
+            profile_url: Some(format!("{base}{}", anthropic::PROFILE_PATH)),
+        })
+        .await
+    }
+
+    /// The usage of a ChatGPT login (`key` names the login, e.g. `codex`),
+    /// from the cache while it is fresh, else from `GET
+    /// https://chatgpt.com/backend-api/wham/usage` with the login's bearer
+    /// token and `ChatGPT-Account-Id`. `base_url` is the login's base URL
+    /// (`…/backend-api/codex`, [`openai::usage_url`] finds the endpoint
+    /// beside it). The plan comes with the usage. API keys have no usage
+    /// endpoint: their limits come from response headers, in the ledger.
+    pub async fn openai(&self, key: &str, credential: &Credential, base_url: &str) -> UsageReport {
+        self.fetch(Endpoint {
+            provider: Provider::Openai,
+            key,
+            credential,
+            usage_url: openai::usage_url(base_url),
+            header: ("chatgpt-account-id", credential.openai_account_id()),
+            parse: openai::parse_usage,
+            profile_url: None,
+        })
+        .await
+    }
+
+    async fn fetch(&self, e: Endpoint<'_>) -> UsageReport {
+        let path = self.cache_path(&e.provider, e.key);
         let now = now_unix();
         let cache = self.read(&path);
         if self.fresh(&cache, now) {
             return UsageFetcher::report(&cache, now, false);
         }
-        let Credential::OAuth(tokens) = credential else {
+        let Credential::OAuth(tokens) = e.credential else {
             return UsageReport {
                 error: Some(format!(
                     "an {} has no usage endpoint; its limits come from response headers",
-                    credential.kind().label()
+                    e.credential.kind().label()
                 )),
                 ..UsageReport::default()
             };
@@ -224,14 +257,10 @@ impl UsageFetcher {
         if self.fresh(&cache, now) {
             return UsageFetcher::report(&cache, now, false);
         }
-        let base = base_url.trim_end_matches('/');
         let token = tokens.access_token.expose();
         cache.last_attempt_at = Some(now);
-        match self
-            .get(&format!("{base}{}", anthropic::USAGE_PATH), token)
-            .await
-        {
-            Ok(Answer::Ok(body)) => match anthropic::parse_usage(&body, now) {
+        match self.get(&e.usage_url, token, e.header).await {
+            Ok(Answer::Ok(body)) => match (e.parse)(&body, now) {
                 Ok(snapshot) => {
                     cache.snapshot = Some(snapshot);
                     cache.last_error = None;
@@ -252,7 +281,7 @@ impl UsageFetcher {
                 ));
             }
             Ok(Answer::Status(status, body)) => {
-                let why = match anthropic::parse_usage(&body, now) {
+                let why = match (e.parse)(&body, now) {
                     Err(why) => why,
                     Ok(_) => "a JSON body".into(),
                 };
@@ -267,11 +296,8 @@ impl UsageFetcher {
         let profile_due = cache
             .profile_fetched_at
             .is_none_or(|t| now.saturating_sub(t) >= PROFILE_TTL.as_secs());
-        if profile_due && cache.last_error.is_none() {
-            if let Ok(Answer::Ok(body)) = self
-                .get(&format!("{base}{}", anthropic::PROFILE_PATH), token)
-                .await
-            {
+        if let (true, true, Some(url)) = (profile_due, cache.last_error.is_none(), &e.profile_url) {
+            if let Ok(Answer::Ok(body)) = self.get(url, token, e.header).await {
                 if let Ok((plan, email)) = anthropic::parse_profile(&body) {
                     cache.plan = plan.or(cache.plan);
                     cache.email = email.or(cache.email);
@@ -295,12 +321,17 @@ impl UsageFetcher {
         cache.retry_not_before = Some(now.saturating_add(self.ttl.as_secs()));
     }
 
-    async fn get(&self, url: &str, token: &str) -> Result<Answer, String> {
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(token)
-            .header("anthropic-beta", OAUTH_BETA)
+    async fn get(
+        &self,
+        url: &str,
+        token: &str,
+        (name, value): (&str, Option<&str>),
+    ) -> Result<Answer, String> {
+        let mut request = self.http.get(url).bearer_auth(token);
+        if let Some(value) = value {
+            request = request.header(name, value);
+        }
+        let response = request
             .header("accept", "application/json")
             .send()
             .await
@@ -326,6 +357,20 @@ impl UsageFetcher {
             Answer::Status(status, body)
         })
     }
+}
+
+/// One vendor's usage endpoint, as [`UsageFetcher::fetch`] asks it.
+struct Endpoint<'a> {
+    provider: Provider,
+    key: &'a str,
+    credential: &'a Credential,
+    usage_url: String,
+    /// The header beside the bearer token (Anthropic's OAuth beta,
+    /// ChatGPT's account id).
+    header: (&'static str, Option<&'a str>),
+    parse: fn(&[u8], u64) -> Result<UsageSnapshot, String>,
+    /// Where the plan and account are, when they are not in the usage.
+    profile_url: Option<String>,
 }
 
 enum Answer {

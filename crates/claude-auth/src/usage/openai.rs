@@ -14,6 +14,22 @@ use crate::credential::Provider;
 /// The usage endpoint, relative to `https://chatgpt.com/backend-api`.
 pub const USAGE_PATH: &str = "/wham/usage";
 
+/// The usage endpoint beside a ChatGPT login's base URL: the Codex base
+/// (`https://chatgpt.com/backend-api/codex`) is one level below
+/// `backend-api`, where `wham/usage` is; any other base is taken as the
+/// `backend-api` itself.
+///
+/// ```
+/// use claude_auth::usage::openai::usage_url;
+/// assert_eq!(usage_url("https://chatgpt.com/backend-api/codex"), "https://chatgpt.com/backend-api/wham/usage");
+/// assert_eq!(usage_url("http://127.0.0.1:9/backend-api/"), "http://127.0.0.1:9/backend-api/wham/usage");
+/// ```
+pub fn usage_url(base_url: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let base = base.strip_suffix("/codex").unwrap_or(base);
+    format!("{base}{USAGE_PATH}")
+}
+
 fn window(id: &str, w: &Map<String, Value>, now: u64) -> Option<Window> {
     let used = json_f64(w.get("used_percent"))?;
     let length = json_u64(w.get("limit_window_seconds"));
