@@ -369,7 +369,7 @@ fn api_key_into_codex_and_a_corrupt_auth_json_left_alone() {
 }
 
 #[test]
-fn logout_removes_the_login_and_says_nothing_was_revoked() {
+fn logout_revokes_and_removes_the_login() {
     let issuer = OpenaiIssuer::start_with(Config {
         device_auto_approve_after: Some(0),
         ..Config::default()
@@ -393,10 +393,13 @@ fn logout_removes_the_login_and_says_nothing_was_revoked() {
         "{run}"
     );
     assert!(
-        run.stderr
-            .contains("not revoked: OpenAI's issuer documents no revocation endpoint"),
+        run.stderr.contains(&format!(
+            "revoked the ChatGPT login at {}/oauth/revoke",
+            issuer.url
+        )),
         "{run}"
     );
+    assert_eq!(issuer.stats().revocations, 1);
     assert!(!profile_path(&sb, "default").exists());
     let run = sb.run(&["logout", "--provider", "openai"]);
     run.assert_code(0);

@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use claude_auth::openai::chatgpt::{self, ChatGptOAuth};
+use claude_auth::openai::chatgpt;
 use claude_auth::openai::login::{
     browser_login, device_login, BrowserEvents, BrowserLogin, ChatGptLogin, ChatGptLoginError,
     DeviceCode, DeviceEvents, TERMS_NOTICE,
@@ -75,15 +75,6 @@ fn destination(
     })
 }
 
-/// The ChatGPT client at the issuer the settings name (a test issuer), or
-/// the real one.
-fn oauth(profiles: &Profiles) -> ChatGptOAuth {
-    match &profiles.resolver().settings().openai_issuer {
-        Some(issuer) => ChatGptOAuth::with_issuer(issuer),
-        None => ChatGptOAuth::default(),
-    }
-}
-
 /// Run `login` for OpenAI.
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
     usage_errors(global, args)?;
@@ -103,7 +94,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> CommandResult {
 }
 
 fn chatgpt_login(profiles: &Profiles, args: &LoginArgs) -> Result<ChatGptLogin, Failure> {
-    let oauth = oauth(profiles);
+    let oauth = profiles.chatgpt_oauth();
     let timeout = Duration::from_secs(args.timeout);
     let env = profiles.resolver().env().clone();
     let result = runtime()?.block_on(async {
@@ -241,7 +232,14 @@ pub fn logout(global: &GlobalArgs, codex: bool) -> CommandResult {
         ));
     }
     let profiles = profiles()?;
-    let out = profiles.logout_openai(global.profile.as_deref(), codex)?;
+    let out = runtime()?.block_on(profiles.logout_openai(global.profile.as_deref(), codex))?;
+    for note in &out.notes {
+        if note.is_warning() {
+            warn(&note.to_string());
+        } else {
+            eprintln!("  {note}");
+        }
+    }
     let message = match (&out.profile, out.removed.is_empty()) {
         (Some(p), true) => format!("Not logged in to OpenAI profile {p}: nothing to remove"),
         (Some(p), false) => format!("Logged out of OpenAI profile {p}"),
@@ -251,9 +249,6 @@ pub fn logout(global: &GlobalArgs, codex: bool) -> CommandResult {
     success(&message);
     for path in &out.removed {
         eprintln!("  removed {path}");
-    }
-    for note in &out.notes {
-        eprintln!("  {note}");
     }
     Ok(0)
 }

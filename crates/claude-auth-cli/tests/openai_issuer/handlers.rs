@@ -10,8 +10,8 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::{
-    jwt, lock, now, s256, Account, Device, Minted, PendingCode, Rt, Shared, State, TokenRequest,
-    Txn, AUTH_CLAIM,
+    jwt, lock, now, s256, Account, Device, Minted, PendingCode, RevokeRequest, Rt, Shared, State,
+    TokenRequest, Txn, AUTH_CLAIM,
 };
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -133,6 +133,12 @@ pub(super) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let user_agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return json_response(413, &json!({"error": "request_too_large"})),
@@ -147,6 +153,7 @@ pub(super) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             abort(shared, txn)
         }
         ("POST", "/oauth/token") => token(shared, &content_type, &body).await,
+        ("POST", "/oauth/revoke") => revoke(shared, &content_type, &user_agent, &body),
         ("POST", "/api/accounts/deviceauth/usercode") => usercode(shared, &body),
         ("POST", "/api/accounts/deviceauth/token") => device_poll(shared, &body),
         _ => json_response(404, &json!({"error": "not_found"})),
@@ -403,6 +410,44 @@ fn refresh(state: &mut State, issuer: &str, fields: &BTreeMap<String, String>) -
             "Your refresh token has been invalidated. Please try signing in again.",
         ),
     }
+}
+
+/// `/oauth/revoke`, in the shape Codex 0.171.0 uses it (JSON `{token,
+/// token_type_hint, client_id}`); answers as RFC 7009 says (200 for an
+/// unknown token too).
+fn revoke(shared: &Shared, content_type: &str, user_agent: &str, body: &[u8]) -> Response<Body> {
+    let mut state = lock(&shared.state);
+    let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let (status, answer) = if !state.fail_next_revokes.is_empty() {
+        let (status, body) = state.fail_next_revokes.remove(0);
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    } else if encoding_of(content_type) != "json" || !parsed.is_object() {
+        (
+            400,
+            json!({"error": "invalid_request", "error_description": "send JSON"}),
+        )
+    } else if parsed["client_id"] != state.config.client_id.as_str() {
+        (401, json!({"error": "invalid_client"}))
+    } else {
+        let token = parsed["token"].as_str().unwrap_or("");
+        if let Some((rt, _)) = state.refresh_tokens.get_mut(token) {
+            if *rt != Rt::Invalidated {
+                *rt = Rt::Invalidated;
+                state.stats.revocations += 1;
+            }
+        }
+        (200, json!({}))
+    };
+    state.revokes.push(RevokeRequest {
+        body: parsed,
+        content_type: content_type.to_owned(),
+        user_agent: user_agent.to_owned(),
+        status,
+    });
+    json_response(status, &answer)
 }
 
 fn json_fields(body: &[u8]) -> Map<String, Value> {

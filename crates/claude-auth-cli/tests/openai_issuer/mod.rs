@@ -11,6 +11,7 @@
 //! | consent page | a form with `prompt=consent` (the rig's browser driver `tests/oauth-rig/browser` clicks it) posting to `/oauth/authorize/decision` → 302 `redirect_uri?code=…&state=…`; its Cancel link `/oauth/txn/<id>/abort` → 302 `redirect_uri?error=access_denied&state=…` |
 //! | `POST /oauth/token`, form | `grant_type=authorization_code`: `code` (single use), `redirect_uri` and `client_id` as authorized, `code_verifier` whose S256 is the challenge → `{id_token, access_token, refresh_token}` |
 //! | `POST /oauth/token`, JSON | `{client_id, grant_type: "refresh_token", refresh_token}` → all three tokens, the refresh token ROTATED. A rotated token presented again → 401 `{"error":{"code":"refresh_token_reused"}}` (counted in [`Stats::reuses`]); an invalidated one → 401 `refresh_token_invalidated`; an unknown one → 401 `refresh_token_invalidated` too |
+//! | `POST /oauth/revoke`, JSON | `{token, token_type_hint: "refresh_token", client_id}` (what Codex 0.171.0 sends on `codex logout`, CODEX_LOCKS.md item 7) → 200 `{}`; a known refresh token is invalidated from then on (counted in [`Stats::revocations`]), an unknown one answers 200 too (RFC 7009). Not JSON → 400 `invalid_request`; another client → 401 `invalid_client`. Recorded: [`OpenaiIssuer::revoke_requests`]; [`OpenaiIssuer::fail_next_revokes`] |
 //! | `POST /api/accounts/deviceauth/usercode` | JSON `{client_id}` → `{device_auth_id, user_code, interval}` |
 //! | `POST /api/accounts/deviceauth/token` | JSON `{device_auth_id, user_code}` → 403 (or [`Config::device_pending_status`]) until approved ([`OpenaiIssuer::approve_device`], or [`Config::device_auto_approve_after`] polls), then `{authorization_code, code_challenge, code_verifier}`, exchanged with `redirect_uri={issuer}/deviceauth/callback`; denied → 400 `{"error":"access_denied"}` |
 //!
@@ -124,6 +125,22 @@ pub struct Stats {
     pub device_codes: u64,
     /// Device polls answered (pending or not).
     pub device_polls: u64,
+    /// Refresh tokens revoked at `/oauth/revoke` (known and live or
+    /// rotated ones; unknown tokens are not counted).
+    pub revocations: u64,
+}
+
+/// One request to `/oauth/revoke`, as received and answered.
+#[derive(Clone, Debug)]
+pub struct RevokeRequest {
+    /// The body, parsed (`Null` when it was not JSON).
+    pub body: Value,
+    /// The `content-type` sent.
+    pub content_type: String,
+    /// The `user-agent` sent.
+    pub user_agent: String,
+    /// The status answered.
+    pub status: u16,
 }
 
 /// One request to `/oauth/token`, as received and answered.
@@ -191,6 +208,8 @@ struct State {
     refresh_tokens: HashMap<String, (Rt, Account)>,
     devices: HashMap<String, Device>,
     fail_next: Vec<(u16, String)>,
+    fail_next_revokes: Vec<(u16, String)>,
+    revokes: Vec<RevokeRequest>,
     refresh_delay: Duration,
     counter: u64,
 }
@@ -295,6 +314,20 @@ impl OpenaiIssuer {
         for _ in 0..count {
             state.fail_next.push((status, body.to_owned()));
         }
+    }
+
+    /// The next `count` revocation requests answer `status` with `body`
+    /// (the token stays live).
+    pub fn fail_next_revokes(&self, status: u16, body: &str, count: usize) {
+        let mut state = lock(&self.shared.state);
+        for _ in 0..count {
+            state.fail_next_revokes.push((status, body.to_owned()));
+        }
+    }
+
+    /// Every request to `/oauth/revoke` so far, in arrival order.
+    pub fn revoke_requests(&self) -> Vec<RevokeRequest> {
+        lock(&self.shared.state).revokes.clone()
     }
 
     /// Hold every refresh request this long before handling it.

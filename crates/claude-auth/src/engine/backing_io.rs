@@ -13,8 +13,9 @@
 //!   Codex 0.171.0 locks it (`/work/wt/CODEX_LOCKS.md`, measured with
 //!   strace): our own lock (`locks/codex-<home hash>.lock`), then Codex's
 //!   `$CODEX_HOME/auth.lock` (flock, exclusive) held across re-read →
-//!   refresh → write, and Codex's `auth.json.lock` (flock, tried every few
-//!   ms for at most 5 s, as Codex does) only around the atomic write. Codex
+//!   refresh → write, and Codex's `auth.json.lock` (flock, tried every
+//!   10 ms for at most 5 s, as Codex does) only around the atomic write
+//!   ([`crate::openai::codex_lock`], shared with `login --codex`). Codex
 //!   never holds a lock across its own refresh POST, so this cannot
 //!   deadlock with it; a Codex process that committed meanwhile is seen by
 //!   the re-read and adopted.
@@ -30,7 +31,7 @@ use crate::engine::refresh_state;
 use crate::error::Error;
 use crate::openai::auth_file::{CodexAuth, CodexAuthFile};
 use crate::openai::chatgpt::RefreshedTokens;
-use crate::openai::home;
+use crate::openai::{codex_lock, home};
 use crate::source::backing::lock_path_beside;
 use crate::source::codex as codex_source;
 use crate::source::{read_seed_file, write_seed_file, Backing, Found, Resolver};
@@ -66,10 +67,6 @@ pub(crate) struct Reloaded {
     pub codex: Option<CodexAuth>,
 }
 
-/// How long to wait for Codex's `auth.json.lock` around a write: Codex's
-/// own budget (it tries every 10 ms for 5 s).
-pub(crate) const CODEX_COMMIT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Codex's home for a Codex backing.
 fn codex_home_of(backing: &Backing) -> Option<PathBuf> {
     match backing {
@@ -87,18 +84,6 @@ fn codex_key(codex_home: &std::path::Path) -> String {
     home::keyring_account(codex_home)
         .trim_start_matches("cli|")
         .to_owned()
-}
-
-/// Take one of Codex's lock files, saying so when it is held too long.
-fn codex_lock(path: &std::path::Path, timeout: Duration) -> Result<FileLock, Error> {
-    FileLock::acquire(path, timeout).map_err(|e| match e {
-        Error::Unsupported(_) => Error::Unsupported(format!(
-            "a Codex process has held its lock {} for over {} s; let it finish and try again",
-            path.display(),
-            timeout.as_secs()
-        )),
-        other => other,
-    })
 }
 
 /// `doc` with `set`'s tokens in it and `last_refresh` now; every other key
@@ -139,10 +124,9 @@ impl Backing {
                 .path
                 .join("locks")
                 .join(format!("codex-{}.lock", codex_key(&codex_home)));
-            let auth_lock = home::auth_lock_path(&codex_home);
             let (ours, auth_lock) = blocking(move || {
                 let ours = FileLock::acquire(&ours, timeout)?;
-                let auth_lock = codex_lock(&auth_lock, timeout)?;
+                let auth_lock = codex_lock::auth_lock(&codex_home, timeout)?;
                 Ok((ours, auth_lock))
             })
             .await?;
@@ -261,18 +245,14 @@ impl Backing {
             Backing::CodexFile { path } => {
                 let doc = codex_doc_with(codex_doc()?, set)?;
                 let home = codex_home_of(self).unwrap_or_default();
-                let _commit =
-                    codex_lock(&home::auth_json_lock_path(&home), CODEX_COMMIT_LOCK_TIMEOUT)?;
+                let _commit = codex_lock::commit_lock(&home)?;
                 // `save` re-reads first: a file that no longer parses is
                 // left as it is.
                 CodexAuthFile::new(path).save(&doc)
             }
             Backing::CodexKeyring { codex_home } => {
                 let doc = codex_doc_with(codex_doc()?, set)?;
-                let _commit = codex_lock(
-                    &home::auth_json_lock_path(codex_home),
-                    CODEX_COMMIT_LOCK_TIMEOUT,
-                )?;
+                let _commit = codex_lock::commit_lock(codex_home)?;
                 save_codex_keyring(resolver, codex_home, &doc)
             }
             Backing::ClaudeCodeFile { .. } | Backing::ClaudeCodeKeychain => {

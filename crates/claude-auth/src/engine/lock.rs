@@ -43,6 +43,16 @@ impl FileLock {
     /// Take the lock on `path` (created 0600 if missing), waiting at most
     /// `timeout`.
     pub fn acquire(path: &Path, timeout: Duration) -> Result<FileLock> {
+        FileLock::acquire_with(path, timeout, &|| jitter(5))
+    }
+
+    /// [`FileLock::acquire`], trying again every `every` (another program's
+    /// rhythm, such as Codex's 10 ms) instead of every 5-10 ms.
+    pub fn acquire_every(path: &Path, timeout: Duration, every: Duration) -> Result<FileLock> {
+        FileLock::acquire_with(path, timeout, &|| every)
+    }
+
+    fn acquire_with(path: &Path, timeout: Duration, pause: &dyn Fn() -> Duration) -> Result<FileLock> {
         if let Some(dir) = path.parent() {
             create_dir_all_with_mode(dir, 0o700)?;
         }
@@ -73,7 +83,7 @@ impl FileLock {
                             timeout.as_secs()
                         )));
                     }
-                    std::thread::sleep(jitter(5));
+                    std::thread::sleep(pause());
                 }
                 Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
             }

@@ -24,6 +24,12 @@ pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
 /// The token endpoint, relative to the issuer (code exchange and refresh).
 pub const TOKEN_PATH: &str = "/oauth/token";
+/// The revocation endpoint, relative to the issuer. Not in the issuer's
+/// documentation: observed in Codex 0.171.0's own traffic on `codex logout`
+/// (`/work/wt/CODEX_LOCKS.md` item 7, measured with strace against a
+/// loopback issuer through `CODEX_REVOKE_TOKEN_URL_OVERRIDE`): a JSON POST of
+/// [`ChatGptOAuth::revoke_body`] before the login is deleted.
+pub const REVOKE_PATH: &str = "/oauth/revoke";
 /// The loopback ports the issuer allows in the redirect URI, in the order
 /// to try them.
 pub const REDIRECT_PORTS: [u16; 2] = [1455, 1457];
@@ -117,6 +123,11 @@ impl ChatGptOAuth {
         format!("{}{TOKEN_PATH}", self.issuer)
     }
 
+    /// `{issuer}/oauth/revoke` ([`REVOKE_PATH`]).
+    pub fn revoke_url(&self) -> String {
+        format!("{}{REVOKE_PATH}", self.issuer)
+    }
+
     /// `{issuer}/api/accounts/deviceauth/usercode`.
     pub fn device_usercode_url(&self) -> String {
         format!("{}{DEVICE_USERCODE_PATH}", self.issuer)
@@ -163,6 +174,17 @@ impl ChatGptOAuth {
             "client_id": self.client_id,
             "grant_type": "refresh_token",
             "refresh_token": refresh_token.expose(),
+        });
+        Secret::new(body.to_string())
+    }
+
+    /// The revocation body, JSON, as Codex 0.171.0 sends it: `{token,
+    /// token_type_hint: "refresh_token", client_id}`.
+    pub fn revoke_body(&self, refresh_token: &Secret) -> Secret {
+        let body = json!({
+            "token": refresh_token.expose(),
+            "token_type_hint": "refresh_token",
+            "client_id": self.client_id,
         });
         Secret::new(body.to_string())
     }

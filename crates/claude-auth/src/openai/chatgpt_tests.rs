@@ -82,6 +82,28 @@ fn refresh_is_json_with_exactly_three_fields() {
 }
 
 #[test]
+fn revocation_is_what_codex_sends() {
+    // CODEX_LOCKS.md item 7: Codex 0.171.0's `codex logout` traffic.
+    let oauth = ChatGptOAuth::default();
+    assert_eq!(oauth.revoke_url(), "https://auth.openai.com/oauth/revoke");
+    let body = oauth.revoke_body(&Secret::new("rt-0123456789"));
+    assert_eq!(format!("{body:?}"), "Secret([redacted])");
+    let value: Value = serde_json::from_str(body.expose()).unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "token": "rt-0123456789",
+            "token_type_hint": "refresh_token",
+            "client_id": "app_EMoamEEZ73f0CkXaXp7hrann"
+        })
+    );
+    assert_eq!(
+        ChatGptOAuth::with_issuer("http://127.0.0.1:4000").revoke_url(),
+        "http://127.0.0.1:4000/oauth/revoke"
+    );
+}
+
+#[test]
 fn device_code_bodies() {
     let oauth = ChatGptOAuth::default();
     let usercode: Value = serde_json::from_str(&oauth.device_usercode_body()).unwrap();

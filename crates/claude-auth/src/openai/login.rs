@@ -352,6 +352,22 @@ pub async fn exchange_code(
     Ok(ChatGptLogin::from_exchange(tokens, &oauth.client_id))
 }
 
+/// Revoke a ChatGPT login's refresh token, as Codex 0.171.0 does on
+/// `codex logout` before deleting its login: `POST {issuer}/oauth/revoke`
+/// with [`ChatGptOAuth::revoke_body`] (an endpoint observed in Codex's
+/// traffic, not documented by the issuer; see [`chatgpt::REVOKE_PATH`]).
+/// One attempt; any 2xx answer is success.
+pub async fn revoke(oauth: &ChatGptOAuth, refresh_token: &Secret) -> Result<(), ChatGptLoginError> {
+    let url = oauth.revoke_url();
+    let body = oauth.revoke_body(refresh_token);
+    let secrets = [refresh_token];
+    let answer = http::post(&url, http::JSON, &body, &secrets).await?;
+    if !(200..300).contains(&answer.status) {
+        return Err(answer.rejected(&url, &secrets));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[path = "login_tests.rs"]
 mod tests;

@@ -11,6 +11,8 @@
 //!   the account name of Codex's keyring entry.
 //! - [`auth_file`]: `auth.json` as a typed document that keeps every key it
 //!   does not own, read and written through [`crate::secure_file`].
+//! - [`codex_lock`]: Codex's two lock files (`auth.lock`, then
+//!   `auth.json.lock`), taken as Codex takes them around its writes.
 //! - [`claims`]: the id and access tokens' JWT claims, for display only
 //!   (email, plan, account, expiry; no signature check).
 //! - [`chatgpt`]: the ChatGPT OAuth client's facts as data, the request
@@ -63,5 +65,6 @@
 pub mod auth_file;
 pub mod chatgpt;
 pub mod claims;
+pub mod codex_lock;
 pub mod home;
 pub mod login;

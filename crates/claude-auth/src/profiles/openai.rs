@@ -7,23 +7,30 @@
 //! does not own are kept, and a file that cannot be read or parsed is left
 //! untouched (its error is returned).
 //!
-//! Logout removes the stored login. Nothing is revoked: no revocation
-//! endpoint is documented for OpenAI's issuer ([`OpenaiLogoutNote::NotRevoked`]).
+//! Logout of a ChatGPT login first revokes its refresh token at the
+//! issuer's `/oauth/revoke`, as Codex 0.171.0 does on `codex logout` (an
+//! endpoint observed in Codex's traffic, not documented by the issuer:
+//! [`crate::openai::chatgpt::REVOKE_PATH`]), then removes the stored login.
+//! Revocation is best effort, as on the Claude side: when it fails the
+//! login is removed anyway and the failure is reported
+//! ([`OpenaiLogoutNote::RevocationFailed`]).
 
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::config::env::Env;
-use crate::credential::{now_unix, Credential, CredentialKind, Identity, Provider};
+use crate::credential::{Credential, CredentialKind, Identity, Provider};
 use crate::error::Error;
-use crate::openai::auth_file::{AuthMode, CodexAuth, CodexAuthFile};
-use crate::openai::home::{self, CredentialsStore};
+use crate::openai::chatgpt::ChatGptOAuth;
+use crate::openai::home;
 use crate::openai::login::ChatGptLogin;
 use crate::secret::Secret;
 use crate::store::openai_profiles::OpenaiProfiles;
 use crate::store::StorageKind;
 
 use super::{LoginNotice, ProfileError, Profiles};
+
+mod codex;
 
 /// The profile name of an OpenAI login when none is named or active.
 pub const DEFAULT_OPENAI_PROFILE: &str = "default";
@@ -102,15 +109,35 @@ pub struct StoredOpenaiLogin {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OpenaiLogoutNote {
-    /// A ChatGPT login was removed without revoking it.
-    NotRevoked,
+    /// The ChatGPT login's refresh token was revoked at the issuer.
+    Revoked {
+        /// The revocation endpoint.
+        url: String,
+    },
+    /// Revocation failed; the login was removed locally anyway.
+    RevocationFailed {
+        /// What went wrong (never a secret).
+        reason: String,
+    },
+}
+
+impl OpenaiLogoutNote {
+    /// Whether this is a warning (something did not go as asked) rather
+    /// than progress.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, OpenaiLogoutNote::RevocationFailed { .. })
+    }
 }
 
 impl fmt::Display for OpenaiLogoutNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenaiLogoutNote::NotRevoked => f.write_str(
-                "not revoked: OpenAI's issuer documents no revocation endpoint, so the removed ChatGPT tokens stay valid until they expire",
+            OpenaiLogoutNote::Revoked { url } => {
+                write!(f, "revoked the ChatGPT login at {url}")
+            }
+            OpenaiLogoutNote::RevocationFailed { reason } => write!(
+                f,
+                "could not revoke the ChatGPT login ({reason}); removing it locally anyway"
             ),
         }
     }
@@ -171,7 +198,8 @@ impl Profiles {
         };
         match destination {
             OpenaiDestination::Codex => {
-                stored.location = write_codex(self.resolver.env(), login, &mut stored.notices)?;
+                stored.location =
+                    codex::write_codex(self.resolver.env(), login, &mut stored.notices)?;
             }
             OpenaiDestination::Profile {
                 name,
@@ -205,27 +233,51 @@ impl Profiles {
         Ok(stored)
     }
 
+    /// The ChatGPT client at the issuer of the settings (`[openai] issuer`,
+    /// `CLAUDE_AUTH_OPENAI_ISSUER`), else the real one.
+    pub fn chatgpt_oauth(&self) -> ChatGptOAuth {
+        match &self.resolver.settings().openai_issuer {
+            Some(issuer) => ChatGptOAuth::with_issuer(issuer),
+            None => ChatGptOAuth::default(),
+        }
+    }
+
     /// Remove the OpenAI login of `explicit` (else the active OpenAI
-    /// profile), or with `codex` Codex's login. Idempotent.
-    pub fn logout_openai(
+    /// profile), or with `codex` Codex's login. A ChatGPT login's refresh
+    /// token is revoked first (best effort). Idempotent.
+    pub async fn logout_openai(
         &self,
         explicit: Option<&str>,
         codex: bool,
     ) -> Result<OpenaiLoggedOut, ProfileError> {
         let mut out = OpenaiLoggedOut::default();
         if codex {
-            remove_codex(self.resolver.env(), &mut out)?;
+            let env = self.resolver.env().clone();
+            // As Codex: revoke before taking any lock.
+            for token in codex::codex_refresh_tokens(&env) {
+                out.notes.push(self.revoke_chatgpt(None, &token).await);
+            }
+            let (result, removed) = tokio::task::spawn_blocking(move || {
+                let mut removed = OpenaiLoggedOut::default();
+                (codex::remove_codex(&env, &mut removed), removed)
+            })
+            .await
+            .map_err(|e| Error::Unsupported(format!("the logout task failed: {e}")))?;
+            result?;
+            out.removed = removed.removed;
             return Ok(out);
         }
         let name = self.openai_target(explicit)?;
         let profiles = self.openai_profiles();
         let storage = profiles.storage_of(&name)?;
-        let was_chatgpt = matches!(profiles.load(&name), Ok(Some(Credential::OAuth(_))));
+        if let Ok(Some(Credential::OAuth(set))) = profiles.load(&name) {
+            if let Some(token) = &set.refresh_token {
+                out.notes
+                    .push(self.revoke_chatgpt(set.client_id.as_deref(), token).await);
+            }
+        }
         if profiles.delete(&name)? {
             out.removed.push(profiles.store(storage)?.location(&name));
-            if was_chatgpt {
-                out.notes.push(OpenaiLogoutNote::NotRevoked);
-            }
         }
         if profiles.active()?.as_deref() == Some(name.as_str()) {
             let pointer = profiles.active_path();
@@ -236,200 +288,21 @@ impl Profiles {
         out.profile = Some(name);
         Ok(out)
     }
-}
 
-/// Where Codex keeps its login, as its `config.toml` says.
-enum CodexStore {
-    File(CodexAuthFile),
-    Keyring {
-        service: &'static str,
-        account: String,
-        auto: bool,
-        file: CodexAuthFile,
-    },
-}
-
-fn codex_store(env: &Env) -> Result<CodexStore, ProfileError> {
-    let codex_home = home::codex_home(env);
-    let file = CodexAuthFile::new(home::auth_json_path(&codex_home));
-    let keyring = |auto| CodexStore::Keyring {
-        service: home::KEYRING_SERVICE,
-        account: home::keyring_account(&codex_home),
-        auto,
-        file: file.clone(),
-    };
-    Ok(match home::credentials_store(&codex_home)? {
-        CredentialsStore::File => CodexStore::File(file),
-        CredentialsStore::Keyring => keyring(false),
-        CredentialsStore::Auto => keyring(true),
-        CredentialsStore::Other(mode) => {
-            return Err(Error::Setting {
-                setting: format!(
-                    "{} ({})",
-                    home::config_toml_path(&codex_home).display(),
-                    home::CREDENTIALS_STORE_KEY
-                ),
-                message: format!("{mode:?} is a mode this version does not know; use \"file\", \"keyring\" or \"auto\", or store the login in an OpenAI profile (without --codex)"),
-            }
-            .into())
+    /// Revoke `refresh_token` (issued to `client_id`, else Codex's client).
+    async fn revoke_chatgpt(&self, client_id: Option<&str>, refresh_token: &Secret) -> OpenaiLogoutNote {
+        let mut oauth = self.chatgpt_oauth();
+        if let Some(id) = client_id {
+            oauth.client_id = id.to_owned();
         }
-    })
-}
-
-/// `login` merged into `existing` (keys we do not own kept) or new.
-fn codex_document(existing: Option<CodexAuth>, login: &OpenaiLogin) -> CodexAuth {
-    let now = now_unix();
-    let fresh = match login {
-        OpenaiLogin::ChatGpt(login) => login.codex_auth(now),
-        OpenaiLogin::ApiKey(key) => CodexAuth::with_api_key(key.clone()),
-    };
-    let Some(mut doc) = existing else {
-        return fresh;
-    };
-    doc.auth_mode = Some(match login {
-        OpenaiLogin::ChatGpt(_) => AuthMode::ChatGpt,
-        OpenaiLogin::ApiKey(_) => AuthMode::ApiKey,
-    });
-    doc.api_key = fresh.api_key;
-    doc.tokens = fresh.tokens;
-    doc.last_refresh = fresh.last_refresh;
-    doc
-}
-
-fn write_codex(
-    env: &Env,
-    login: &OpenaiLogin,
-    notices: &mut Vec<LoginNotice>,
-) -> Result<String, ProfileError> {
-    match codex_store(env)? {
-        CodexStore::File(file) => write_codex_file(&file, login),
-        CodexStore::Keyring {
-            service,
-            account,
-            auto,
-            file,
-        } => match keyring::write(service, &account, login) {
-            Ok(location) => Ok(location),
-            Err(e) if auto => {
-                notices.push(LoginNotice::KeyringFallback {
-                    reason: e.to_string(),
-                });
-                write_codex_file(&file, login)
-            }
-            Err(e) => Err(ProfileError::KeyringUnavailable(e)),
-        },
-    }
-}
-
-fn write_codex_file(file: &CodexAuthFile, login: &OpenaiLogin) -> Result<String, ProfileError> {
-    // A file that cannot be read or parsed is an error here, before any write.
-    let existing = file.load()?;
-    file.save(&codex_document(existing, login))?;
-    Ok(file.path().display().to_string())
-}
-
-fn remove_codex(env: &Env, out: &mut OpenaiLoggedOut) -> Result<(), ProfileError> {
-    let store = codex_store(env)?;
-    let file = match &store {
-        CodexStore::File(file) | CodexStore::Keyring { file, .. } => file.clone(),
-    };
-    if let CodexStore::Keyring {
-        service, account, ..
-    } = &store
-    {
-        if let Some((location, chatgpt)) = keyring::delete(service, account)? {
-            out.removed.push(location);
-            if chatgpt {
-                out.notes.push(OpenaiLogoutNote::NotRevoked);
-            }
+        match crate::openai::login::revoke(&oauth, refresh_token).await {
+            Ok(()) => OpenaiLogoutNote::Revoked {
+                url: oauth.revoke_url(),
+            },
+            Err(e) => OpenaiLogoutNote::RevocationFailed {
+                reason: e.to_string(),
+            },
         }
-    }
-    // Only a file we can read is removed: one that does not parse may not
-    // be a login at all.
-    if let Some(doc) = file.load()? {
-        crate::secure_file::remove_if_exists(file.path())?;
-        out.removed.push(file.path().display().to_string());
-        if doc.tokens().is_some() && !out.notes.contains(&OpenaiLogoutNote::NotRevoked) {
-            out.notes.push(OpenaiLogoutNote::NotRevoked);
-        }
-    }
-    Ok(())
-}
-
-/// Codex's keyring entry: the whole `auth.json` document as one secret.
-mod keyring {
-    use super::{codex_document, OpenaiLogin};
-    use crate::error::{Error, Result};
-    use crate::openai::auth_file::CodexAuth;
-
-    fn location(service: &str, account: &str) -> String {
-        format!("keyring entry {service:?} / {account:?}")
-    }
-
-    fn keyring_error(service: &str, account: &str, e: impl std::fmt::Display) -> Error {
-        Error::Keyring {
-            service: service.to_owned(),
-            account: account.to_owned(),
-            message: e.to_string(),
-        }
-    }
-
-    #[cfg(feature = "keyring")]
-    pub(super) fn write(service: &str, account: &str, login: &OpenaiLogin) -> Result<String> {
-        use crate::store::keyring::{KeyringBackend, OsKeyring};
-        let existing = match OsKeyring.get(service, account) {
-            Ok(text) => Some(CodexAuth::parse(
-                text.as_bytes(),
-                std::path::Path::new(&location(service, account)),
-            )?),
-            Err(::keyring::Error::NoEntry) => None,
-            Err(e) => return Err(keyring_error(service, account, e)),
-        };
-        let doc = codex_document(existing, login);
-        let bytes = doc.to_bytes();
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| keyring_error(service, account, "the document is not UTF-8"))?;
-        OsKeyring
-            .set(service, account, text)
-            .map_err(|e| keyring_error(service, account, e))?;
-        Ok(location(service, account))
-    }
-
-    /// Delete the entry: `(where, whether it held ChatGPT tokens)`, `None`
-    /// when there was none. An entry that does not parse is left alone.
-    #[cfg(feature = "keyring")]
-    pub(super) fn delete(service: &str, account: &str) -> Result<Option<(String, bool)>> {
-        use crate::store::keyring::{KeyringBackend, OsKeyring};
-        let doc = match OsKeyring.get(service, account) {
-            Ok(text) => CodexAuth::parse(
-                text.as_bytes(),
-                std::path::Path::new(&location(service, account)),
-            )?,
-            Err(::keyring::Error::NoEntry) => return Ok(None),
-            Err(e) => return Err(keyring_error(service, account, e)),
-        };
-        OsKeyring
-            .delete(service, account)
-            .map_err(|e| keyring_error(service, account, e))?;
-        Ok(Some((location(service, account), doc.tokens().is_some())))
-    }
-
-    #[cfg(not(feature = "keyring"))]
-    pub(super) fn write(service: &str, account: &str, _: &OpenaiLogin) -> Result<String> {
-        Err(keyring_error(
-            service,
-            account,
-            "this build has no keyring support",
-        ))
-    }
-
-    #[cfg(not(feature = "keyring"))]
-    pub(super) fn delete(service: &str, account: &str) -> Result<Option<(String, bool)>> {
-        Err(keyring_error(
-            service,
-            account,
-            "this build has no keyring support",
-        ))
     }
 }
 
