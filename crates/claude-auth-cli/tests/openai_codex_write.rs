@@ -296,8 +296,9 @@ fn a_failed_revocation_is_a_warning_and_the_login_is_removed_anyway() {
     let run = sb2.run(&["logout", "--provider", "openai", "--codex"]);
     run.assert_code(0);
     assert!(
-        run.stderr
-            .contains("warning: could not revoke the ChatGPT login (could not reach http://127.0.0.1:"),
+        run.stderr.contains(
+            "warning: could not revoke the ChatGPT login (could not reach http://127.0.0.1:"
+        ),
         "{run}"
     );
     assert!(!codex_home(&sb2).join("auth.json").exists());

@@ -52,7 +52,11 @@ impl FileLock {
         FileLock::acquire_with(path, timeout, &|| every)
     }
 
-    fn acquire_with(path: &Path, timeout: Duration, pause: &dyn Fn() -> Duration) -> Result<FileLock> {
+    fn acquire_with(
+        path: &Path,
+        timeout: Duration,
+        pause: &dyn Fn() -> Duration,
+    ) -> Result<FileLock> {
         if let Some(dir) = path.parent() {
             create_dir_all_with_mode(dir, 0o700)?;
         }

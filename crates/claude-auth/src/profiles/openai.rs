@@ -290,7 +290,11 @@ impl Profiles {
     }
 
     /// Revoke `refresh_token` (issued to `client_id`, else Codex's client).
-    async fn revoke_chatgpt(&self, client_id: Option<&str>, refresh_token: &Secret) -> OpenaiLogoutNote {
+    async fn revoke_chatgpt(
+        &self,
+        client_id: Option<&str>,
+        refresh_token: &Secret,
+    ) -> OpenaiLogoutNote {
         let mut oauth = self.chatgpt_oauth();
         if let Some(id) = client_id {
             oauth.client_id = id.to_owned();
