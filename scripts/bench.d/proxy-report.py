@@ -76,7 +76,8 @@ if wrk:
     print()
     print("`relay1`/`relay2`: the floor of any proxy, a byte relay with no HTTP work on 1 or 2 threads. "
           "`nginx`: nginx as an authenticating reverse proxy (one worker), the anchor. "
-          "`proxy0`: claude-auth proxy with the usage ledger off.")
+          "`proxy0`: claude-auth proxy with the usage ledger off. "
+          "`before0`: when BENCH_PROXY_BEFORE names an earlier build, that build with the ledger off, in the same rounds.")
     print()
     print("| connections (wrk threads) | target | requests/s | median latency (ms) | p99 latency (ms) | CPU per request, upstream (µs) | CPU per request, proxy or relay (µs) | errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -84,7 +85,7 @@ if wrk:
     groups = [(c, 0) for c in sorted({r["conns"] for r in wrk if not r.get("pinned")}, reverse=True)]
     groups += [(c, 1) for c in sorted({r["conns"] for r in wrk if r.get("pinned")}, reverse=True)]
     for conns, pinned in groups:
-        for target in ("direct", "proxy", "proxy0", "nginx", "relay1", "relay2"):
+        for target in ("direct", "proxy", "proxy0", "before0", "nginx", "relay1", "relay2"):
             runs = [r for r in wrk if r["conns"] == conns and r["target"] == target and bool(r.get("pinned")) == bool(pinned)]
             if not runs:
                 continue
@@ -96,7 +97,7 @@ if wrk:
             errors = sum(
                 r["wrk"][k] for r in runs for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
             )
-            summary[(conns, pinned, target)] = (rps, p50, p99)
+            summary[(conns, pinned, target)] = (rps, p50, p99, px_cpu)
             threads = runs[0]["threads"]
             px = f"{px_cpu:.1f}" if target != "direct" else "—"
             pin = ", pinned¹" if pinned else ""
@@ -109,7 +110,7 @@ if wrk:
             continue
         d = summary[(conns, pinned, "direct")]
         pin = ", pinned¹" if pinned else ""
-        for target in ("proxy", "proxy0", "nginx", "relay1", "relay2"):
+        for target in ("proxy", "proxy0", "before0", "nginx", "relay1", "relay2"):
             if (conns, pinned, target) in summary:
                 m = summary[(conns, pinned, target)]
                 print(f"| {conns}{pin} | {target} | {m[1] - d[1]:+.3f} | {m[2] - d[2]:+.3f} | {m[0] / d[0] * 100:.0f} % |")
@@ -123,6 +124,11 @@ if wrk:
             n = summary[(conns, pinned, "nginx")]
             targets.append((f"{name}: proxy throughput ≥ 100 % of nginx's", f"{p[0] / n[0] * 100:.0f} %", p[0] >= n[0]))
             targets.append((f"{name}: proxy added median latency ≤ nginx's", f"{add50:+.3f} ms against {n[1] - d[1]:+.3f} ms", add50 <= n[1] - d[1]))
+        if (conns, pinned, "proxy0") in summary and (conns, pinned, "nginx") in summary:
+            z, n = summary[(conns, pinned, "proxy0")], summary[(conns, pinned, "nginx")]
+            targets.append((f"{name}: proxy0 (ledger off) throughput ≥ 100 % of nginx's", f"{z[0] / n[0] * 100:.0f} %", z[0] >= n[0]))
+            targets.append((f"{name}: proxy0 (ledger off) added median latency ≤ nginx's", f"{z[1] - d[1]:+.3f} ms against {n[1] - d[1]:+.3f} ms", z[1] - d[1] <= n[1] - d[1]))
+            targets.append((f"{name}: proxy0 (ledger off) CPU per request ≤ nginx's", f"{z[3]:.1f} µs against {n[3]:.1f} µs", z[3] <= n[3]))
         if (conns, pinned, "proxy0") in summary:
             z = summary[(conns, pinned, "proxy0")]
             targets.append((f"{name}: the usage ledger adds ≤ 50 µs at the median (proxy − proxy0)", f"{(p[1] - z[1]) * 1000:+.0f} µs", (p[1] - z[1]) * 1000 <= 50))
