@@ -335,3 +335,40 @@ fn a_chatgpt_login_the_issuer_rejected_shows_log_in_again_with_the_last_error() 
     assert_eq!(std::fs::read(&auth).unwrap(), before, "status never writes");
     assert_eq!(issuer.stats().refreshes, 0);
 }
+
+#[test]
+fn no_secret_of_either_vendor_in_status_or_switch_output_even_with_trace_logging() {
+    let (mut sb, _, auth) = both_vendors();
+    sb.set("OPENAI_API_KEY", OPENAI_KEY)
+        .set("RUST_LOG", "trace");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    let mut secrets = vec![
+        PROFILE_TOKEN.to_owned(),
+        OPENAI_KEY.to_owned(),
+        REFRESH.to_owned(),
+    ];
+    for field in ["id_token", "access_token"] {
+        let jwt = doc["tokens"][field].as_str().unwrap();
+        secrets.push(jwt.to_owned());
+        secrets.push(jwt.split('.').nth(1).unwrap().to_owned()); // the claims part
+    }
+    let runs = [
+        sb.run(&["status"]),
+        sb.run(&["status", "--json"]),
+        sb.run(&["status", "--provider", "openai", "--json"]),
+        sb.run(&["switch"]),
+        sb.run(&["switch", "--json"]),
+        sb.run(&["switch", "openai"]),
+        sb.run(&["switch", "openai", "--json"]),
+    ];
+    for run in &runs {
+        run.assert_code(0);
+        for secret in &secrets {
+            assert!(
+                !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
+                "a secret in the output of {:?}",
+                run.args
+            );
+        }
+    }
+}
