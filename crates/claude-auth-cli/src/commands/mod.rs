@@ -83,7 +83,8 @@ pub struct Usable {
     /// The credential.
     pub credential: claude_auth::Credential,
     /// The base URL its source pins (profile or `ANTHROPIC_BASE_URL`), which
-    /// a child's environment repeats.
+    /// a child's environment repeats; for a ChatGPT login always where its
+    /// requests go (the setting `[openai] chatgpt_base_url`, else ChatGPT's).
     pub base_url: Option<String>,
     /// Where requests go: the pinned base URL, else `ANTHROPIC_BASE_URL`,
     /// else the default. `chat` and the proxy use this one rule.
@@ -111,9 +112,17 @@ impl Usable {
             crate::output::warn(w);
         }
         let provenance = &obtained.provenance;
+        let chatgpt = matches!(
+            &*obtained.credential,
+            claude_auth::Credential::OAuth(set) if set.provider == claude_auth::Provider::Openai
+        );
         Usable {
             credential: (*obtained.credential).clone(),
-            base_url: provenance.pinned_base_url.clone(),
+            base_url: if chatgpt {
+                Some(provenance.base_url.clone())
+            } else {
+                provenance.pinned_base_url.clone()
+            },
             upstream: provenance.base_url.clone(),
             source: provenance
                 .source

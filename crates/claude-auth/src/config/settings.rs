@@ -32,6 +32,7 @@
 //!
 //! [openai]
 //! issuer = "https://auth.openai.com"   # the ChatGPT issuer (a loopback one in tests)
+//! chatgpt_base_url = "https://chatgpt.com/backend-api/codex"   # where ChatGPT logins' requests go
 //! ```
 
 use std::collections::BTreeMap;
@@ -110,6 +111,10 @@ pub struct OpenaiSettings {
     /// The ChatGPT issuer (default `https://auth.openai.com`), for tests
     /// against a loopback issuer.
     pub issuer: Option<String>,
+    /// The ChatGPT backend's base URL for ChatGPT logins' requests (default
+    /// `https://chatgpt.com/backend-api/codex`), for tests against a
+    /// loopback upstream or a gateway.
+    pub chatgpt_base_url: Option<String>,
 }
 
 /// Per-profile settings.
@@ -196,6 +201,10 @@ pub struct Settings {
     /// The ChatGPT issuer (`[openai] issuer`, env
     /// `CLAUDE_AUTH_OPENAI_ISSUER`); `None`: `https://auth.openai.com`.
     pub openai_issuer: Option<String>,
+    /// The ChatGPT backend's base URL (`[openai] chatgpt_base_url`, env
+    /// `CLAUDE_AUTH_CHATGPT_BASE_URL`); `None`:
+    /// [`crate::openai::chatgpt::CODEX_BASE_URL`].
+    pub chatgpt_base_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -216,6 +225,7 @@ impl Default for Settings {
             usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
             usage_ledger: true,
             openai_issuer: None,
+            chatgpt_base_url: None,
         }
     }
 }
@@ -258,7 +268,8 @@ impl Settings {
     /// overrides: `CLAUDE_AUTH_SOURCES`, `CLAUDE_AUTH_DISABLED_SOURCES`
     /// (comma-separated ids), `CLAUDE_AUTH_STORAGE`,
     /// `CLAUDE_AUTH_EXTERNAL_COMMAND`, `CLAUDE_AUTH_REFRESH_THRESHOLD_SECS`,
-    /// `CLAUDE_AUTH_KEYRING_SERVICE`, `CLAUDE_AUTH_OPENAI_ISSUER`.
+    /// `CLAUDE_AUTH_KEYRING_SERVICE`, `CLAUDE_AUTH_OPENAI_ISSUER`,
+    /// `CLAUDE_AUTH_CHATGPT_BASE_URL`.
     pub fn load(env: &Env) -> Result<Settings> {
         let path = Settings::default_path(env);
         let mut settings = Settings::from_file(&path)?;
@@ -321,6 +332,12 @@ impl Settings {
         if let Some(issuer) = file.openai.issuer {
             s.openai_issuer = Some(check_issuer(&issuer, &setting("openai.issuer"))?);
         }
+        if let Some(url) = file.openai.chatgpt_base_url {
+            s.chatgpt_base_url = Some(check_chatgpt_base_url(
+                &url,
+                &setting("openai.chatgpt_base_url"),
+            )?);
+        }
         // Check presets now so a bad [providers.x] table is reported with the file.
         Presets::load(&s.providers, &path.display().to_string())?;
         Ok(s)
@@ -367,6 +384,12 @@ impl Settings {
         if let Some(v) = env.get("CLAUDE_AUTH_OPENAI_ISSUER") {
             self.openai_issuer = Some(check_issuer(v, "CLAUDE_AUTH_OPENAI_ISSUER")?);
         }
+        if let Some(v) = env.get("CLAUDE_AUTH_CHATGPT_BASE_URL") {
+            self.chatgpt_base_url = Some(check_chatgpt_base_url(
+                v,
+                "CLAUDE_AUTH_CHATGPT_BASE_URL",
+            )?);
+        }
         Ok(())
     }
 
@@ -412,11 +435,29 @@ impl Settings {
 /// An issuer URL: `https://…`, or `http://` on loopback only (a test
 /// issuer); no query or fragment. Returned without a trailing slash.
 fn check_issuer(value: &str, setting: &str) -> Result<String> {
+    check_url(
+        value,
+        setting,
+        "use https://auth.openai.com or http://127.0.0.1:PORT for a test issuer",
+    )
+}
+
+/// The ChatGPT backend's base URL, checked like the issuer.
+fn check_chatgpt_base_url(value: &str, setting: &str) -> Result<String> {
+    check_url(
+        value,
+        setting,
+        "use https://chatgpt.com/backend-api/codex or http://127.0.0.1:PORT/… for a test upstream",
+    )
+}
+
+/// A URL tokens are sent to: `https://…`, or `http://` on loopback only; no
+/// query, fragment or user. Returned without a trailing slash; errors name
+/// `setting` and end with `fix`.
+fn check_url(value: &str, setting: &str, fix: &str) -> Result<String> {
     let bad = |message: &str| Error::Setting {
         setting: setting.to_owned(),
-        message: format!(
-            "{message}; use https://auth.openai.com or http://127.0.0.1:PORT for a test issuer"
-        ),
+        message: format!("{message}; {fix}"),
     };
     let url = url::Url::parse(value).map_err(|_| bad("is not a URL"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
@@ -509,6 +550,38 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("CLAUDE_AUTH_OPENAI_ISSUER: must be https"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn chatgpt_base_url_from_file_and_env_is_checked_and_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        let write = |url: &str| {
+            std::fs::write(&path, format!("[openai]\nchatgpt_base_url = \"{url}\"\n")).unwrap();
+        };
+        write("http://127.0.0.1:8080/backend-api/codex/");
+        let env = Env::empty().with("CLAUDE_AUTH_SETTINGS", path.display().to_string());
+        let s = Settings::load(&env).unwrap();
+        assert_eq!(
+            s.chatgpt_base_url.as_deref(),
+            Some("http://127.0.0.1:8080/backend-api/codex")
+        );
+        let s = Settings::load(&env.clone().with("CLAUDE_AUTH_CHATGPT_BASE_URL", "https://gw.example/c"))
+            .unwrap();
+        assert_eq!(s.chatgpt_base_url.as_deref(), Some("https://gw.example/c"));
+        let err = Settings::load(&env.clone().with("CLAUDE_AUTH_CHATGPT_BASE_URL", "http://gw.example"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("CLAUDE_AUTH_CHATGPT_BASE_URL: must be https (http only on loopback); use https://chatgpt.com/backend-api/codex"),
+            "{err}"
+        );
+        write("https://gw.example/c?x=1");
+        let err = Settings::load(&env).unwrap_err().to_string();
+        assert!(
+            err.contains("config.toml (openai.chatgpt_base_url): must have no query"),
             "{err}"
         );
     }

@@ -487,7 +487,11 @@ impl AuthManager {
         let provenance = Arc::new(Provenance {
             source,
             profile: found.profile.clone(),
-            base_url: base_url_for(Some(&found), self.inner.resolver.env()),
+            base_url: base_url_for(
+                Some(&found),
+                self.inner.resolver.env(),
+                self.inner.resolver.settings(),
+            ),
             pinned_base_url: found.base_url.clone(),
             location: found.location.clone(),
             backing: found.backing.clone(),

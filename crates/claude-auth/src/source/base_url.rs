@@ -3,6 +3,7 @@
 
 use crate::config::env::Env;
 use crate::config::provider::DEFAULT_BASE_URL;
+use crate::config::settings::Settings;
 use crate::credential::{Credential, Provider};
 use crate::source::Found;
 
@@ -14,20 +15,26 @@ pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 ///
 /// - Anthropic: the profile's `base_url` (or the one its source pins), else
 ///   `ANTHROPIC_BASE_URL`, else [`DEFAULT_BASE_URL`].
-/// - OpenAI: what the source pins, else for a ChatGPT login
-///   [`crate::openai::chatgpt::CODEX_BASE_URL`], else `OPENAI_BASE_URL`,
-///   else [`OPENAI_DEFAULT_BASE_URL`].
-pub fn base_url_for(found: Option<&Found>, env: &Env) -> String {
+/// - OpenAI: what the source pins, else for a ChatGPT login the setting
+///   `[openai] chatgpt_base_url` (`CLAUDE_AUTH_CHATGPT_BASE_URL`), else
+///   [`crate::openai::chatgpt::CODEX_BASE_URL`]; for an API key
+///   `OPENAI_BASE_URL`, else [`OPENAI_DEFAULT_BASE_URL`].
+pub fn base_url_for(found: Option<&Found>, env: &Env, settings: &Settings) -> String {
     let provider = found
         .and_then(|f| f.credential.as_ref())
         .map_or(Provider::Anthropic, |c| c.provider().clone());
-    base_url_for_provider(&provider, found, env)
+    base_url_for_provider(&provider, found, env, settings)
 }
 
 /// [`base_url_for`] for a given provider (when `found` is `None`, the
 /// provider's default: `ANTHROPIC_BASE_URL`/`OPENAI_BASE_URL`, else the
 /// public API).
-pub fn base_url_for_provider(provider: &Provider, found: Option<&Found>, env: &Env) -> String {
+pub fn base_url_for_provider(
+    provider: &Provider,
+    found: Option<&Found>,
+    env: &Env,
+    settings: &Settings,
+) -> String {
     if let Some(pinned) = found.and_then(|f| f.base_url.clone()) {
         return pinned;
     }
@@ -40,7 +47,9 @@ pub fn base_url_for_provider(provider: &Provider, found: Option<&Found>, env: &E
                 .and_then(|f| f.credential.as_ref())
                 .is_some_and(|c| matches!(c, Credential::OAuth(_)));
             if chatgpt {
-                return crate::openai::chatgpt::CODEX_BASE_URL.to_owned();
+                return settings.chatgpt_base_url.clone().unwrap_or_else(|| {
+                    crate::openai::chatgpt::CODEX_BASE_URL.to_owned()
+                });
             }
             env.get("OPENAI_BASE_URL")
                 .map_or_else(|| OPENAI_DEFAULT_BASE_URL.to_owned(), str::to_owned)

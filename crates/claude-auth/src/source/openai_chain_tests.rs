@@ -91,7 +91,7 @@ fn openai_api_key_wins_over_codex_api_key_with_its_base_url() {
         found.credential.as_ref().unwrap().secret().expose(),
         "sk-proj-aaaaaaaaaaaa"
     );
-    assert_eq!(base_url_for(Some(found), &e), "http://127.0.0.1:9/v1");
+    assert_eq!(base_url_for(Some(found), &e, &Settings::default()), "http://127.0.0.1:9/v1");
     assert!(
         res.reports[2].found().is_some(),
         "CODEX_API_KEY is examined"
@@ -102,7 +102,7 @@ fn openai_api_key_wins_over_codex_api_key_with_its_base_url() {
     let e = env(tmp.path()).with("CODEX_API_KEY", "sk-proj-bbbbbbbbbbbb");
     let res = openai(e.clone()).resolve(&ResolveOptions::default());
     assert_eq!(res.winner().unwrap().id, SourceId::CodexApiKey);
-    assert_eq!(base_url_for(res.winning(), &e), "https://api.openai.com/v1");
+    assert_eq!(base_url_for(res.winning(), &e, &Settings::default()), "https://api.openai.com/v1");
     assert_eq!(
         res.winning()
             .unwrap()
@@ -147,7 +147,7 @@ fn the_active_openai_profile_is_found_and_an_env_key_shadowing_it_warns() {
     let cred = found.credential.as_ref().unwrap();
     assert_eq!(cred.openai_account_id(), Some("acct-1"));
     assert_eq!(
-        base_url_for(Some(found), &e),
+        base_url_for(Some(found), &e, &Settings::default()),
         crate::openai::chatgpt::CODEX_BASE_URL
     );
     assert!(res.warnings.is_empty(), "{:?}", res.warnings);
@@ -190,4 +190,31 @@ fn disabled_sources_switch_off_openai_sources_but_sources_cannot_order_them() {
     std::fs::write(&settings_path, "sources = [\"codex\"]\n").unwrap();
     let err = Settings::from_file(&settings_path).unwrap_err().to_string();
     assert!(err.contains("OpenAI chain"), "{err}");
+}
+
+#[test]
+fn a_chatgpt_login_goes_to_the_configured_chatgpt_base_url_and_an_api_key_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = env(tmp.path()).with("OPENAI_BASE_URL", "http://127.0.0.1:9/v1");
+    let r = openai(e.clone());
+    r.openai_profiles()
+        .save("default", &chatgpt(), StorageKind::File)
+        .unwrap();
+    let settings = Settings {
+        chatgpt_base_url: Some("http://127.0.0.1:8/backend-api/codex".into()),
+        ..Settings::default()
+    };
+    let res = r.resolve(&ResolveOptions::default());
+    assert_eq!(res.winner().unwrap().id, SourceId::OpenaiProfile);
+    assert_eq!(
+        base_url_for(res.winning(), &e, &settings),
+        "http://127.0.0.1:8/backend-api/codex"
+    );
+    let e = e.with("OPENAI_API_KEY", "sk-proj-aaaaaaaaaaaa");
+    let res = openai(e.clone()).resolve(&ResolveOptions::default());
+    assert_eq!(res.winner().unwrap().id, SourceId::OpenaiApiKey);
+    assert_eq!(
+        base_url_for(res.winning(), &e, &settings),
+        "http://127.0.0.1:9/v1"
+    );
 }

@@ -111,7 +111,7 @@ pub(crate) fn retryable_status(status: u16) -> bool {
 /// files, never the network.
 pub fn resolve_base_url(resolver: &Resolver, options: &ResolveOptions) -> String {
     let resolution = resolver.resolve(options);
-    crate::source::base_url_for(resolution.winning(), resolver.env())
+    crate::source::base_url_for(resolution.winning(), resolver.env(), resolver.settings())
 }
 
 struct Inner {
