@@ -99,7 +99,15 @@ fn exec_provider_openai_with_a_codex_chatgpt_login_reaches_the_configured_backen
 
     let out = run(
         &sb,
-        &["exec", "--provider", "openai", "--", &py, "-c", PY_RESPONSES],
+        &[
+            "exec",
+            "--provider",
+            "openai",
+            "--",
+            &py,
+            "-c",
+            PY_RESPONSES,
+        ],
     );
     out.assert_code(0);
     let got: Value = serde_json::from_str(out.stdout.lines().last().unwrap_or_default())
@@ -114,8 +122,15 @@ fn exec_provider_openai_with_a_codex_chatgpt_login_reaches_the_configured_backen
     assert!(env["OPENAI_API_KEY"].starts_with("ca-local-"), "{env:?}");
     assert_eq!(env["CLAUDE_AUTH_EXEC"], "Codex login");
     for (k, v) in &env {
-        for secret in [&minted.access_token, &minted.refresh_token, &minted.id_token] {
-            assert!(!v.contains(secret.as_str()), "a ChatGPT token reached the child in {k}");
+        for secret in [
+            &minted.access_token,
+            &minted.refresh_token,
+            &minted.id_token,
+        ] {
+            assert!(
+                !v.contains(secret.as_str()),
+                "a ChatGPT token reached the child in {k}"
+            );
         }
     }
 
@@ -147,8 +162,9 @@ fn exec_provider_openai_with_a_codex_chatgpt_login_reaches_the_configured_backen
     let out = run(&sb, &["exec", "--provider", "openai", "--", "true"]);
     out.assert_code(1);
     assert!(
-        out.stderr
-            .contains("config.toml (openai.chatgpt_base_url): must be https (http only on loopback)"),
+        out.stderr.contains(
+            "config.toml (openai.chatgpt_base_url): must be https (http only on loopback)"
+        ),
         "{out}"
     );
 }

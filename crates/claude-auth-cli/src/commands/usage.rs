@@ -139,7 +139,8 @@ async fn collect(
                 .clone()
                 .ok_or_else(|| "its token comes from an exchange".to_owned())
         };
-        let base_url = claude_auth::source::base_url_for(Some(found), resolver.env(), resolver.settings());
+        let base_url =
+            claude_auth::source::base_url_for(Some(found), resolver.env(), resolver.settings());
         match credential {
             Ok(credential) => {
                 login.kind = Some(credential.kind());

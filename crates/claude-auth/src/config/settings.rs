@@ -385,10 +385,8 @@ impl Settings {
             self.openai_issuer = Some(check_issuer(v, "CLAUDE_AUTH_OPENAI_ISSUER")?);
         }
         if let Some(v) = env.get("CLAUDE_AUTH_CHATGPT_BASE_URL") {
-            self.chatgpt_base_url = Some(check_chatgpt_base_url(
-                v,
-                "CLAUDE_AUTH_CHATGPT_BASE_URL",
-            )?);
+            self.chatgpt_base_url =
+                Some(check_chatgpt_base_url(v, "CLAUDE_AUTH_CHATGPT_BASE_URL")?);
         }
         Ok(())
     }
@@ -568,12 +566,18 @@ mod tests {
             s.chatgpt_base_url.as_deref(),
             Some("http://127.0.0.1:8080/backend-api/codex")
         );
-        let s = Settings::load(&env.clone().with("CLAUDE_AUTH_CHATGPT_BASE_URL", "https://gw.example/c"))
-            .unwrap();
+        let s = Settings::load(
+            &env.clone()
+                .with("CLAUDE_AUTH_CHATGPT_BASE_URL", "https://gw.example/c"),
+        )
+        .unwrap();
         assert_eq!(s.chatgpt_base_url.as_deref(), Some("https://gw.example/c"));
-        let err = Settings::load(&env.clone().with("CLAUDE_AUTH_CHATGPT_BASE_URL", "http://gw.example"))
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load(
+            &env.clone()
+                .with("CLAUDE_AUTH_CHATGPT_BASE_URL", "http://gw.example"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("CLAUDE_AUTH_CHATGPT_BASE_URL: must be https (http only on loopback); use https://chatgpt.com/backend-api/codex"),
             "{err}"

@@ -47,9 +47,10 @@ pub fn base_url_for_provider(
                 .and_then(|f| f.credential.as_ref())
                 .is_some_and(|c| matches!(c, Credential::OAuth(_)));
             if chatgpt {
-                return settings.chatgpt_base_url.clone().unwrap_or_else(|| {
-                    crate::openai::chatgpt::CODEX_BASE_URL.to_owned()
-                });
+                return settings
+                    .chatgpt_base_url
+                    .clone()
+                    .unwrap_or_else(|| crate::openai::chatgpt::CODEX_BASE_URL.to_owned());
             }
             env.get("OPENAI_BASE_URL")
                 .map_or_else(|| OPENAI_DEFAULT_BASE_URL.to_owned(), str::to_owned)

@@ -91,7 +91,10 @@ fn openai_api_key_wins_over_codex_api_key_with_its_base_url() {
         found.credential.as_ref().unwrap().secret().expose(),
         "sk-proj-aaaaaaaaaaaa"
     );
-    assert_eq!(base_url_for(Some(found), &e, &Settings::default()), "http://127.0.0.1:9/v1");
+    assert_eq!(
+        base_url_for(Some(found), &e, &Settings::default()),
+        "http://127.0.0.1:9/v1"
+    );
     assert!(
         res.reports[2].found().is_some(),
         "CODEX_API_KEY is examined"
@@ -102,7 +105,10 @@ fn openai_api_key_wins_over_codex_api_key_with_its_base_url() {
     let e = env(tmp.path()).with("CODEX_API_KEY", "sk-proj-bbbbbbbbbbbb");
     let res = openai(e.clone()).resolve(&ResolveOptions::default());
     assert_eq!(res.winner().unwrap().id, SourceId::CodexApiKey);
-    assert_eq!(base_url_for(res.winning(), &e, &Settings::default()), "https://api.openai.com/v1");
+    assert_eq!(
+        base_url_for(res.winning(), &e, &Settings::default()),
+        "https://api.openai.com/v1"
+    );
     assert_eq!(
         res.winning()
             .unwrap()
