@@ -577,3 +577,99 @@ fn provider_openai_shows_an_openai_api_key_from_the_ledger_headers() {
         .collect();
     assert_eq!(names, vec!["anthropic-api-key"]);
 }
+
+#[test]
+fn proxy_provider_openai_feeds_the_ledger_and_usage_provider_openai_shows_it() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let up = upstream::Upstream::start();
+    let mut sb = Sandbox::new();
+    sb.set(
+        "OPENAI_API_KEY",
+        "sk-proj-UsageProxy00000000000000000000000000",
+    );
+    let upstream_v1 = format!("{}/v1", up.url);
+    let mut child = sb
+        .command(&[
+            "proxy",
+            "--quiet",
+            "--provider",
+            "openai",
+            "--upstream",
+            &upstream_v1,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut vars = std::collections::BTreeMap::new();
+    while vars.len() < 2 {
+        let line = lines
+            .next()
+            .expect("the proxy printed its variables")
+            .unwrap();
+        let (k, v) = line
+            .strip_prefix("export ")
+            .and_then(|l| l.split_once('='))
+            .unwrap();
+        vars.insert(k.to_owned(), v.trim_matches('\'').to_owned());
+    }
+    // One chat completion through the proxy, as the SDK would send it.
+    let base = vars["OPENAI_BASE_URL"].trim_end_matches('/').to_owned();
+    let (hostport, prefix) = base.trim_start_matches("http://").split_once('/').map_or(
+        (base.trim_start_matches("http://"), String::new()),
+        |(h, p)| (h, format!("/{p}")),
+    );
+    let body = r#"{"model":"gpt-test-1","messages":[{"role":"user","content":"hi"}]}"#;
+    let request = format!(
+        "POST {prefix}/chat/completions HTTP/1.1\r\nhost: {hostport}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        vars["OPENAI_API_KEY"],
+        body.len()
+    );
+    let mut conn = std::net::TcpStream::connect(hostport).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("x-ratelimit-remaining-tokens: 29000"), "{raw}");
+    // The proxy writes its ledger rows within its batch window; it exits on
+    // SIGTERM after writing what it holds.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+
+    let ledger = Ledger::open_in(&sb.own_dir().join("state")).unwrap();
+    let days = ledger.history(0).unwrap();
+    let got: Vec<_> = days
+        .iter()
+        .map(|d| {
+            (
+                d.provider.as_str(),
+                d.model.as_deref(),
+                d.requests,
+                d.input_tokens,
+                d.output_tokens,
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![("openai", Some("gpt-test-1"), 1, 5, 1)]);
+    let run = sb.run(&["usage", "--provider", "openai", "--json"]);
+    run.assert_code(0);
+    let l = login(&run.json(), "openai-api-key").clone();
+    assert_eq!(l["snapshot"]["source"], "headers");
+    let requests = l["snapshot"]["apiLimits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "requests")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (requests["limit"].clone(), requests["remaining"].clone()),
+        (json!(500), json!(499))
+    );
+}

@@ -20,6 +20,16 @@ pub const CODEX_PREFIX: &str = "/backend-api/codex";
 /// The body of OpenAI's 401.
 pub const AUTH_ERROR: &str = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
 
+/// The rate-limit headers OpenAI sends with an API key's answer (PROTOCOL.md).
+pub const RATE_LIMIT_HEADERS: [(&str, &str); 6] = [
+    ("x-ratelimit-limit-requests", "500"),
+    ("x-ratelimit-remaining-requests", "499"),
+    ("x-ratelimit-reset-requests", "120ms"),
+    ("x-ratelimit-limit-tokens", "30000"),
+    ("x-ratelimit-remaining-tokens", "29000"),
+    ("x-ratelimit-reset-tokens", "6m0s"),
+];
+
 /// Whether `path` is one of the OpenAI routes (their errors are in OpenAI's shape).
 pub fn is_openai(path: &str) -> bool {
     path.starts_with("/v1/chat/") || path.starts_with(CODEX_PREFIX)
@@ -53,7 +63,13 @@ pub fn chat_completion(recorded: &Recorded) -> Response<Body> {
                          "finish_reason": "stop", "logprobs": null}],
             "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
         });
-        return json_response(StatusCode::OK, completion.to_string());
+        let mut response = json_response(StatusCode::OK, completion.to_string());
+        for (name, value) in RATE_LIMIT_HEADERS {
+            response
+                .headers_mut()
+                .insert(name, hyper::header::HeaderValue::from_static(value));
+        }
+        return response;
     }
     let chunk = |delta: Value, finish: Value| {
         let c = json!({
