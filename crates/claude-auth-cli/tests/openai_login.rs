@@ -329,7 +329,11 @@ fn api_key_with_token_validated_and_stored() {
         &format!("{API_KEY}\n"),
     );
     run.assert_code(0);
-    assert!(run.stderr.contains("Stored the OpenAI API key"), "{run}");
+    assert!(
+        run.stderr
+            .contains("Stored the OpenAI API key sk-proj-…9Jh1 for OpenAI profile api"),
+        "{run}"
+    );
     assert!(!run.stderr.contains(API_KEY), "{run}");
     let doc = read_json(&profile_path(&sb, "api"));
     assert_eq!(doc["provider"], "openai");

@@ -161,26 +161,48 @@ pub fn validate_token(value: &str) -> Result<(), TokenProblem> {
 /// tell an API key from an access or refresh token.
 pub const KNOWN_PREFIXES: [&str; 3] = ["sk-ant-api03-", "sk-ant-oat01-", "sk-ant-ort01-"];
 
+/// OpenAI's API key prefixes (project, service account, admin, and the
+/// older plain `sk-`), most specific first; a masked OpenAI key keeps its
+/// prefix as an Anthropic one does. Never applied to a value starting with
+/// `sk-ant-` (an Anthropic value with a prefix not in [`KNOWN_PREFIXES`]
+/// shows only its length, as before).
+pub const OPENAI_KEY_PREFIXES: [&str; 4] = ["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"];
+
+/// The known prefix `value` starts with, if any: Anthropic's first, then
+/// OpenAI's.
+fn known_prefix(value: &str) -> Option<&'static str> {
+    if let Some(p) = KNOWN_PREFIXES.into_iter().find(|p| value.starts_with(p)) {
+        return Some(p);
+    }
+    if value.starts_with("sk-ant-") {
+        return None;
+    }
+    OPENAI_KEY_PREFIXES
+        .into_iter()
+        .find(|p| value.starts_with(p))
+}
+
 /// How a secret is shown to humans.
 ///
-/// A value with a known prefix shows the prefix, `…` and the last four
-/// characters; anything else shows only that it is set and its length.
+/// A value with a known prefix ([`KNOWN_PREFIXES`], [`OPENAI_KEY_PREFIXES`])
+/// shows the prefix, `…` and the last four characters; anything else shows
+/// only that it is set and its length.
 ///
 /// ```
 /// use claude_auth::mask;
 /// assert_eq!(mask("sk-ant-oat01-AAAABBBBCCCCDDDD"), "sk-ant-oat01-…DDDD");
+/// assert_eq!(mask("sk-proj-AAAABBBBCCCCDDDD"), "sk-proj-…DDDD");
 /// assert_eq!(mask("hunter2"), "(set, 7 chars)");
 /// ```
 pub fn mask(value: &str) -> String {
-    for prefix in KNOWN_PREFIXES {
-        if let Some(rest) = value.strip_prefix(prefix) {
-            let n = rest.chars().count();
-            // Showing four characters of a value shorter than eight would
-            // show half of it: fall back to the length only.
-            if n >= 8 {
-                let tail: String = rest.chars().skip(n - 4).collect();
-                return format!("{prefix}…{tail}");
-            }
+    if let Some(prefix) = known_prefix(value) {
+        let rest = value.strip_prefix(prefix).unwrap_or_default();
+        let n = rest.chars().count();
+        // Showing four characters of a value shorter than eight would show
+        // half of it: fall back to the length only.
+        if n >= 8 {
+            let tail: String = rest.chars().skip(n - 4).collect();
+            return format!("{prefix}…{tail}");
         }
     }
     format!("(set, {} chars)", value.chars().count())
@@ -218,6 +240,29 @@ mod tests {
         assert_eq!(mask("sk-ant-api03-abc"), "(set, 16 chars)");
         assert_eq!(mask(""), "(set, 0 chars)");
         assert_eq!(mask("ghp_abcdefghijklmnop"), "(set, 20 chars)");
+    }
+
+    #[test]
+    fn mask_openai_keys_keep_their_prefix() {
+        assert_eq!(
+            mask("sk-proj-Tq3Vw8Xy2Zb5Nc7Md4Lf6Kg9Jh1"),
+            "sk-proj-…9Jh1"
+        );
+        assert_eq!(mask("sk-svcacct-0123456789wxyz"), "sk-svcacct-…wxyz");
+        assert_eq!(mask("sk-admin-0123456789wxyz"), "sk-admin-…wxyz");
+        assert_eq!(mask("sk-0123456789abcdefwxyz"), "sk-…wxyz");
+        // Short ones: the length only, as for Anthropic's.
+        assert_eq!(mask("sk-proj-abc"), "(set, 11 chars)");
+        assert_eq!(mask("sk-short"), "(set, 8 chars)");
+    }
+
+    #[test]
+    fn mask_anthropic_values_are_unchanged_by_openai_prefixes() {
+        // An Anthropic value with an unknown version stays length-only, and
+        // a short known one does not fall through to the plain `sk-` rule.
+        assert_eq!(mask("sk-ant-api04-0123456789wxyz"), "(set, 27 chars)");
+        assert_eq!(mask("sk-ant-api03-abc"), "(set, 16 chars)");
+        assert_eq!(mask("sk-ant-oat01-0123456789wxyz"), "sk-ant-oat01-…wxyz");
     }
 
     #[test]
