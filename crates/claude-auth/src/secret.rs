@@ -244,10 +244,7 @@ mod tests {
 
     #[test]
     fn mask_openai_keys_keep_their_prefix() {
-        assert_eq!(
-            mask("sk-proj-Tq3Vw8Xy2Zb5Nc7Md4Lf6Kg9Jh1"),
-            "sk-proj-…9Jh1"
-        );
+        assert_eq!(mask("sk-proj-Tq3Vw8Xy2Zb5Nc7Md4Lf6Kg9Jh1"), "sk-proj-…9Jh1");
         assert_eq!(mask("sk-svcacct-0123456789wxyz"), "sk-svcacct-…wxyz");
         assert_eq!(mask("sk-admin-0123456789wxyz"), "sk-admin-…wxyz");
         assert_eq!(mask("sk-0123456789abcdefwxyz"), "sk-…wxyz");
