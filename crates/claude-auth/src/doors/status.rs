@@ -430,14 +430,10 @@ impl StatusReport {
         };
         let Some(found) = winner.found() else { return };
         let openai = resolution.provider == Provider::Openai;
-        let path = if openai {
-            // Where the engine keeps an OpenAI login's state (Codex's
-            // login keyed by its home, an OpenAI profile by its name).
-            found.backing.state_path(env)
-        } else {
-            let claude_code = winner.id == SourceId::ClaudeCode;
-            crate::engine::refresh_state::state_path(env, claude_code, found.profile.as_deref())
-        };
+        // Where the engine keeps this login's state: the backing's own rule
+        // (Claude Code's login, a profile, the seed's `auth.json`, Codex's
+        // login keyed by its home, an OpenAI profile by its name).
+        let path = found.backing.state_path(env);
         let Some(path) = path else {
             return;
         };
