@@ -31,8 +31,14 @@ fn a_rejected_refresh_token_of_the_seed_file_says_log_in_again() {
     let env = Env::empty()
         .with("HOME", root.display().to_string())
         .with("XDG_CONFIG_HOME", root.join("config").display().to_string())
-        .with("ANTHROPIC_CONFIG_DIR", root.join("anthropic").display().to_string())
-        .with("CLAUDE_CONFIG_DIR", root.join("claude").display().to_string())
+        .with(
+            "ANTHROPIC_CONFIG_DIR",
+            root.join("anthropic").display().to_string(),
+        )
+        .with(
+            "CLAUDE_CONFIG_DIR",
+            root.join("claude").display().to_string(),
+        )
         .with("CLAUDE_AUTH_FILE", seed.display().to_string());
     let resolver = Resolver::new(env.clone()).unwrap();
     let resolution = resolver.resolve(&ResolveOptions::default());
@@ -58,7 +64,10 @@ fn a_rejected_refresh_token_of_the_seed_file_says_log_in_again() {
     .unwrap();
     let mut report = StatusReport::from_resolution(&resolution);
     report.add_refresh_health(&resolution, &env);
-    let health = report.refresh.as_ref().expect("the seed file's refresh health");
+    let health = report
+        .refresh
+        .as_ref()
+        .expect("the seed file's refresh health");
     assert!(health.login_required, "{health:?}");
     assert_eq!(
         health.last_error.as_deref(),
