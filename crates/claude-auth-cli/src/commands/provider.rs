@@ -3,14 +3,12 @@
 //! resolution for it. Without the flag a door serves the active provider
 //! (`claude_auth::engine::active_provider`: `CLAUDE_AUTH_PROVIDER`, what
 //! `switch` recorded, the only provider with a usable login, Anthropic),
-//! found with as few resolutions as the rule allows: when nothing chose,
-//! Anthropic is active whenever it has a credential, so the OpenAI chain is
-//! consulted only when it has none (and an external credential command runs
-//! once, as before).
+//! found by `claude_auth::Providers::choose` with as few resolutions as the
+//! rule allows (each chain at most once, so an external credential command
+//! runs once).
 
 use clap::ValueEnum;
 
-use claude_auth::engine::active_provider::{decide, record_path, Origin, SwitchRecord};
 use claude_auth::source::NoCredential;
 use claude_auth::{AuthError, AuthManager, Provider};
 
@@ -87,19 +85,31 @@ pub fn manager_for(
 enum Attempt {
     /// A usable credential.
     Usable(Box<Usable>),
-    /// No usable login, for the active-provider rule.
-    NoLogin(Failure),
+    /// No usable login.
+    NoLogin,
     /// A login that failed (expired, refresh refused, a broken setting).
     Failed(Failure),
 }
 
-fn attempt(
+/// The failure for `provider`'s error, as `failure` maps it; OpenAI's "no
+/// credential" names its own logins.
+fn failure_for(provider: &Provider, e: AuthError, failure: fn(AuthError) -> Failure) -> Failure {
+    let none = matches!(e, AuthError::NoCredential(NoCredential::None));
+    let mut f = failure(e);
+    if none && *provider == Provider::Openai {
+        f.message = "no OpenAI credential found; run `claude-auth login --provider chatgpt`, set OPENAI_API_KEY, or see `claude-auth status`".into();
+    }
+    f
+}
+
+/// The other provider's credential, besides the active one's (without the
+/// explicit `--profile`, which only the chosen provider gets).
+fn attempt_besides(
     global: &GlobalArgs,
     provider: &Provider,
-    explicit: bool,
     failure: fn(AuthError) -> Failure,
 ) -> Attempt {
-    let manager = match manager_for(global, provider, explicit) {
+    let manager = match manager_for(global, provider, false) {
         Ok(m) => m,
         Err(f) => return Attempt::Failed(f),
     };
@@ -109,18 +119,13 @@ fn attempt(
     };
     match runtime.block_on(manager.obtain()) {
         Ok(obtained) => Attempt::Usable(Box::new(Usable::from_obtained(manager, &obtained))),
-        Err(e @ AuthError::NoCredential(NoCredential::None)) if *provider == Provider::Openai => {
-            let mut f = failure(e);
-            f.message = "no OpenAI credential found; run `claude-auth login --provider chatgpt`, set OPENAI_API_KEY, or see `claude-auth status`".into();
-            Attempt::NoLogin(f)
-        }
         // Not a usable login by the rule's measure (`Providers`' `usable`):
         // none, a broken chosen source, or expired with no way to refresh.
         Err(
-            e @ (AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })
-            | AuthError::Expired { .. }),
-        ) => Attempt::NoLogin(failure(e)),
-        Err(e) => Attempt::Failed(failure(e)),
+            AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })
+            | AuthError::Expired { .. },
+        ) => Attempt::NoLogin,
+        Err(e) => Attempt::Failed(failure_for(provider, e, failure)),
     }
 }
 
@@ -146,38 +151,41 @@ pub fn logins(
     besides: bool,
     failure: fn(AuthError) -> Failure,
 ) -> Result<Logins, Failure> {
-    let env = claude_auth::Env::from_process();
-    let flag = flag.map(Provider::from);
-    // The rule's first steps (flag, environment, switch record); its last
-    // one (the only provider with a login) is decided below from the
-    // resolutions the command makes anyway.
-    let decided = decide(
-        flag.as_ref(),
-        &env,
-        || SwitchRecord::load(&record_path(&env)),
-        |_| false,
-    )
-    .map_err(|e| Failure::error(e.to_string()))?;
-    let (provider, chosen, tried_other) = if decided.origin == Origin::Default {
-        match attempt(global, &Provider::Anthropic, true, failure) {
-            Attempt::Usable(u) => (Provider::Anthropic, *u, false),
-            Attempt::NoLogin(none) => match attempt(global, &Provider::Openai, true, failure) {
-                Attempt::Usable(u) => (Provider::Openai, *u, true),
-                _ => return Err(none),
-            },
-            Attempt::Failed(f) => return Err(f),
-        }
-    } else {
-        match attempt(global, &decided.provider, true, failure) {
-            Attempt::Usable(u) => (decided.provider, *u, false),
-            Attempt::NoLogin(f) | Attempt::Failed(f) => return Err(f),
-        }
+    let providers = claude_auth::Providers::new(claude_auth::Env::from_process()).map_err(|e| {
+        Failure::error(e.to_string())
+            .with_hint("fix the setting named above (see README: Settings)")
+    })?;
+    let options = claude_auth::ManagerOptions {
+        resolve: options(global, false),
+        ..Default::default()
     };
+    // The library's rule, each chain walked at most once (an external
+    // credential command runs once).
+    let providers = providers
+        .with_provider(flag.map(Provider::from))
+        .with_options(&Provider::Anthropic, options.clone())
+        .with_options(&Provider::Openai, options);
+    let chosen = crate::commands::runtime()?
+        .block_on(providers.choose(None))
+        .map_err(|e| Failure::error(e.to_string()))?;
+    let provider = chosen.provider;
+    let chosen_login = match chosen.obtained {
+        Ok(obtained) => {
+            let manager = providers
+                .manager(&provider)
+                .map_err(|e| failure_for(&provider, e, failure))?
+                .clone();
+            Usable::from_obtained(manager, &obtained)
+        }
+        Err(e) => return Err(failure_for(&provider, e, failure)),
+    };
+    let tried_other = chosen.other_unusable;
+    let chosen = chosen_login;
     let besides = if besides && !tried_other {
         let other = other(&provider);
-        match attempt(global, &other, false, failure) {
+        match attempt_besides(global, &other, failure) {
             Attempt::Usable(u) => Some(*u),
-            Attempt::NoLogin(_) => None,
+            Attempt::NoLogin => None,
             Attempt::Failed(f) => {
                 crate::output::warn(&format!(
                     "the {other} credential is not given too: {}",

@@ -27,7 +27,7 @@ use crate::config::env::Env;
 use crate::config::locations::validate_profile_name;
 use crate::config::settings::Settings;
 use crate::credential::{now_unix, Credential, Provider};
-use crate::engine::active_provider::{self, ActiveProvider, SwitchRecord};
+use crate::engine::active_provider::{self, ActiveProvider, Origin, SwitchRecord};
 use crate::engine::manager::{AuthError, AuthManager, ManagerOptions, Obtained};
 use crate::error::{Error, Result};
 use crate::profiles::{Activated, ProfileError, Profiles};
@@ -103,6 +103,29 @@ pub enum ProfileActivation {
     Anthropic(Activated),
     /// Ours for OpenAI: `<own_config_dir>/openai/active`.
     Openai(PathBuf),
+}
+
+/// What [`Providers::choose`] found: the active provider and its
+/// credential, or why it has none usable.
+#[derive(Debug)]
+pub struct Chosen {
+    /// The active provider.
+    pub provider: Provider,
+    /// Its credential (refreshed when due), or why there is none usable.
+    pub obtained: std::result::Result<Obtained, AuthError>,
+    /// Whether the other provider's chain was walked on the way and had no
+    /// usable login (a caller wanting its credential too need not ask).
+    pub other_unusable: bool,
+}
+
+/// Whether `e` means "no usable login" by [`usable`]'s measure: none, a
+/// broken source, or expired with no way to refresh.
+fn no_usable_login(e: &AuthError) -> bool {
+    matches!(
+        e,
+        AuthError::NoCredential(NoCredential::None | NoCredential::Failed { .. })
+            | AuthError::Expired { .. }
+    )
 }
 
 /// Both providers' managers, the active provider, and `switch`.
@@ -308,17 +331,64 @@ impl Providers {
         }
     }
 
-    /// A valid credential for `provider`, or for the active provider.
+    /// A valid credential for `provider`, or for the active provider
+    /// (found as [`Providers::choose`] does, each chain walked at most once).
     pub async fn obtain(
         &self,
         provider: Option<Provider>,
     ) -> Result<(Provider, Obtained), AuthError> {
-        let provider = match provider {
-            Some(p) => p,
-            None => self.active()?.provider,
+        let chosen = self.choose(provider).await?;
+        Ok((chosen.provider, chosen.obtained?))
+    }
+
+    /// The active provider (`provider`, else the rule of
+    /// [`Providers::active`]) and its credential, with as few resolutions
+    /// as the rule allows: when no flag, `CLAUDE_AUTH_PROVIDER` or `switch`
+    /// record chose, Anthropic is active whenever it has a usable login
+    /// (alone, or both: the default), so the OpenAI chain is walked only
+    /// when Anthropic has none. Each chain is walked once (an external
+    /// credential command runs once). An error here is the rule's own (a
+    /// bad `CLAUDE_AUTH_PROVIDER`, an unusable record); the credential's is
+    /// in [`Chosen::obtained`].
+    pub async fn choose(&self, provider: Option<Provider>) -> Result<Chosen> {
+        let flag = provider.or_else(|| self.flag.clone());
+        let decided =
+            active_provider::decide(flag.as_ref(), &self.env, || self.record(), |_| false)?;
+        if decided.origin != Origin::Default {
+            return Ok(Chosen {
+                obtained: self.obtain_from(&decided.provider).await,
+                provider: decided.provider,
+                other_unusable: false,
+            });
+        }
+        let anthropic = match self.obtain_from(&Provider::Anthropic).await {
+            Err(e) if no_usable_login(&e) => e,
+            obtained => {
+                return Ok(Chosen {
+                    provider: Provider::Anthropic,
+                    obtained,
+                    other_unusable: false,
+                })
+            }
         };
-        let obtained = self.manager(&provider)?.obtain().await?;
-        Ok((provider, obtained))
+        Ok(match self.obtain_from(&Provider::Openai).await {
+            // Neither has a usable login: the default, Anthropic.
+            Err(e) if no_usable_login(&e) => Chosen {
+                provider: Provider::Anthropic,
+                obtained: Err(anthropic),
+                other_unusable: true,
+            },
+            // OpenAI is the only provider with one (failing or not).
+            obtained => Chosen {
+                provider: Provider::Openai,
+                obtained,
+                other_unusable: true,
+            },
+        })
+    }
+
+    async fn obtain_from(&self, provider: &Provider) -> std::result::Result<Obtained, AuthError> {
+        self.manager(provider)?.obtain().await
     }
 
     /// Make `provider` the active one (and `profile` its active profile),

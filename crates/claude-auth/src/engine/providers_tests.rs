@@ -307,3 +307,73 @@ fn providers_can_be_shared_across_threads() {
     fn shared<T: Send + Sync>() {}
     shared::<Providers>();
 }
+
+#[tokio::test]
+async fn choose_walks_each_chain_at_most_once_and_openai_s_only_when_anthropic_has_no_login() {
+    use crate::config::settings::ExternalCommandSettings;
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    // Uncached (cache_secs 0): every walk of Anthropic's chain runs it.
+    let settings = Settings {
+        external_command: Some(ExternalCommandSettings {
+            command: format!("echo run >> '{}'; echo {ANT_KEY}", runs.display()),
+            timeout_secs: 10,
+            cache_secs: 0,
+        }),
+        ..Settings::default()
+    };
+    let e = env(tmp.path()).with("OPENAI_API_KEY", OPENAI_KEY);
+    let p = Providers::with_settings(e, settings);
+    let chosen = p.choose(None).await.unwrap();
+    assert_eq!(chosen.provider, Provider::Anthropic);
+    assert_eq!(
+        chosen.obtained.unwrap().credential.secret().expose(),
+        ANT_KEY
+    );
+    assert!(!chosen.other_unusable);
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n");
+    assert!(p.resolvers[slot(&Provider::Openai)].get().is_none());
+    // obtain(None) is the same choice (the manager already holds the key).
+    let (provider, _) = p.obtain(None).await.unwrap();
+    assert_eq!(provider, Provider::Anthropic);
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n");
+
+    // No Anthropic login: OpenAI's, and the caller learns Anthropic has none.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = providers(env(tmp.path()).with("OPENAI_API_KEY", OPENAI_KEY));
+    let chosen = p.choose(None).await.unwrap();
+    assert_eq!(
+        (&chosen.provider, chosen.other_unusable),
+        (&Provider::Openai, true)
+    );
+    assert_eq!(
+        chosen.obtained.unwrap().credential.secret().expose(),
+        OPENAI_KEY
+    );
+
+    // Neither: the default, Anthropic, with its error.
+    let p = providers(env(tmp.path()));
+    let chosen = p.choose(None).await.unwrap();
+    assert_eq!(
+        (&chosen.provider, chosen.other_unusable),
+        (&Provider::Anthropic, true)
+    );
+    assert!(
+        matches!(
+            chosen.obtained,
+            Err(AuthError::NoCredential(NoCredential::None))
+        ),
+        "{:?}",
+        chosen.obtained
+    );
+
+    // A flag decides without walking the other chain.
+    let p = providers(env(tmp.path()).with("OPENAI_API_KEY", OPENAI_KEY))
+        .with_provider(Some(Provider::Openai));
+    let chosen = p.choose(None).await.unwrap();
+    assert_eq!(
+        (&chosen.provider, chosen.other_unusable),
+        (&Provider::Openai, false)
+    );
+    assert!(p.resolvers[slot(&Provider::Anthropic)].get().is_none());
+}
