@@ -16,6 +16,7 @@ use claude_auth::openai::login::{
 use claude_auth::profiles::openai::{
     check_openai_api_key, OpenaiDestination, OpenaiLogin, StoredOpenaiLogin,
 };
+use claude_auth::profiles::LoginNotice;
 use claude_auth::{Env, Profiles};
 
 use crate::commands::login::read_secret_from_stdin;
@@ -139,7 +140,8 @@ fn login_failure(e: ChatGptLoginError) -> Failure {
 }
 
 fn print_stored(stored: &StoredOpenaiLogin) {
-    for notice in &stored.notices {
+    let removed_file = |n: &LoginNotice| matches!(n, LoginNotice::RemovedCodexFile { .. });
+    for notice in stored.notices.iter().filter(|n| !removed_file(n)) {
         warn(&notice.to_string());
     }
     let id = &stored.identity;
@@ -163,6 +165,9 @@ fn print_stored(stored: &StoredOpenaiLogin) {
         }
     }
     eprintln!("  stored in {}", stored.location);
+    for notice in stored.notices.iter().filter(|n| removed_file(n)) {
+        eprintln!("  {notice}");
+    }
 }
 
 struct TerminalBrowser {

@@ -99,9 +99,16 @@ pub enum CredentialsStore {
     /// `"keyring"`: the whole `auth.json` document as one keyring secret
     /// (service [`KEYRING_SERVICE`], account [`keyring_account`]).
     Keyring,
-    /// `"auto"`: the keyring when it is usable. claude-auth's Codex source
-    /// reads the keyring entry, else `auth.json` (PROTOCOL.md does not say
-    /// whether Codex itself falls back to the file).
+    /// `"auto"`: the keyring when it is usable, else `auth.json`. What
+    /// Codex 0.171.0 does, observed with the real binary against a real
+    /// Secret Service (tests/codex_auto_mode.rs): it reads the keyring entry
+    /// first (an entry and a file: the entry wins), and the file when there
+    /// is no entry, the entry does not parse, or the keyring is unreachable;
+    /// its login writes the keyring entry and deletes `auth.json` (the file
+    /// only when the keyring is unreachable); its logout deletes both, and
+    /// fails, leaving the file, when the keyring is unreachable. (In
+    /// `"keyring"` mode it never reads the file, and its login deletes it
+    /// too.) claude-auth does the same.
     Auto,
     /// A value this crate does not know (a newer Codex), as written.
     Other(String),

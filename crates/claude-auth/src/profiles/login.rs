@@ -63,6 +63,12 @@ pub enum LoginNotice {
         /// The profile.
         profile: String,
     },
+    /// Codex's login went to its keyring entry and its `auth.json` was
+    /// removed, as Codex itself does when it writes the keyring.
+    RemovedCodexFile {
+        /// The removed file.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for LoginNotice {
@@ -81,6 +87,11 @@ impl fmt::Display for LoginNotice {
                 "replaced the OAuth login of profile {profile:?}: removed {} and {}; the official SDKs no longer see this profile",
                 config.display(),
                 credentials.display()
+            ),
+            LoginNotice::RemovedCodexFile { path } => write!(
+                f,
+                "removed {}: Codex now reads its login from the keyring (Codex removes this file too when it writes the keyring)",
+                path.display()
             ),
             LoginNotice::NotActivated { profile } => write!(
                 f,

@@ -1,8 +1,9 @@
 //! Codex's login: `$CODEX_HOME/auth.json` (an API key or ChatGPT tokens),
 //! or Codex's keyring entry (service `Codex Auth`, account `cli|<hash of the
 //! home>`, the whole document as one secret) when Codex's `config.toml`
-//! says `cli_auth_credentials_store = "keyring"` (or `"auto"`: the keyring,
-//! else the file). Auto-discovered: a broken login is reported (file, field,
+//! says `cli_auth_credentials_store = "keyring"` (or `"auto"`: the keyring
+//! entry, else the file, in the order Codex 0.171.0 was observed to read
+//! them; see [`CredentialsStore::Auto`]). Auto-discovered: a broken login is reported (file, field,
 //! fix) and the chain goes on; nothing here writes.
 
 use std::path::{Path, PathBuf};

@@ -107,7 +107,21 @@ pub(super) fn write_codex(
             auto,
             file,
         } => match keyring::write(service, &account, login) {
-            Ok(location) => Ok(location),
+            Ok(location) => {
+                // Codex 0.171.0, in "keyring" and "auto" mode alike, deletes
+                // auth.json after writing its keyring entry (observed with the
+                // real binary against the Secret Service; tests/codex_auto_mode.rs).
+                // A stale file would be read again in "auto" mode whenever
+                // the keyring is unavailable. One we cannot parse is left.
+                if matches!(file.load(), Ok(Some(_)))
+                    && crate::secure_file::remove_if_exists(file.path())?
+                {
+                    notices.push(LoginNotice::RemovedCodexFile {
+                        path: file.path().to_owned(),
+                    });
+                }
+                Ok(location)
+            }
             Err(e) if auto => {
                 notices.push(LoginNotice::KeyringFallback {
                     reason: e.to_string(),
