@@ -121,7 +121,7 @@ fn a_chatgpt_login_shows_its_windows_from_wham_usage_once_per_ttl() {
     sb.set("CLAUDE_AUTH_OPENAI_ISSUER", &issuer.url);
     sb.set(
         "CLAUDE_AUTH_CHATGPT_BASE_URL",
-        &format!("{url}/backend-api/codex"),
+        format!("{url}/backend-api/codex"),
     );
 
     let run = sb.run(&["usage", "--provider", "openai", "--json"]);
