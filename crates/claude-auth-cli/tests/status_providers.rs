@@ -251,7 +251,8 @@ fn status_json_keeps_its_fields_and_adds_the_providers_active_first() {
             "openai-api-key",
             "codex-api-key",
             "openai-profile",
-            "codex"
+            "codex",
+            "openai-external-command"
         ]
     );
     let codes: Vec<&str> = openai["warnings"]
@@ -371,4 +372,56 @@ fn no_secret_of_either_vendor_in_status_or_switch_output_even_with_trace_logging
             );
         }
     }
+}
+
+/// `[openai.external_command]` is a real script: last in the OpenAI chain,
+/// it wins when nothing above holds a login, and `status` shows it with its
+/// command; once `OPENAI_API_KEY` wins, it is not run.
+#[test]
+fn status_shows_the_openai_external_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sb = Sandbox::new();
+    sb.set("CODEX_HOME", sb.root().join("codex").display().to_string());
+    let runs = sb.root().join("runs");
+    let script = sb.root().join("openai-helper");
+    write_file(
+        &script,
+        &format!(
+            "#!/bin/sh\necho x >> {}\necho '{{\"api_key\": \"{OPENAI_KEY}\"}}'\n",
+            runs.display()
+        ),
+        0o700,
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    write_file(
+        &sb.own_dir().join("config.toml"),
+        &format!("[openai.external_command]\ncommand = \"{}\"\n", script.display()),
+        0o600,
+    );
+    let run = sb.run(&["status", "--provider", "openai", "--json"]);
+    run.assert_code(0);
+    let status = run.json();
+    assert_eq!(status["winner"], "openai-external-command");
+    let last = status["sources"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["id"], "openai-external-command");
+    assert_eq!(last["winner"], true);
+    let text = sb.run(&["status", "--provider", "openai"]);
+    let line = text
+        .stdout_lines()
+        .into_iter()
+        .find(|l| l.starts_with("  ✓ OpenAI external command"))
+        .expect("the OpenAI external command line, winning")
+        .to_owned();
+    assert!(text
+        .stdout_lines()
+        .contains(&"✓ Using the API key from OpenAI external command"));
+    assert!(line.contains(&format!("command `{}`", script.display())), "{line}");
+    assert!(!text.stdout.contains(OPENAI_KEY));
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 2);
+
+    sb.set("OPENAI_API_KEY", "sk-proj-FromTheEnvironmentEEEEEEEE5555");
+    let run = sb.run(&["status", "--provider", "openai", "--json"]);
+    let status = run.json();
+    assert_eq!(status["winner"], "openai-api-key");
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 2);
 }

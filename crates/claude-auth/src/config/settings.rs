@@ -33,6 +33,9 @@
 //! [openai]
 //! issuer = "https://auth.openai.com"   # the ChatGPT issuer (a loopback one in tests)
 //! chatgpt_base_url = "https://chatgpt.com/backend-api/codex"   # where ChatGPT logins' requests go
+//!
+//! [openai.external_command]       # last in the OpenAI chain; same keys as above
+//! command = "op read op://Private/OpenAI/credential"
 //! ```
 
 use std::collections::BTreeMap;
@@ -115,6 +118,8 @@ pub struct OpenaiSettings {
     /// `https://chatgpt.com/backend-api/codex`), for tests against a
     /// loopback upstream or a gateway.
     pub chatgpt_base_url: Option<String>,
+    /// The OpenAI chain's external command (`[openai.external_command]`).
+    pub external_command: Option<ExternalCommandSettings>,
 }
 
 /// Per-profile settings.
@@ -205,6 +210,9 @@ pub struct Settings {
     /// `CLAUDE_AUTH_CHATGPT_BASE_URL`); `None`:
     /// [`crate::openai::chatgpt::CODEX_BASE_URL`].
     pub chatgpt_base_url: Option<String>,
+    /// The OpenAI chain's external command (`[openai.external_command]`),
+    /// if configured.
+    pub openai_external_command: Option<ExternalCommandSettings>,
 }
 
 impl Default for Settings {
@@ -226,6 +234,7 @@ impl Default for Settings {
             usage_ledger: true,
             openai_issuer: None,
             chatgpt_base_url: None,
+            openai_external_command: None,
         }
     }
 }
@@ -338,6 +347,7 @@ impl Settings {
                 &setting("openai.chatgpt_base_url"),
             )?);
         }
+        s.openai_external_command = file.openai.external_command;
         // Check presets now so a bad [providers.x] table is reported with the file.
         Presets::load(&s.providers, &path.display().to_string())?;
         Ok(s)
@@ -507,6 +517,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn openai_external_command_is_its_own_table() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[openai]\nissuer = \"http://127.0.0.1:9\"\n[openai.external_command]\ncommand = \"op read x\"\ntimeout_secs = 3\n",
+        )
+        .unwrap();
+        let s = Settings::from_file(&path).unwrap();
+        let cmd = s.openai_external_command.unwrap();
+        assert_eq!((cmd.command.as_str(), cmd.timeout_secs, cmd.cache_secs), ("op read x", 3, 300));
+        assert_eq!(s.external_command, None);
+        std::fs::write(&path, "[openai.external_command]\ncommand = \"x\"\ntimeout = 3\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+    }
+
+    #[test]
     fn file_and_env_overrides() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("config.toml");
@@ -521,6 +549,7 @@ mod tests {
         assert_eq!(s.storage_for("work"), StorageKind::EncryptedFile);
         assert_eq!(s.storage_for("other"), StorageKind::Keyring);
         assert_eq!(s.external_command.as_ref().unwrap().timeout_secs, 10);
+        assert_eq!(s.openai_external_command, None);
         let env = env
             .with("CLAUDE_AUTH_SOURCES", "seed-env")
             .with("CLAUDE_AUTH_STORAGE", "file");

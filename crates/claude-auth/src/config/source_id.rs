@@ -44,16 +44,20 @@ pub enum SourceId {
     /// Codex's login: `$CODEX_HOME/auth.json`, or Codex's keyring entry
     /// (the OpenAI chain).
     Codex,
+    /// The configured OpenAI external command (`[openai] external_command`;
+    /// the OpenAI chain).
+    OpenaiExternalCommand,
 }
 
 /// The OpenAI chain, in its fixed order (`disabled_sources` may switch off
 /// any but `explicit`).
-pub const OPENAI_CHAIN: [SourceId; 5] = [
+pub const OPENAI_CHAIN: [SourceId; 6] = [
     SourceId::Explicit,
     SourceId::OpenaiApiKey,
     SourceId::CodexApiKey,
     SourceId::OpenaiProfile,
     SourceId::Codex,
+    SourceId::OpenaiExternalCommand,
 ];
 
 /// The spec's tiers, whose order is fixed.
@@ -85,6 +89,7 @@ impl SourceId {
             SourceId::CodexApiKey => "codex-api-key",
             SourceId::OpenaiProfile => "openai-profile",
             SourceId::Codex => "codex",
+            SourceId::OpenaiExternalCommand => "openai-external-command",
         }
     }
 
@@ -106,6 +111,7 @@ impl SourceId {
             SourceId::CodexApiKey => "CODEX_API_KEY",
             SourceId::OpenaiProfile => "OpenAI profile",
             SourceId::Codex => "Codex login",
+            SourceId::OpenaiExternalCommand => "OpenAI external command",
         }
     }
 
@@ -118,6 +124,7 @@ impl SourceId {
                 | SourceId::CodexApiKey
                 | SourceId::OpenaiProfile
                 | SourceId::Codex
+                | SourceId::OpenaiExternalCommand
         )
     }
 }
@@ -141,6 +148,7 @@ impl FromStr for SourceId {
             SourceId::CodexApiKey,
             SourceId::OpenaiProfile,
             SourceId::Codex,
+            SourceId::OpenaiExternalCommand,
         ];
         if let Some(id) = all.iter().find(|id| id.as_str() == s) {
             return Ok(*id);

@@ -44,17 +44,25 @@ pub fn clear_cache() {
 
 /// Run the command (or reuse its cached result).
 pub fn run(settings: &ExternalCommandSettings) -> Result<Credential> {
+    run_for(&Provider::Anthropic, settings)
+}
+
+/// Run `provider`'s command (or reuse its cached result): the cache is kept
+/// per provider and command, so one helper configured for both providers
+/// never hands one provider's credential to the other.
+pub fn run_for(provider: &Provider, settings: &ExternalCommandSettings) -> Result<Credential> {
+    let key = format!("{}\n{}", provider.as_str(), settings.command);
     {
         let cache = cache()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(hit) = cache.get(&settings.command) {
+        if let Some(hit) = cache.get(&key) {
             if Instant::now() < hit.valid_until {
                 return Ok(hit.credential.clone());
             }
         }
     }
-    let credential = run_uncached(settings)?;
+    let credential = run_uncached_for(provider, settings)?;
     let ttl = match credential.expires_at() {
         Some(exp) => exp.saturating_sub(now_unix()).saturating_sub(30),
         None => settings.cache_secs,
@@ -63,7 +71,7 @@ pub fn run(settings: &ExternalCommandSettings) -> Result<Credential> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(
-            settings.command.clone(),
+            key,
             Cached {
                 credential: credential.clone(),
                 valid_until: Instant::now() + Duration::from_secs(ttl),
@@ -81,6 +89,31 @@ fn fail(settings: &ExternalCommandSettings, message: impl Into<String>) -> Error
 
 /// Run the command now, bypassing the cache.
 pub fn run_uncached(settings: &ExternalCommandSettings) -> Result<Credential> {
+    run_uncached_for(&Provider::Anthropic, settings)
+}
+
+/// Run `provider`'s command now, bypassing the cache, and parse what it
+/// printed by that provider's rules.
+pub fn run_uncached_for(
+    provider: &Provider,
+    settings: &ExternalCommandSettings,
+) -> Result<Credential> {
+    let setting = match provider {
+        Provider::Openai => "openai.external_command",
+        Provider::Anthropic => "external_command",
+    };
+    let text = output_of(settings, setting)?;
+    let parsed = match provider {
+        Provider::Openai => super::openai_external::parse_output(text.trim()),
+        Provider::Anthropic => parse_output(text.trim()),
+    };
+    parsed.map_err(|m| fail(settings, m))
+}
+
+/// Run the command (no stdin, killed after its timeout, at most 1 MiB read
+/// from each pipe) and return its standard output; `setting` names its
+/// settings table in errors.
+fn output_of(settings: &ExternalCommandSettings, setting: &str) -> Result<String> {
     let mut cmd = if cfg!(windows) {
         let mut c = Command::new("cmd");
         c.arg("/C").arg(&settings.command);
@@ -123,7 +156,7 @@ pub fn run_uncached(settings: &ExternalCommandSettings) -> Result<Credential> {
                 return Err(fail(
                     settings,
                     format!(
-                        "timed out after {} s (setting external_command.timeout_secs)",
+                        "timed out after {} s (setting {setting}.timeout_secs)",
                         settings.timeout_secs
                     ),
                 ));
@@ -140,9 +173,7 @@ pub fn run_uncached(settings: &ExternalCommandSettings) -> Result<Credential> {
             format!("exited with {status} ({err_len} bytes on stderr, not shown since they may hold secrets)"),
         ));
     }
-    let text = String::from_utf8(out)
-        .map_err(|_| fail(settings, "printed something that is not UTF-8"))?;
-    parse_output(text.trim()).map_err(|m| fail(settings, m))
+    String::from_utf8(out).map_err(|_| fail(settings, "printed something that is not UTF-8"))
 }
 
 /// Parse what a credential command printed.

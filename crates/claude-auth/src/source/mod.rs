@@ -41,6 +41,7 @@ mod explicit;
 mod openai_chain;
 mod openai_env;
 mod openai_profile;
+pub mod openai_external;
 mod profiles;
 mod seed_env;
 mod warnings;
@@ -278,6 +279,7 @@ fn source_of(id: SourceId) -> fn(&Resolver, &ResolveOptions) -> Step {
         SourceId::CodexApiKey => openai_env::evaluate_codex_api_key,
         SourceId::OpenaiProfile => openai_profile::evaluate,
         SourceId::Codex => codex::evaluate,
+        SourceId::OpenaiExternalCommand => openai_external::evaluate,
         SourceId::Explicit => explicit::evaluate,
         SourceId::AnthropicApiKey => api_key::evaluate,
         SourceId::AnthropicAuthToken => auth_token::evaluate,
@@ -492,10 +494,12 @@ impl Resolver {
                 });
                 continue;
             }
-            if decided
-                && id == SourceId::ExternalCommand
-                && self.settings.external_command.is_some()
-            {
+            let command_configured = match id {
+                SourceId::ExternalCommand => self.settings.external_command.is_some(),
+                SourceId::OpenaiExternalCommand => self.settings.openai_external_command.is_some(),
+                _ => false,
+            };
+            if decided && command_configured {
                 reports.push(SourceReport {
                     id,
                     outcome: Outcome::NotChecked("not run: a source above won".into()),
