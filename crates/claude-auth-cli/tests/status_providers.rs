@@ -395,14 +395,22 @@ fn status_shows_the_openai_external_command() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
     write_file(
         &sb.own_dir().join("config.toml"),
-        &format!("[openai.external_command]\ncommand = \"{}\"\n", script.display()),
+        &format!(
+            "[openai.external_command]\ncommand = \"{}\"\n",
+            script.display()
+        ),
         0o600,
     );
     let run = sb.run(&["status", "--provider", "openai", "--json"]);
     run.assert_code(0);
     let status = run.json();
     assert_eq!(status["winner"], "openai-external-command");
-    let last = status["sources"].as_array().unwrap().last().unwrap().clone();
+    let last = status["sources"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["id"], "openai-external-command");
     assert_eq!(last["winner"], true);
     let text = sb.run(&["status", "--provider", "openai"]);
@@ -415,7 +423,10 @@ fn status_shows_the_openai_external_command() {
     assert!(text
         .stdout_lines()
         .contains(&"✓ Using the API key from OpenAI external command"));
-    assert!(line.contains(&format!("command `{}`", script.display())), "{line}");
+    assert!(
+        line.contains(&format!("command `{}`", script.display())),
+        "{line}"
+    );
     assert!(!text.stdout.contains(OPENAI_KEY));
     assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 2);
 

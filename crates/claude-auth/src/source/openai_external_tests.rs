@@ -24,9 +24,14 @@ fn api_keys_and_chatgpt_tokens_by_openai_rules() {
     assert_eq!(c.kind(), CredentialKind::ApiKey);
     assert_eq!(c.provider(), &Provider::Openai);
     let c = parse_output(r#"{"api_key":"sk-proj-json0123456"}"#).unwrap();
-    assert_eq!((c.kind(), c.provider()), (CredentialKind::ApiKey, &Provider::Openai));
+    assert_eq!(
+        (c.kind(), c.provider()),
+        (CredentialKind::ApiKey, &Provider::Openai)
+    );
 
-    let token = jwt(r#"{"exp":4000000000,"email":"a@b.c","https://api.openai.com/auth":{"chatgpt_account_id":"acct-7","chatgpt_plan_type":"pro"}}"#);
+    let token = jwt(
+        r#"{"exp":4000000000,"email":"a@b.c","https://api.openai.com/auth":{"chatgpt_account_id":"acct-7","chatgpt_plan_type":"pro"}}"#,
+    );
     let c = parse_output(&token).unwrap();
     assert_eq!(c.kind(), CredentialKind::OauthToken);
     assert_eq!(c.provider(), &Provider::Openai);
@@ -98,19 +103,35 @@ fn a_real_script_is_last_in_the_openai_chain_and_read_only() {
     let cmd = script(
         tmp.path(),
         "helper",
-        &format!("echo x >> {}; echo sk-proj-fromscript0123", counter.display()),
+        &format!(
+            "echo x >> {}; echo sk-proj-fromscript0123",
+            counter.display()
+        ),
     );
-    let r = resolver(tmp.path(), &cmd, &[("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")]);
+    let r = resolver(
+        tmp.path(),
+        &cmd,
+        &[("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")],
+    );
     let res = r.resolve(&ResolveOptions {
         examine_all: true,
         ..ResolveOptions::default()
     });
-    assert_eq!(res.reports.last().unwrap().id, SourceId::OpenaiExternalCommand);
+    assert_eq!(
+        res.reports.last().unwrap().id,
+        SourceId::OpenaiExternalCommand
+    );
     let won = res.winner().unwrap();
     assert_eq!(won.id, SourceId::OpenaiExternalCommand);
     let found = won.found().unwrap();
-    assert_eq!(found.credential.as_ref().unwrap().secret().expose(), "sk-proj-fromscript0123");
-    assert_eq!(found.credential.as_ref().unwrap().provider(), &Provider::Openai);
+    assert_eq!(
+        found.credential.as_ref().unwrap().secret().expose(),
+        "sk-proj-fromscript0123"
+    );
+    assert_eq!(
+        found.credential.as_ref().unwrap().provider(),
+        &Provider::Openai
+    );
     assert_eq!(found.backing, Backing::ExternalCommand);
     assert!(!found.backing.refreshable());
     assert_eq!(found.location, format!("command `{}`", cmd.display()));
@@ -128,9 +149,16 @@ fn the_script_is_never_run_once_a_source_above_has_won() {
     let cmd = script(
         tmp.path(),
         "helper",
-        &format!("echo x >> {}; echo sk-proj-neverused0123", counter.display()),
+        &format!(
+            "echo x >> {}; echo sk-proj-neverused0123",
+            counter.display()
+        ),
     );
-    let r = resolver(tmp.path(), &cmd, &[("OPENAI_API_KEY", "sk-proj-fromenv01234")]);
+    let r = resolver(
+        tmp.path(),
+        &cmd,
+        &[("OPENAI_API_KEY", "sk-proj-fromenv01234")],
+    );
     for examine_all in [false, true] {
         let res = r.resolve(&ResolveOptions {
             examine_all,
@@ -139,7 +167,11 @@ fn the_script_is_never_run_once_a_source_above_has_won() {
         assert_eq!(res.winner().unwrap().id, SourceId::OpenaiApiKey);
         let last = res.reports.last().unwrap();
         assert_eq!(last.id, SourceId::OpenaiExternalCommand);
-        assert!(matches!(&last.outcome, Outcome::NotChecked(_)), "{:?}", last.outcome);
+        assert!(
+            matches!(&last.outcome, Outcome::NotChecked(_)),
+            "{:?}",
+            last.outcome
+        );
     }
     assert_eq!(runs(&counter), 0);
 }
@@ -171,7 +203,11 @@ fn a_failing_or_slow_script_stops_the_chain_with_its_setting_named() {
 #[test]
 fn one_helper_for_both_providers_is_parsed_and_cached_per_provider() {
     let tmp = tempfile::tempdir().unwrap();
-    let cmd = script(tmp.path(), "both", r#"echo '{"api_key":"sk-ant-api03-sharedhelper"}'"#);
+    let cmd = script(
+        tmp.path(),
+        "both",
+        r#"echo '{"api_key":"sk-ant-api03-sharedhelper"}'"#,
+    );
     let s = ExternalCommandSettings {
         command: cmd.display().to_string(),
         timeout_secs: 2,
