@@ -7,6 +7,7 @@ use claude_auth::status::relative;
 use claude_auth::usage::fetch::UsageReport;
 use claude_auth::usage::ledger::DayTotal;
 use claude_auth::usage::{Pace, PaceState, SnapshotSource, Window};
+use claude_auth::Provider;
 use serde::Serialize;
 
 use crate::output::Style;
@@ -22,6 +23,8 @@ pub struct LoginUsage {
     pub login: String,
     /// Where it came from, for humans.
     pub source: String,
+    /// Whose login: `anthropic` or `openai`.
+    pub provider: Provider,
     /// The profile, when it is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
@@ -43,6 +46,7 @@ impl LoginUsage {
         LoginUsage {
             login: login.to_owned(),
             source: source.to_owned(),
+            provider: Provider::Anthropic,
             profile,
             winner,
             kind: None,
@@ -116,7 +120,17 @@ pub fn render_with(s: &Style, logins: &[LoginUsage], now: u64) -> String {
     if logins.is_empty() {
         out.push_str("No logins found; run `claude-auth login` or see `claude-auth status`.\n");
     }
+    // Anthropic's logins come first, as they always did; OpenAI's follow
+    // under their own heading when both vendors are shown.
+    let mixed = logins.iter().any(|l| l.provider != Provider::Openai);
+    let mut headed = false;
     for login in logins {
+        if mixed && !headed && login.provider == Provider::Openai {
+            headed = true;
+            out.push('\n');
+            out.push_str(&s.bold("OpenAI"));
+            out.push('\n');
+        }
         let mut head = format!("{} {}", if login.winner { "✓" } else { "·" }, login.source);
         if let Some(p) = &login.profile {
             head.push_str(&format!(" ({p})"));

@@ -158,6 +158,18 @@ fn a_chatgpt_login_shows_its_windows_from_wham_usage_once_per_ttl() {
     again.assert_code(0);
     assert!(again.stdout.contains("42"), "{}", again.stdout);
     assert_eq!(seen.lock().unwrap().len(), 1);
+    // Without --provider the ChatGPT login is listed too (from the cache).
+    let both = sb.run(&["usage", "--json"]);
+    let both = both.json();
+    let chatgpt: Vec<&Value> = both["logins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["provider"] == "openai")
+        .collect();
+    assert_eq!(chatgpt.len(), 1, "{both:#}");
+    assert_eq!(chatgpt[0]["plan"], "plus");
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[test]
@@ -212,16 +224,37 @@ fn provider_openai_shows_an_openai_api_key_from_the_ledger_headers() {
         (tokens["limit"].clone(), tokens["remaining"].clone()),
         (json!(30000), json!(29000))
     );
-    // Without the flag, usage is Anthropic's as before.
-    let anthropic = sb.run(&["usage", "--json"]);
-    let anthropic = anthropic.json();
-    let names: Vec<&str> = anthropic["logins"]
+    // Without the flag, both vendors: Anthropic's first, then OpenAI's.
+    let both = sb.run(&["usage", "--json"]);
+    let both = both.json();
+    let names: Vec<(&str, &str)> = both["logins"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["login"].as_str().unwrap())
+        .map(|l| {
+            (
+                l["login"].as_str().unwrap(),
+                l["provider"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(names, vec!["anthropic-api-key"]);
+    assert_eq!(
+        names,
+        vec![
+            ("anthropic-api-key", "anthropic"),
+            ("openai-api-key", "openai")
+        ]
+    );
+    let human = sb.run(&["usage"]);
+    let text = human.stdout;
+    let (anthropic, openai) = text.split_once("\nOpenAI\n").unwrap_or_else(|| panic!("{text}"));
+    assert!(anthropic.contains("ANTHROPIC_API_KEY"), "{text}");
+    assert!(openai.contains("OPENAI_API_KEY"), "{text}");
+    assert!(openai.contains("29000 of 30000 left"), "{text}");
+    // --provider anthropic: only Anthropic's.
+    let one = sb.run(&["usage", "--provider", "anthropic", "--json"]);
+    assert_eq!(one.json()["logins"].as_array().unwrap().len(), 1);
+    assert_eq!(one.json()["logins"][0]["login"], "anthropic-api-key");
 }
 
 #[test]

@@ -5,9 +5,10 @@
 //! library's cached, rate-limit-aware fetcher; API keys (and subscription
 //! logins whose endpoint cannot be reached) show the latest rate-limit
 //! headers the usage ledger kept. Rendering lives in `usage_view`.
-//! `--provider openai` shows the OpenAI chain's logins instead: ChatGPT
-//! logins from `wham/usage`, API keys from the `x-ratelimit-*` (and
-//! Codex's `x-codex-*`) headers the ledger kept.
+//! Without `--provider` both vendors' logins are shown, Anthropic's first;
+//! `--provider P` shows one chain's. OpenAI's: ChatGPT logins from
+//! `wham/usage`, API keys from the `x-ratelimit-*` (and Codex's
+//! `x-codex-*`) headers the ledger kept.
 
 use std::time::Duration;
 
@@ -40,15 +41,25 @@ pub struct UsageArgs {
     /// With --history: since this many days ago (`7d`) or this date (`2026-12-01`); default 7d
     #[arg(long, value_name = "WHEN", requires = "history")]
     pub since: Option<String>,
-    /// Whose logins: anthropic (the default) or openai
+    /// Whose logins: anthropic or openai (default: both, Anthropic's first)
     #[arg(long, value_enum)]
     pub provider: Option<ProviderArg>,
 }
 
 /// Run `usage`.
 pub fn run(global: &GlobalArgs, args: &UsageArgs) -> CommandResult {
-    let provider: Provider = args.provider.map_or(Provider::Anthropic, Provider::from);
-    let resolver = resolver_for(&provider)?;
+    // Without --provider: both vendors, Anthropic's logins first.
+    let providers = match args.provider {
+        Some(p) => vec![Provider::from(p)],
+        None => vec![Provider::Anthropic, Provider::Openai],
+    };
+    let resolvers = providers
+        .iter()
+        .map(resolver_for)
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let Some(resolver) = resolvers.first() else {
+        return Ok(0);
+    };
     let state = state_dir(resolver.env());
     if args.history {
         let retention = resolver.settings().usage_retention_days;
@@ -59,13 +70,13 @@ pub fn run(global: &GlobalArgs, args: &UsageArgs) -> CommandResult {
     let fetcher = UsageFetcher::new(&state)?.with_ttl(Duration::from_secs(ttl));
     let rt = runtime()?;
     let Some(every) = args.watch else {
-        let logins = rt.block_on(collect(global, &resolver, &fetcher, &state))?;
+        let logins = rt.block_on(collect_all(global, &resolvers, &fetcher, &state))?;
         return print(global, &logins);
     };
     let every = Duration::from_secs(every.max(1));
     rt.block_on(async {
         loop {
-            let logins = collect(global, &resolver, &fetcher, &state).await?;
+            let logins = collect_all(global, &resolvers, &fetcher, &state).await?;
             // Home, clear, draw: the picture is replaced in place.
             out!("\x1b[H\x1b[2J");
             print(global, &logins)?;
@@ -75,6 +86,20 @@ pub fn run(global: &GlobalArgs, args: &UsageArgs) -> CommandResult {
             }
         }
     })
+}
+
+/// Every chain's logins, in the chains' order.
+async fn collect_all(
+    global: &GlobalArgs,
+    resolvers: &[claude_auth::Resolver],
+    fetcher: &UsageFetcher,
+    state: &std::path::Path,
+) -> Result<Vec<LoginUsage>, Failure> {
+    let mut logins = Vec::new();
+    for resolver in resolvers {
+        logins.extend(collect(global, resolver, fetcher, state).await?);
+    }
+    Ok(logins)
 }
 
 fn print(global: &GlobalArgs, logins: &[LoginUsage]) -> CommandResult {
@@ -112,6 +137,7 @@ async fn collect(
             found.profile.clone(),
             report.winner,
         );
+        login.provider = resolver.provider().clone();
         let credential = if report.winner || found.profile.is_some() {
             let opts = ResolveOptions {
                 explicit_profile: found.profile.clone().or_else(|| global.profile.clone()),
