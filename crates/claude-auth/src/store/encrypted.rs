@@ -25,6 +25,9 @@
 //! whole header (version, KDF and its parameters, cipher, nonce), so a file
 //! copied or renamed to another profile, or with its header edited, does not
 //! decrypt. Errors never say more than "wrong key or the file was modified".
+//! A store may bind a namespaced name instead (the OpenAI profiles bind
+//! `openai/<profile>`), so a file copied between namespaces does not decrypt
+//! either.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -40,7 +43,7 @@ use zeroize::Zeroizing;
 
 use crate::config::env::Env;
 use crate::config::locations::validate_profile_name;
-use crate::credential::{from_portable_json, to_portable_json, Credential};
+use crate::credential::{from_portable_json, to_portable_json, Credential, Provider};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::secure_file::{
@@ -114,6 +117,11 @@ pub struct EncryptedFileStore {
     key_problem: Option<String>,
     /// Argon2id parameters for new files.
     kdf: KdfParams,
+    /// Bound into the associated data before the profile name (`openai/`).
+    name_prefix: &'static str,
+    /// Files written before the prefix was bound (bound to the bare name)
+    /// still open when they hold this provider's credential.
+    legacy_bare_name: Option<Provider>,
 }
 
 impl fmt::Debug for EncryptedFileStore {
@@ -148,6 +156,8 @@ impl EncryptedFileStore {
             passphrase: env.get(PASSPHRASE_VAR).map(Secret::new),
             key_problem: None,
             kdf: KdfParams::DEFAULT,
+            name_prefix: "",
+            legacy_bare_name: None,
         };
         if let Some(encoded) = env.get(ENCRYPTION_KEY_VAR) {
             match decode_raw_key(encoded) {
@@ -167,6 +177,8 @@ impl EncryptedFileStore {
             passphrase: None,
             key_problem: None,
             kdf: KdfParams::DEFAULT,
+            name_prefix: "",
+            legacy_bare_name: None,
         }
     }
 
@@ -190,7 +202,20 @@ impl EncryptedFileStore {
             passphrase: Some(passphrase),
             key_problem: None,
             kdf,
+            name_prefix: "",
+            legacy_bare_name: None,
         }
+    }
+
+    /// The same store binding `<prefix><profile>` instead of the bare
+    /// profile name (the OpenAI profiles: `openai/`), so a file of another
+    /// namespace copied here does not decrypt. Files this store wrote before
+    /// the prefix was bound still open when they hold a `provider`
+    /// credential (a file of the bare namespace holds another provider's).
+    pub fn with_name_prefix(mut self, prefix: &'static str, provider: Provider) -> Self {
+        self.name_prefix = prefix;
+        self.legacy_bare_name = Some(provider);
+        self
     }
 
     /// The file for `profile`: `<dir>/<profile>.json.enc`.
@@ -208,16 +233,27 @@ impl EncryptedFileStore {
         };
         let header = parse_envelope(bytes, profile).map_err(fail)?;
         let key = self.key_for(&header.kdf, profile).map_err(fail)?;
-        let plaintext = XChaCha20Poly1305::new(Key::from_slice(&key[..]))
-            .decrypt(
-                XNonce::from_slice(&header.nonce),
-                Payload {
-                    msg: &header.ciphertext,
-                    aad: &header.aad(profile),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| fail(wrong_key_message(profile)))?;
+        let open = |name: &str| {
+            XChaCha20Poly1305::new(Key::from_slice(&key[..]))
+                .decrypt(
+                    XNonce::from_slice(&header.nonce),
+                    Payload {
+                        msg: &header.ciphertext,
+                        aad: &header.aad(name),
+                    },
+                )
+                .map(Zeroizing::new)
+                .ok()
+        };
+        let bound = format!("{}{profile}", self.name_prefix);
+        let (plaintext, legacy) = match (open(&bound), self.legacy_bare_name.as_ref()) {
+            (Some(plaintext), _) => (plaintext, None),
+            (None, Some(provider)) if !self.name_prefix.is_empty() => match open(profile) {
+                Some(plaintext) => (plaintext, Some(provider)),
+                None => return Err(fail(wrong_key_message(profile))),
+            },
+            (None, _) => return Err(fail(wrong_key_message(profile))),
+        };
         let bad = |what: String| {
             fail(format!(
                 "decrypted, but the content is not a valid credential ({what}); remove it with \
@@ -226,7 +262,15 @@ impl EncryptedFileStore {
         };
         let value: Value = serde_json::from_slice(&plaintext)
             .map_err(|e| bad(format!("not JSON: {}", e.classify_str())))?;
-        from_portable_json(&value).map_err(bad)
+        let credential = from_portable_json(&value).map_err(bad)?;
+        match legacy {
+            // Bound to the bare name and another provider's: a file of the
+            // bare namespace copied here, refused like any foreign file.
+            Some(provider) if credential.provider() != provider => {
+                Err(fail(wrong_key_message(profile)))
+            }
+            _ => Ok(credential),
+        }
     }
 
     /// The key for a file with `kdf`, or why there is none.
@@ -287,7 +331,7 @@ impl EncryptedFileStore {
                 XNonce::from_slice(&header.nonce),
                 Payload {
                     msg: &plaintext,
-                    aad: &header.aad(profile),
+                    aad: &header.aad(&format!("{}{profile}", self.name_prefix)),
                 },
             )
             .map_err(|_| "encryption failed".to_owned())?;

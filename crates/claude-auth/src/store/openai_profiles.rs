@@ -115,7 +115,8 @@ impl OpenaiProfiles {
                 crate::store::encrypted::EncryptedFileStore::from_env(
                     self.encrypted_dir.clone(),
                     &self.env,
-                ),
+                )
+                .with_name_prefix(KEYRING_ACCOUNT_PREFIX, crate::credential::Provider::Openai),
             )),
             #[allow(unreachable_patterns)]
             other => Err(Error::Unsupported(format!(

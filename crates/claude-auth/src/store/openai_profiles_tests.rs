@@ -137,3 +137,44 @@ fn a_broken_registry_is_an_error_naming_it() {
     let err = p.load("work").unwrap_err().to_string();
     assert!(err.contains("storage.json"), "{err}");
 }
+
+#[cfg(feature = "encrypted-file")]
+#[test]
+fn encrypted_profiles_are_bound_to_openai_names() {
+    use crate::store::encrypted::EncryptedFileStore;
+    use crate::store::CredentialStore;
+    let tmp = tempfile::tempdir().unwrap();
+    let (p, _) = profiles(tmp.path());
+    let env = Env::empty().with("CLAUDE_AUTH_ENCRYPTION_KEY", {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    });
+    let anthropic_store = EncryptedFileStore::from_env(tmp.path().join("encrypted"), &env);
+    let openai_dir = tmp.path().join("encrypted/openai");
+
+    // An Anthropic encrypted file, same key, copied into encrypted/openai/.
+    let anthropic = Credential::anthropic_api_key("sk-ant-api03-xxxxxxxxxxxx");
+    anthropic_store.save("ci", &anthropic).unwrap();
+    std::fs::create_dir_all(&openai_dir).unwrap();
+    std::fs::set_permissions(&openai_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .unwrap();
+    let copied = openai_dir.join("ci.json.enc");
+    std::fs::copy(tmp.path().join("encrypted/ci.json.enc"), &copied).unwrap();
+    p.record("ci", Some(StorageKind::EncryptedFile)).unwrap();
+    let err = p.load("ci").unwrap_err().to_string();
+    assert!(err.contains("could not decrypt"), "{err}");
+
+    // And an OpenAI one copied to the Anthropic side does not open there.
+    p.save("ci", &chatgpt(), StorageKind::EncryptedFile).unwrap();
+    std::fs::copy(&copied, tmp.path().join("encrypted/work.json.enc")).unwrap();
+    std::fs::copy(&copied, tmp.path().join("encrypted/ci.json.enc")).unwrap();
+    let err = anthropic_store.load("ci").unwrap_err().to_string();
+    assert!(err.contains("could not decrypt"), "{err}");
+
+    // Files written before the binding (bare name, an OpenAI credential) open.
+    EncryptedFileStore::from_env(openai_dir, &env)
+        .save("old", &chatgpt())
+        .unwrap();
+    p.record("old", Some(StorageKind::EncryptedFile)).unwrap();
+    assert_eq!(p.load("old").unwrap(), Some(chatgpt()));
+}
