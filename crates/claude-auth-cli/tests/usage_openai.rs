@@ -247,7 +247,9 @@ fn provider_openai_shows_an_openai_api_key_from_the_ledger_headers() {
     );
     let human = sb.run(&["usage"]);
     let text = human.stdout;
-    let (anthropic, openai) = text.split_once("\nOpenAI\n").unwrap_or_else(|| panic!("{text}"));
+    let (anthropic, openai) = text
+        .split_once("\nOpenAI\n")
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(anthropic.contains("ANTHROPIC_API_KEY"), "{text}");
     assert!(openai.contains("OPENAI_API_KEY"), "{text}");
     assert!(openai.contains("29000 of 30000 left"), "{text}");

@@ -156,8 +156,11 @@ fn encrypted_profiles_are_bound_to_openai_names() {
     let anthropic = Credential::anthropic_api_key("sk-ant-api03-xxxxxxxxxxxx");
     anthropic_store.save("ci", &anthropic).unwrap();
     std::fs::create_dir_all(&openai_dir).unwrap();
-    std::fs::set_permissions(&openai_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .unwrap();
+    std::fs::set_permissions(
+        &openai_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     let copied = openai_dir.join("ci.json.enc");
     std::fs::copy(tmp.path().join("encrypted/ci.json.enc"), &copied).unwrap();
     p.record("ci", Some(StorageKind::EncryptedFile)).unwrap();
@@ -165,7 +168,8 @@ fn encrypted_profiles_are_bound_to_openai_names() {
     assert!(err.contains("could not decrypt"), "{err}");
 
     // And an OpenAI one copied to the Anthropic side does not open there.
-    p.save("ci", &chatgpt(), StorageKind::EncryptedFile).unwrap();
+    p.save("ci", &chatgpt(), StorageKind::EncryptedFile)
+        .unwrap();
     std::fs::copy(&copied, tmp.path().join("encrypted/work.json.enc")).unwrap();
     std::fs::copy(&copied, tmp.path().join("encrypted/ci.json.enc")).unwrap();
     let err = anthropic_store.load("ci").unwrap_err().to_string();
