@@ -12,11 +12,10 @@
 //! connection): a refresh token is single use, so a request that may have
 //! reached the issuer is never sent twice.
 
-use std::time::Duration;
 
 use crate::credential::{now_unix, Identity, TokenSet};
 use crate::engine::manager::AuthManager;
-use crate::oauth::token_client::{OAuthError, USER_AGENT};
+use crate::oauth::token_client::OAuthError;
 use crate::openai::chatgpt::{
     ChatGptOAuth, RefreshErrorReason, RefreshedTokens, CLIENT_ID, LEGACY_REFRESH_AGE,
     MAX_ERROR_BODY,
@@ -62,12 +61,9 @@ impl AuthManager {
                 message,
             })
         };
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|_| transient("could not build the HTTP client".into()))?;
+        // The manager's client, as the Anthropic refresh uses: one connection
+        // pool, the same timeouts (10 s connect, 30 s in all) and user agent.
+        let http = self.client().map_err(Refused::Failed)?.http();
         let body = oauth.refresh_body(refresh_token);
         let policy = &self.inner.options.retry;
         let mut attempt = 0u32;

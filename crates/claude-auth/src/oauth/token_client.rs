@@ -248,6 +248,12 @@ impl TokenClient {
         Ok(TokenClient { http, policy })
     }
 
+    /// The HTTP client underneath (its timeouts and user agent), for the
+    /// engine's other token endpoint (the ChatGPT refresh, a JSON body).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Send a grant, with retries as the module docs say.
     pub async fn request(
         &self,
