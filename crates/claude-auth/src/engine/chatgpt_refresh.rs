@@ -12,7 +12,6 @@
 //! connection): a refresh token is single use, so a request that may have
 //! reached the issuer is never sent twice.
 
-
 use crate::credential::{now_unix, Identity, TokenSet};
 use crate::engine::manager::AuthManager;
 use crate::oauth::token_client::OAuthError;
