@@ -24,6 +24,7 @@ pub mod cache;
 pub mod lock;
 pub mod manager;
 pub mod providers;
+pub mod providers_usage;
 pub mod refresh;
 pub mod refresh_state;
 
