@@ -59,7 +59,9 @@ pub mod usage;
 // and friends stay valid paths for embedders.
 pub use config::{env, locations, provider, settings};
 pub use doors::{child_env, client, proxy, status, wire};
-pub use engine::{active_provider, cache, lock, manager, providers, providers_usage, refresh_state};
+pub use engine::{
+    active_provider, cache, lock, manager, providers, providers_usage, refresh_state,
+};
 
 pub use active_provider::ActiveProvider;
 pub use cache::CredentialCache;

@@ -20,7 +20,8 @@ use claude_auth::usage::SnapshotSource;
 use claude_auth::{Env, Provider};
 
 const USAGE: &str = r#"{"five_hour":{"utilization":60.0,"resets_at":null},"seven_day":{"utilization":12,"resets_at":null,"brand_new":true},"seven_day_oauth_apps":null,"extra_usage":{"is_enabled":false},"unknown_future_key":[1]}"#;
-const PROFILE: &str = r#"{"account":{"email":"me@example.com"},"organization":{"organization_type":"claude_max"}}"#;
+const PROFILE: &str =
+    r#"{"account":{"email":"me@example.com"},"organization":{"organization_type":"claude_max"}}"#;
 
 async fn upstream(seen: Arc<Mutex<Vec<(String, String)>>>) -> SocketAddr {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
