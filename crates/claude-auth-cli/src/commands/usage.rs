@@ -15,10 +15,10 @@ use std::time::Duration;
 use clap::Args;
 use claude_auth::credential::now_unix;
 use claude_auth::source::ResolveOptions;
-use claude_auth::usage::fetch::{UsageFetcher, UsageReport};
+use claude_auth::usage::fetch::{report_for, UsageFetcher};
 use claude_auth::usage::ledger::Ledger;
-use claude_auth::usage::{anthropic, openai, state_dir, SnapshotSource};
-use claude_auth::{Credential, Provider};
+use claude_auth::usage::state_dir;
+use claude_auth::Provider;
 
 use crate::commands::provider::{resolver_for, ProviderArg};
 use crate::commands::{auth_failure, options, runtime};
@@ -171,51 +171,13 @@ async fn collect(
             Ok(credential) => {
                 login.kind = Some(credential.kind());
                 login.report =
-                    usage_of(fetcher, ledger.as_ref(), &key, &credential, &base_url).await;
+                    report_for(fetcher, ledger.as_ref(), &key, &credential, &base_url).await;
             }
             Err(why) => login.report.error = Some(why),
         }
         logins.push(login.with_pace(now_unix()));
     }
     Ok(logins)
-}
-
-async fn usage_of(
-    fetcher: &UsageFetcher,
-    ledger: Option<&Ledger>,
-    key: &str,
-    credential: &Credential,
-    base_url: &str,
-) -> UsageReport {
-    let provider = credential.provider();
-    let mut report = match (credential, provider) {
-        (Credential::OAuth(_), Provider::Anthropic) => {
-            fetcher.anthropic(key, credential, base_url).await
-        }
-        (Credential::OAuth(_), Provider::Openai) => fetcher.openai(key, credential, base_url).await,
-        _ => UsageReport::default(),
-    };
-    if report.snapshot.is_none() {
-        // The latest headers the ledger kept: an API key's only source, and a
-        // subscription's fallback when the endpoint cannot be reached.
-        if let Some((at, headers)) =
-            ledger.and_then(|l| l.latest_limits(provider, key).ok().flatten())
-        {
-            let snapshot = match provider {
-                Provider::Anthropic => anthropic::from_headers(&headers, at),
-                Provider::Openai => openai::from_headers(&headers, at),
-            };
-            if let Some(snapshot) = snapshot {
-                debug_assert_eq!(snapshot.source, SnapshotSource::Headers);
-                report.age_secs = Some(now_unix().saturating_sub(at));
-                report.snapshot = Some(snapshot);
-            }
-        }
-        if report.snapshot.is_none() && report.error.is_none() {
-            report.error = Some("no response headers seen yet for this key; they are kept as requests go through claude-auth".into());
-        }
-    }
-    report
 }
 
 fn history(

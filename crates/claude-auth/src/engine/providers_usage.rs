@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::credential::{now_unix, Credential, Provider};
+use crate::credential::Provider;
 use crate::engine::providers::Providers;
 use crate::source::base_url_for;
-use crate::usage::fetch::{UsageFetcher, UsageReport};
+use crate::usage::fetch::{report_for, UsageFetcher, UsageReport};
 use crate::usage::ledger::Ledger;
-use crate::usage::{anthropic, login_key, openai, state_dir};
+use crate::usage::{login_key, state_dir};
 
 /// One provider's winning login and its usage.
 #[derive(Clone, Debug, Serialize)]
@@ -72,7 +72,8 @@ impl Providers {
                         report = match UsageFetcher::new(&state) {
                             Ok(f) => {
                                 let f = f.with_ttl(ttl);
-                                fetch(&f, &state, &key, &credential, &base_url).await
+                                let ledger = Ledger::open_in(&state).ok();
+                                report_for(&f, ledger.as_ref(), &key, &credential, &base_url).await
                             }
                             Err(e) => error_report(e.to_string()),
                         };
@@ -96,40 +97,4 @@ fn error_report(why: String) -> UsageReport {
         error: Some(why),
         ..UsageReport::default()
     }
-}
-
-async fn fetch(
-    fetcher: &UsageFetcher,
-    state: &std::path::Path,
-    key: &str,
-    credential: &Credential,
-    base_url: &str,
-) -> UsageReport {
-    let provider = credential.provider();
-    let mut report = match (credential, provider) {
-        (Credential::OAuth(_), Provider::Anthropic) => {
-            fetcher.anthropic(key, credential, base_url).await
-        }
-        (Credential::OAuth(_), Provider::Openai) => fetcher.openai(key, credential, base_url).await,
-        _ => UsageReport::default(),
-    };
-    if report.snapshot.is_none() {
-        let latest = Ledger::open_in(state)
-            .ok()
-            .and_then(|l| l.latest_limits(provider, key).ok().flatten());
-        if let Some((at, headers)) = latest {
-            let snapshot = match provider {
-                Provider::Anthropic => anthropic::from_headers(&headers, at),
-                Provider::Openai => openai::from_headers(&headers, at),
-            };
-            if snapshot.is_some() {
-                report.age_secs = Some(now_unix().saturating_sub(at));
-                report.snapshot = snapshot;
-            }
-        }
-        if report.snapshot.is_none() && report.error.is_none() {
-            report.error = Some("no response headers seen yet for this key".into());
-        }
-    }
-    report
 }

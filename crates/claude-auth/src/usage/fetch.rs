@@ -393,3 +393,45 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String
     }
     Ok(body)
 }
+
+/// One login's usage, the one rule every front end uses: a subscription's
+/// usage endpoint (through `fetcher`'s cache, lock and 429 floor), else the
+/// latest rate-limit headers `ledger` kept for `key` (an API key's only
+/// source, and a subscription's fallback when its endpoint cannot be
+/// reached), else why there is nothing to show.
+pub async fn report_for(
+    fetcher: &UsageFetcher,
+    ledger: Option<&crate::usage::ledger::Ledger>,
+    key: &str,
+    credential: &crate::credential::Credential,
+    base_url: &str,
+) -> UsageReport {
+    use crate::credential::{Credential, Provider};
+    let provider = credential.provider();
+    let mut report = match (credential, provider) {
+        (Credential::OAuth(_), Provider::Anthropic) => {
+            fetcher.anthropic(key, credential, base_url).await
+        }
+        (Credential::OAuth(_), Provider::Openai) => fetcher.openai(key, credential, base_url).await,
+        _ => UsageReport::default(),
+    };
+    if report.snapshot.is_none() {
+        if let Some((at, headers)) =
+            ledger.and_then(|l| l.latest_limits(provider, key).ok().flatten())
+        {
+            let snapshot = match provider {
+                Provider::Anthropic => crate::usage::anthropic::from_headers(&headers, at),
+                Provider::Openai => crate::usage::openai::from_headers(&headers, at),
+            };
+            if let Some(snapshot) = snapshot {
+                debug_assert_eq!(snapshot.source, crate::usage::SnapshotSource::Headers);
+                report.age_secs = Some(crate::credential::now_unix().saturating_sub(at));
+                report.snapshot = Some(snapshot);
+            }
+        }
+        if report.snapshot.is_none() && report.error.is_none() {
+            report.error = Some("no response headers seen yet for this key; they are kept as requests go through claude-auth".into());
+        }
+    }
+    report
+}
