@@ -231,7 +231,7 @@ impl EncryptedFileStore {
             path: path.to_owned(),
             message,
         };
-        let header = parse_envelope(bytes, profile).map_err(fail)?;
+        let header = parse_envelope(bytes, &self.logout_command(profile)).map_err(fail)?;
         let key = self.key_for(&header.kdf, profile).map_err(fail)?;
         let open = |name: &str| {
             XChaCha20Poly1305::new(Key::from_slice(&key[..]))
@@ -250,14 +250,15 @@ impl EncryptedFileStore {
             (Some(plaintext), _) => (plaintext, None),
             (None, Some(provider)) if !self.name_prefix.is_empty() => match open(profile) {
                 Some(plaintext) => (plaintext, Some(provider)),
-                None => return Err(fail(wrong_key_message(profile))),
+                None => return Err(fail(wrong_key_message(&self.logout_command(profile)))),
             },
-            (None, _) => return Err(fail(wrong_key_message(profile))),
+            (None, _) => return Err(fail(wrong_key_message(&self.logout_command(profile)))),
         };
+        let logout = self.logout_command(profile);
         let bad = |what: String| {
             fail(format!(
                 "decrypted, but the content is not a valid credential ({what}); remove it with \
-                 `claude-auth logout --profile {profile}` and log in again"
+                 `{logout}` and log in again"
             ))
         };
         let value: Value = serde_json::from_slice(&plaintext)
@@ -267,14 +268,26 @@ impl EncryptedFileStore {
             // Bound to the bare name and another provider's: a file of the
             // bare namespace copied here, refused like any foreign file.
             Some(provider) if credential.provider() != provider => {
-                Err(fail(wrong_key_message(profile)))
+                Err(fail(wrong_key_message(&self.logout_command(profile))))
             }
             _ => Ok(credential),
         }
     }
 
+    /// The command that removes `profile`'s file, for messages: an OpenAI
+    /// profile's names its provider.
+    fn logout_command(&self, profile: &str) -> String {
+        match self.legacy_bare_name {
+            Some(Provider::Openai) => {
+                format!("claude-auth logout --provider openai --profile {profile}")
+            }
+            _ => format!("claude-auth logout --profile {profile}"),
+        }
+    }
+
     /// The key for a file with `kdf`, or why there is none.
     fn key_for(&self, kdf: &Kdf, profile: &str) -> Result<Zeroizing<[u8; KEY_LEN]>, String> {
+        let logout = self.logout_command(profile);
         if let Some(problem) = &self.key_problem {
             return Err(problem.clone());
         }
@@ -284,7 +297,7 @@ impl EncryptedFileStore {
                 None if self.passphrase.is_some() => Err(format!(
                     "this file was encrypted with a raw key, but only {PASSPHRASE_VAR} is set; \
                      set {ENCRYPTION_KEY_VAR} to the key used for it, or remove the file with \
-                     `claude-auth logout --profile {profile}`"
+                     `{logout}`"
                 )),
                 None => Err(missing_key_message()),
             },
@@ -293,7 +306,7 @@ impl EncryptedFileStore {
                 None if self.raw_key.is_some() => Err(format!(
                     "this file was encrypted with a passphrase, but only {ENCRYPTION_KEY_VAR} is \
                      set; set {PASSPHRASE_VAR} to the passphrase used for it, or remove the file \
-                     with `claude-auth logout --profile {profile}`"
+                     with `{logout}`"
                 )),
                 None => Err(missing_key_message()),
             },
@@ -390,11 +403,10 @@ fn missing_key_message() -> String {
     )
 }
 
-fn wrong_key_message(profile: &str) -> String {
+fn wrong_key_message(logout: &str) -> String {
     format!(
         "could not decrypt: wrong key or the file was modified. Check {ENCRYPTION_KEY_VAR} / \
-         {PASSPHRASE_VAR}; if the key is lost, remove the file with `claude-auth logout \
-         --profile {profile}` and log in again"
+         {PASSPHRASE_VAR}; if the key is lost, remove the file with `{logout}` and log in again"
     )
 }
 
@@ -522,11 +534,11 @@ impl Header {
 }
 
 /// Parse and check an envelope. Messages name fields, never their values.
-fn parse_envelope(bytes: &[u8], profile: &str) -> Result<Header, String> {
+fn parse_envelope(bytes: &[u8], logout: &str) -> Result<Header, String> {
     let not_ours = |why: String| {
         format!(
             "not a claude-auth encrypted credentials file ({why}); remove it with \
-             `claude-auth logout --profile {profile}` and log in again"
+             `{logout}` and log in again"
         )
     };
     let value: Value = serde_json::from_slice(bytes).map_err(|e| not_ours(e.classify_str()))?;
@@ -539,7 +551,7 @@ fn parse_envelope(bytes: &[u8], profile: &str) -> Result<Header, String> {
             return Err(format!(
                 "unsupported format version {other} (this claude-auth reads version {VERSION}); \
                  it was probably written by a newer claude-auth: upgrade claude-auth, or remove \
-                 the file with `claude-auth logout --profile {profile}`"
+                 the file with `{logout}`"
             ))
         }
         None => return Err(not_ours("missing or non-integer field 'version'".into())),

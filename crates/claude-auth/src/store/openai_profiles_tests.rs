@@ -166,6 +166,11 @@ fn encrypted_profiles_are_bound_to_openai_names() {
     p.record("ci", Some(StorageKind::EncryptedFile)).unwrap();
     let err = p.load("ci").unwrap_err().to_string();
     assert!(err.contains("could not decrypt"), "{err}");
+    // The fix it names removes the OpenAI profile, not the Anthropic one.
+    assert!(
+        err.contains("`claude-auth logout --provider openai --profile ci`"),
+        "{err}"
+    );
 
     // And an OpenAI one copied to the Anthropic side does not open there.
     p.save("ci", &chatgpt(), StorageKind::EncryptedFile)
@@ -174,6 +179,7 @@ fn encrypted_profiles_are_bound_to_openai_names() {
     std::fs::copy(&copied, tmp.path().join("encrypted/ci.json.enc")).unwrap();
     let err = anthropic_store.load("ci").unwrap_err().to_string();
     assert!(err.contains("could not decrypt"), "{err}");
+    assert!(err.contains("`claude-auth logout --profile ci`"), "{err}");
 
     // Files written before the binding (bare name, an OpenAI credential) open.
     EncryptedFileStore::from_env(openai_dir, &env)
