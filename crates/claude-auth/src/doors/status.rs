@@ -307,7 +307,7 @@ fn openai_hint(resolution: &Resolution) -> Option<String> {
         Some(found) => match &found.credential {
             Some(c) if c.is_expired_at(resolution.now) && !c.can_refresh() => Some(format!(
                 "the credential has expired; log in again: {}",
-                found.backing.login_command()
+                found.backing.login_command_for(&resolution.provider)
             )),
             _ => None,
         },

@@ -532,7 +532,9 @@ impl AuthManager {
                     kind: credential.kind().label(),
                     origin: source,
                     location: found.location.clone(),
-                    command: found.backing.login_command(),
+                    command: found
+                        .backing
+                        .login_command_for(self.inner.resolver.provider()),
                 });
             }
             return Ok(self.hand_out(credential, &found, &provenance, false));

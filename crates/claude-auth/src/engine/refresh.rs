@@ -110,7 +110,7 @@ impl AuthManager {
         let Some(refresh_token) = set.refresh_token.clone() else {
             return Err(AuthError::LoginRequired {
                 message: "the login has no refresh token".into(),
-                command: backing.login_command(),
+                command: backing.login_command_for(self.inner.resolver.provider()),
             });
         };
         let fp = fingerprint(&refresh_token);
@@ -129,7 +129,7 @@ impl AuthManager {
         if known_dead {
             return Err(AuthError::LoginRequired {
                 message: "the server already rejected this login's refresh token".into(),
-                command: backing.login_command(),
+                command: backing.login_command_for(self.inner.resolver.provider()),
             });
         }
         let result = if set.provider == Provider::Openai {
@@ -193,7 +193,7 @@ impl AuthManager {
                 }
                 Err(AuthError::LoginRequired {
                     message,
-                    command: backing.login_command(),
+                    command: backing.login_command_for(self.inner.resolver.provider()),
                 })
             }
             Err(Refused::Failed(e)) => {

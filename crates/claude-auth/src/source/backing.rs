@@ -162,6 +162,20 @@ impl Backing {
             },
         }
     }
+
+    /// The command that renews a `provider` login kept here: as
+    /// [`Backing::login_command`], except that a credential from the
+    /// environment or an external command names the provider's own login
+    /// (`--provider chatgpt` for OpenAI) rather than Anthropic's.
+    pub fn login_command_for(&self, provider: &crate::credential::Provider) -> String {
+        match (self, provider) {
+            (
+                Backing::Environment | Backing::ExternalCommand | Backing::Memory,
+                crate::credential::Provider::Openai,
+            ) => "claude-auth login --provider chatgpt".into(),
+            _ => self.login_command(),
+        }
+    }
 }
 
 /// `<file>.lock`, beside `file`.

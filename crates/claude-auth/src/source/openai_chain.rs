@@ -123,7 +123,7 @@ fn openai_warnings(r: &Resolver, res: &Resolution, out: &mut Vec<Warning>) {
                     code: "expired-no-refresh",
                     message: format!(
                         "the winning OpenAI credential ({label}) has expired and cannot be refreshed; log in again: {}",
-                        backing.login_command()
+                        backing.login_command_for(&crate::credential::Provider::Openai)
                     ),
                 });
             }

@@ -218,3 +218,24 @@ fn one_helper_for_both_providers_is_parsed_and_cached_per_provider() {
     assert_eq!(anthropic.provider(), &Provider::Anthropic);
     assert_eq!(openai.provider(), &Provider::Openai);
 }
+
+#[test]
+fn an_expired_chatgpt_token_from_the_script_names_the_openai_login() {
+    let tmp = tempfile::tempdir().unwrap();
+    let token = jwt(r#"{"exp":1000,"https://api.openai.com/auth":{"chatgpt_account_id":"a"}}"#);
+    let cmd = script(tmp.path(), "expired", &format!("echo {token}"));
+    let res = resolver(tmp.path(), &cmd, &[]).resolve(&ResolveOptions::default());
+    assert_eq!(res.winner().unwrap().id, SourceId::OpenaiExternalCommand);
+    let warning = res
+        .warnings
+        .iter()
+        .find(|w| w.code == "expired-no-refresh")
+        .expect("an expired-no-refresh warning");
+    assert!(
+        warning
+            .message
+            .ends_with("log in again: claude-auth login --provider chatgpt"),
+        "{}",
+        warning.message
+    );
+}
