@@ -1,6 +1,6 @@
 //! Writes and deletes of Codex's login (`login --provider openai --codex`,
 //! `logout --provider openai --codex`) take Codex's own locks as Codex
-//! 0.171.0 does (CODEX_LOCKS.md items 1-2: `auth.lock`, then
+//! 0.171.0 does (docs/codex-locks.md items 1-2: `auth.lock`, then
 //! `auth.json.lock` tried every 10 ms for 5 s), and `logout --provider
 //! openai` revokes a ChatGPT login's refresh token at the issuer's
 //! `/oauth/revoke` as Codex does (item 7), against the loopback issuer.

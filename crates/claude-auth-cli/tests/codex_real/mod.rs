@@ -9,7 +9,7 @@
 //! (`CODEX_REFRESH_TOKEN_URL_OVERRIDE`, `CODEX_REVOKE_TOKEN_URL_OVERRIDE`)
 //! on loopback too, so nothing can reach OpenAI; each run is bounded by a
 //! deadline and killed past it. What Codex 0.171.0 prints and how it locks:
-//! `/work/wt/CODEX_LOCKS.md` (summarised in the interop tests).
+//! `docs/codex-locks.md` (summarised in the interop tests).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;

@@ -10,7 +10,7 @@
 //! - A credential given in code is held by the manager; it needs no lock
 //!   beyond the manager's single flight.
 //! - Codex's login (`auth.json` or its keyring entry) is locked the way
-//!   Codex 0.171.0 locks it (`/work/wt/CODEX_LOCKS.md`, measured with
+//!   Codex 0.171.0 locks it (`docs/codex-locks.md`, measured with
 //!   strace): our own lock (`locks/codex-<home hash>.lock`), then Codex's
 //!   `$CODEX_HOME/auth.lock` (flock, exclusive) held across re-read →
 //!   refresh → write, and Codex's `auth.json.lock` (flock, tried every

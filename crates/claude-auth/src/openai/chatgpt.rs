@@ -26,7 +26,7 @@ pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
 pub const TOKEN_PATH: &str = "/oauth/token";
 /// The revocation endpoint, relative to the issuer. Not in the issuer's
 /// documentation: observed in Codex 0.171.0's own traffic on `codex logout`
-/// (`/work/wt/CODEX_LOCKS.md` item 7, measured with strace against a
+/// (`docs/codex-locks.md` item 7, measured with strace against a
 /// loopback issuer through `CODEX_REVOKE_TOKEN_URL_OVERRIDE`): a JSON POST of
 /// [`ChatGptOAuth::revoke_body`] before the login is deleted.
 pub const REVOKE_PATH: &str = "/oauth/revoke";

@@ -83,7 +83,7 @@ fn refresh_is_json_with_exactly_three_fields() {
 
 #[test]
 fn revocation_is_what_codex_sends() {
-    // CODEX_LOCKS.md item 7: Codex 0.171.0's `codex logout` traffic.
+    // docs/codex-locks.md item 7: Codex 0.171.0's `codex logout` traffic.
     let oauth = ChatGptOAuth::default();
     assert_eq!(oauth.revoke_url(), "https://auth.openai.com/oauth/revoke");
     let body = oauth.revoke_body(&Secret::new("rt-0123456789"));

@@ -1,6 +1,6 @@
 //! Codex's own two lock files, taken the way Codex 0.171.0 takes them
 //! around every write or delete of its login (measured with strace,
-//! `/work/wt/CODEX_LOCKS.md` items 1-2): `$CODEX_HOME/auth.lock` first
+//! `docs/codex-locks.md` items 1-2): `$CODEX_HOME/auth.lock` first
 //! (Codex: `flock(LOCK_EX)`, blocking with no timeout; here bounded by the
 //! caller's timeout), then `$CODEX_HOME/auth.json.lock` (Codex:
 //! `flock(LOCK_EX|LOCK_NB)` tried every 10 ms, giving up after 5 s), released
