@@ -238,22 +238,16 @@ pub fn logout(global: &GlobalArgs, codex: bool) -> CommandResult {
     }
     let profiles = profiles()?;
     let out = runtime()?.block_on(profiles.logout_openai(global.profile.as_deref(), codex))?;
-    for note in &out.notes {
-        if note.is_warning() {
-            warn(&note.to_string());
-        } else {
-            eprintln!("  {note}");
-        }
-    }
     let message = match (&out.profile, out.removed.is_empty()) {
         (Some(p), true) => format!("Not logged in to OpenAI profile {p}: nothing to remove"),
         (Some(p), false) => format!("Logged out of OpenAI profile {p}"),
         (None, true) => "Codex is not logged in: nothing to remove".to_owned(),
         (None, false) => "Logged out of Codex's login".to_owned(),
     };
-    success(&message);
-    for path in &out.removed {
-        eprintln!("  removed {path}");
-    }
+    crate::commands::logout::print_outcome(
+        out.notes.iter().map(|n| (n.is_warning(), n.to_string())),
+        &message,
+        &out.removed,
+    );
     Ok(0)
 }
