@@ -1,6 +1,9 @@
 //! The usage ledger: every request's token counts and the latest rate-limit
 //! headers, in one SQLite file in our state dir that every process on the
-//! machine (clients, proxies, `usage`) shares.
+//! machine (clients, proxies, `usage`) shares. It also holds the agent
+//! sessions (`agents`: who ran, with which key hash and budget, and how it
+//! ended) and the events users must be told about (`events`: a failover to
+//! another provider, a request refused for its budget).
 //!
 //! WAL mode with a busy timeout, so many writers and readers work at once;
 //! a file that is not a database (or is corrupt) is moved aside, never
@@ -55,6 +58,33 @@ CREATE TABLE IF NOT EXISTS limits (
     headers TEXT NOT NULL,
     PRIMARY KEY (provider, profile)
 );
+CREATE INDEX IF NOT EXISTS requests_agent ON requests(agent, at);
+CREATE TABLE IF NOT EXISTS agents (
+    session INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    profile TEXT,
+    pid INTEGER,
+    pid_start INTEGER,
+    started INTEGER NOT NULL,
+    ended INTEGER,
+    exit_code INTEGER,
+    end_reason TEXT,
+    key_hash TEXT,
+    budget TEXT
+);
+CREATE INDEX IF NOT EXISTS agents_open ON agents(ended, id);
+CREATE INDEX IF NOT EXISTS agents_key ON agents(key_hash);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    agent TEXT,
+    provider TEXT,
+    profile TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
 ";
 
 /// A login's latest rate-limit headers: provider, login, when (Unix
