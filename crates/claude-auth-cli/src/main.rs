@@ -38,7 +38,7 @@ pub const EXIT_AUTH_REQUIRED: u8 = 4;
 #[command(
     name = "claude-auth",
     version,
-    about = "Authentication to Claude that is correct, safe and explains itself",
+    about = "Authentication to Claude and OpenAI that is correct, safe and explains itself",
     long_about = None,
     propagate_version = true
 )]
