@@ -23,6 +23,9 @@
 //! - [`usage`]: subscription windows, API-key limits, pace, and the usage ledger.
 //! - [`Providers`]: both vendors at once: a manager per provider (built on
 //!   first use), their logins, the active provider and why, `switch`.
+//! - [`select`]: which usable credential to use (strategies, task hints,
+//!   a reason for every decision), preferences, and an engine pinned to
+//!   one credential for failover.
 //! - [`profiles`]: the profile service front ends call to log in and out:
 //!   storage policy (the visible keyring fallback), activation, listing,
 //!   logout with revocation.
@@ -51,6 +54,7 @@ pub mod profiles;
 pub mod redact;
 pub mod secret;
 pub mod secure_file;
+pub mod select;
 pub mod source;
 pub mod store;
 pub mod usage;

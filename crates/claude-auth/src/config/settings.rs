@@ -36,6 +36,12 @@
 //!
 //! [openai.external_command]       # last in the OpenAI chain; same keys as above
 //! command = "op read op://Private/OpenAI/credential"
+//!
+//! [selection]                     # see crate::config::selection
+//! strategy = "subscription-first"
+//! subscription_threshold_percent = 80
+//! fallback = ["anthropic-subscription", "anthropic-api-key", "openai"]
+//! failover = true
 //! ```
 
 use std::collections::BTreeMap;
@@ -46,6 +52,7 @@ use serde::Deserialize;
 use crate::config::env::Env;
 use crate::config::locations::own_config_dir;
 use crate::config::provider::{PresetOverride, Presets};
+use crate::config::selection::{SelectionFile, SelectionSettings};
 use crate::config::source_id::SourceId;
 use crate::error::{Error, Result};
 use crate::secure_file::{read_optional, ReadPolicy};
@@ -168,6 +175,8 @@ struct SettingsFile {
     usage: UsageSettings,
     #[serde(default)]
     openai: OpenaiSettings,
+    #[serde(default)]
+    selection: SelectionFile,
 }
 
 /// Effective settings (file, then environment overrides).
@@ -213,6 +222,8 @@ pub struct Settings {
     /// The OpenAI chain's external command (`[openai.external_command]`),
     /// if configured.
     pub openai_external_command: Option<ExternalCommandSettings>,
+    /// `[selection]`: strategy, threshold, fallback, failover.
+    pub selection: SelectionSettings,
 }
 
 impl Default for Settings {
@@ -235,6 +246,7 @@ impl Default for Settings {
             openai_issuer: None,
             chatgpt_base_url: None,
             openai_external_command: None,
+            selection: SelectionSettings::default(),
         }
     }
 }
@@ -348,6 +360,7 @@ impl Settings {
             )?);
         }
         s.openai_external_command = file.openai.external_command;
+        s.selection = SelectionSettings::from_file(file.selection, setting)?;
         // Check presets now so a bad [providers.x] table is reported with the file.
         Presets::load(&s.providers, &path.display().to_string())?;
         Ok(s)

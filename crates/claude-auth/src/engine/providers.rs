@@ -194,6 +194,16 @@ impl Providers {
         &self.env
     }
 
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The options `provider`'s manager is built with.
+    pub fn manager_options(&self, provider: &Provider) -> &ManagerOptions {
+        &self.options[slot(provider)]
+    }
+
     /// `provider`'s resolver (built on first use).
     pub fn resolver(&self, provider: &Provider) -> &Resolver {
         self.resolvers[slot(provider)].get_or_init(|| {

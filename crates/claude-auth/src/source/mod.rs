@@ -174,6 +174,22 @@ pub struct ResolveOptions {
     /// credentials are found and reported. The external command is never
     /// run once something has won.
     pub examine_all: bool,
+    /// Consult this source only (and accept only this profile from it): an
+    /// engine for exactly one credential
+    /// ([`Providers::manager_for`](crate::Providers::manager_for)). The
+    /// source stops the chain with an error when it no longer holds that
+    /// credential, rather than another source standing in silently.
+    pub pin: Option<Pin>,
+}
+
+/// One credential, by its source and profile (see [`ResolveOptions::pin`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    /// The source.
+    pub source: SourceId,
+    /// The profile it must hold (`None`: whatever it holds, for sources
+    /// without profiles).
+    pub profile: Option<String>,
 }
 
 /// The chain's result: the winner and the record of every source.
@@ -482,6 +498,17 @@ impl Resolver {
         let mut error: Option<(SourceId, Error)> = None;
         let mut decided = false;
         for id in order {
+            if let Some(pin) = options.pin.as_ref().filter(|p| p.source != id) {
+                reports.push(SourceReport {
+                    id,
+                    outcome: Outcome::NotChecked(format!(
+                        "not consulted: the engine is pinned to {}",
+                        pin.source
+                    )),
+                    winner: false,
+                });
+                continue;
+            }
             if decided && !options.examine_all {
                 let why = match &error {
                     Some((src, _)) => format!("not consulted: {src} failed and stopped the chain"),
@@ -507,7 +534,10 @@ impl Resolver {
                 });
                 continue;
             }
-            let step = source_of(id)(self, options);
+            let mut step = source_of(id)(self, options);
+            if let Some(pin) = &options.pin {
+                step = pinned(step, pin);
+            }
             let (outcome, winner) = match step {
                 Step::Found(found) => {
                     let win = !decided;
@@ -531,6 +561,30 @@ impl Resolver {
             });
         }
         (reports, error)
+    }
+}
+
+/// A pinned source's answer: only the pinned credential counts; anything
+/// else stops the chain with an error naming what changed.
+fn pinned(step: Step, pin: &Pin) -> Step {
+    let gone = |what: String| {
+        Step::Fail(
+            Error::Setting {
+                setting: pin.source.label().to_owned(),
+                message: format!("{what}; choose again (`claude-auth select`) or see `claude-auth status`"),
+            },
+            true,
+        )
+    };
+    match step {
+        Step::Found(found) if found.profile != pin.profile => gone(format!(
+            "the chosen credential ({}) is no longer there: it now holds {}",
+            pin.profile.as_deref().map_or("no profile".into(), |p| format!("profile {p:?}")),
+            found.profile.as_deref().map_or("no profile".into(), |p| format!("profile {p:?}"))
+        )),
+        Step::Skip(why) => gone(format!("the chosen credential is no longer there ({why})")),
+        Step::Fail(e, _) => Step::Fail(e, true),
+        found => found,
     }
 }
 
