@@ -22,6 +22,8 @@ use serde::Serialize;
 use crate::credential::Provider;
 use crate::secure_file::check_private_file;
 
+pub use super::events::{Event, EVENT_BUDGET_REFUSED, EVENT_FAILOVER, EVENT_SELECTION};
+
 /// The ledger's file name in the state dir.
 pub const FILE_NAME: &str = "usage.db";
 /// How long a writer waits for another process's write before giving up.
@@ -380,7 +382,7 @@ impl Ledger {
         self.moved_aside.as_deref()
     }
 
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, LedgerError> {

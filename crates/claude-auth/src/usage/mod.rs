@@ -10,6 +10,7 @@
 //! counts in a small SQLite database shared by all processes on the machine.
 
 pub mod anthropic;
+pub mod events;
 pub mod fetch;
 pub mod ledger;
 pub mod openai;

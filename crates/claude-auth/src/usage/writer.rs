@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::events::{insert_events, Event};
 use super::ledger::{is_kept_header, kept_pairs, LatestLimits, Ledger, RequestRecord, Row};
 use super::tap::TokenUsage;
 use crate::credential::Provider;
@@ -54,6 +55,7 @@ enum Entry {
         at: u64,
         headers: Vec<(HeaderName, HeaderValue)>,
     },
+    Event(Event),
 }
 
 #[derive(Default)]
@@ -153,6 +155,12 @@ impl LedgerWriter {
     /// Queue one request's record.
     pub fn record(&self, record: RequestRecord) {
         self.send(Entry::Request(record));
+    }
+
+    /// Queue an event for the ledger's `events` table (a failover, a
+    /// budget refusal): rare, so it rides the same queue as requests.
+    pub fn event(&self, event: Event) {
+        self.send(Entry::Event(event));
     }
 
     /// Queue a response's rate-limit headers as a login's latest; only the
@@ -307,10 +315,22 @@ fn write(ledger: &Ledger, batch: &[Entry]) {
             cache_read_tokens: f.usage.cache_read_tokens,
             latency_ms: f.latency_ms,
         }),
-        Entry::Limits { .. } => None,
+        Entry::Limits { .. } | Entry::Event(_) => None,
     });
     if let Err(e) = ledger.write_rows(rows, &limits) {
         tracing::warn!("usage ledger: {e}");
+    }
+    let events: Vec<&Event> = batch
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    if !events.is_empty() {
+        if let Err(e) = ledger.with(|c| insert_events(c, &events)) {
+            tracing::warn!("usage ledger: {e}");
+        }
     }
 }
 
@@ -370,6 +390,16 @@ impl UsageSink {
             crate::credential::now_unix,
             headers,
         );
+    }
+
+    /// Queue an event about this sink's login: its provider, login and
+    /// agent filled in.
+    pub fn event(&self, kind: &str, detail: impl Into<String>) {
+        let mut event = Event::now(kind, detail);
+        event.provider = Some(self.provider.as_str().to_owned());
+        event.profile = Some(self.login.to_string());
+        event.agent = self.agent.as_deref().map(str::to_owned);
+        self.writer.event(event);
     }
 
     /// A response ended (or was abandoned): one ledger row.

@@ -56,6 +56,10 @@ pub struct ProxyConfig {
     /// Where each response's rate-limit headers and token counts go (the
     /// usage ledger); `None`: not recorded.
     pub usage: Option<crate::usage::writer::UsageSink>,
+    /// Failover to further credentials when this one rejects a request
+    /// (`[selection] fallback`); `None`: off, a rejection goes back to the
+    /// client unchanged.
+    pub failover: Option<std::sync::Arc<super::ProxyFailover>>,
 }
 
 impl ProxyConfig {
@@ -78,6 +82,7 @@ impl ProxyConfig {
             http2_keep_alive: Duration::from_secs(20),
             max_connections: 1024,
             usage: None,
+            failover: None,
         }
     }
 }

@@ -159,9 +159,19 @@ pub(super) fn relay(
     upstream: Response<RelayedBody>,
     started: Instant,
 ) -> Response<ProxyBody> {
+    relay_with(shared, shared.config.usage.as_ref(), upstream, started)
+}
+
+/// [`relay`], metered into `usage` (the failover entry's login).
+pub(super) fn relay_with(
+    shared: &Shared,
+    usage: Option<&crate::usage::writer::UsageSink>,
+    upstream: Response<RelayedBody>,
+    started: Instant,
+) -> Response<ProxyBody> {
     let target = &shared.target;
     let (mut parts, body) = upstream.into_parts();
-    let body = match &shared.config.usage {
+    let body = match usage {
         None => MeteredBody::plain(body),
         Some(sink) => {
             sink.headers(&parts.headers);
@@ -305,6 +315,18 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     let (parts, body) = req.into_parts();
     let method = parts.method;
     let mut headers = parts.headers;
+    if let Some(chain) = &shared.config.failover {
+        let forward = super::failover::forward(
+            shared,
+            chain,
+            method,
+            path_and_query,
+            headers,
+            body,
+            started,
+        );
+        return Box::pin(forward).await;
+    }
     let obtained = match shared.manager.obtain().await {
         Ok(o) => o,
         Err(e) => {

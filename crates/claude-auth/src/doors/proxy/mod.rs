@@ -28,6 +28,10 @@
 //!   echoing upstream would answer with the injected credential);
 //! - bounds what any local process can hold: connections at once, and how
 //!   long a connection may go without a request (see `listener`);
+//! - with a failover chain (`[selection] fallback`), sends a request the
+//!   provider rejects again with the next credential that speaks the same
+//!   API, and says so on stderr and in the ledger (see `failover` and
+//!   [`crate::doors::failover`] for the rule);
 //! - records each response's rate-limit headers and token counts in the
 //!   usage ledger when given a [`UsageSink`](crate::usage::writer::UsageSink)
 //!   (`metered`: counted as the body streams, never buffered);
@@ -37,11 +41,13 @@
 //!
 //! Layout: `config` (settings and defaults), `listener` (accepting within
 //! limits, timeouts for every connection state), `handler` (one request:
-//! checks, credential, retry after a 401, relay, log), `headers` (what
+//! checks, credential, retry after a 401, relay, log), `failover` (the
+//! same with a chain of credentials), `headers` (what
 //! crosses and what is injected), `target` (the base URL: joining paths,
 //! rewriting redirects), `upstream` (the keep-alive pool).
 
 mod config;
+mod failover;
 mod handler;
 mod headers;
 mod listener;
@@ -61,6 +67,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::doors::wire::OAUTH_BETA;
 pub use config::ProxyConfig;
+pub use failover::{ProxyFailover, ProxyFallback};
 pub use headers::upstream_headers;
 
 use crate::engine::manager::AuthManager;

@@ -1,0 +1,213 @@
+//! Honest failover: which entry of the `[selection] fallback` list a door
+//! uses now, and the notice every switch must give.
+//!
+//! Failover is off unless `fallback` is set. With it on, a door (the proxy,
+//! the library client, `chat`) keeps a [`Rotation`] over the entries it can
+//! use, in the list's order. The rule:
+//!
+//! - a request goes to the first entry that is not held;
+//! - when an entry [rejects](crate::doors::rejection) a request, it is held
+//!   until its rejected window resets (the reset header;
+//!   [`Rejection::until`]); the request is sent again to the next entry when
+//!   its body could be kept (buffered), otherwise the client gets the
+//!   rejection and the next requests go to the next entry;
+//! - once the hold ends, requests go back to the earlier entry (announced
+//!   as a switch too, since the billing changes back);
+//! - when every entry is held, requests go to the current one, and its
+//!   rejection reaches the client unchanged.
+//!
+//! Every switch yields a [`Switch`], which the door prints on stderr (the
+//! proxy), hands to the embedder (the client's callback) and writes to the
+//! usage ledger's `events` (`kind = failover`): a switch from a subscription
+//! to pay-as-you-go is never silent. Transient errors (5xx, 529, network)
+//! never switch.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use crate::doors::rejection::{RejectReason, Rejection};
+
+/// Why a door switched entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SwitchReason {
+    /// The entry it left rejected a request.
+    Rejected(RejectReason),
+    /// The earlier entry's rejected window has reset: back to it.
+    WindowReset,
+}
+
+impl fmt::Display for SwitchReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwitchReason::Rejected(r) => write!(f, "rejected: {r}"),
+            SwitchReason::WindowReset => f.write_str("its rejected window has reset"),
+        }
+    }
+}
+
+/// One switch between entries, as every door reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Switch {
+    /// The class (or provider) it left: `anthropic-subscription`, …
+    pub from: String,
+    /// The class (or provider) it now uses.
+    pub to: String,
+    /// Why.
+    pub reason: SwitchReason,
+}
+
+/// How a class is billed, for the notice.
+fn billing(class: &str) -> &'static str {
+    if class.ends_with("-subscription") {
+        "the subscription's usage windows"
+    } else if class.ends_with("-api-key") {
+        "pay-as-you-go API billing"
+    } else {
+        "that provider's billing"
+    }
+}
+
+impl fmt::Display for Switch {
+    /// `failover: anthropic-subscription -> anthropic-api-key (rejected: …);
+    /// billing changes: requests now count against pay-as-you-go API
+    /// billing, not the subscription's usage windows`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "failover: {} -> {} ({}); billing changes: requests now count against {}, not {}",
+            self.from,
+            self.to,
+            self.reason,
+            billing(&self.to),
+            billing(&self.from)
+        )
+    }
+}
+
+struct State {
+    /// Per entry: held until (Unix seconds), and why.
+    held: Vec<Option<(u64, RejectReason)>>,
+    /// The entry the last request went to.
+    current: usize,
+}
+
+/// The rule above over `n` entries (0 is the first of the list).
+pub struct Rotation {
+    classes: Vec<String>,
+    state: Mutex<State>,
+}
+
+impl fmt::Debug for Rotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rotation")
+            .field("classes", &self.classes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rotation {
+    /// A rotation over entries of these classes, in order, starting at the first.
+    pub fn new(classes: Vec<String>) -> Rotation {
+        let n = classes.len();
+        Rotation {
+            classes,
+            state: Mutex::new(State {
+                held: vec![None; n],
+                current: 0,
+            }),
+        }
+    }
+
+    /// The entries' classes.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entry to use at `now`, and, when it is not the one the last
+    /// request used, the switch to announce with the entry it leaves.
+    pub fn pick(&self, now: u64) -> (usize, Option<(usize, Switch)>) {
+        let mut st = self.lock();
+        for h in st.held.iter_mut() {
+            if h.as_ref().is_some_and(|(until, _)| *until <= now) {
+                *h = None;
+            }
+        }
+        let current = st.current;
+        let Some(chosen) = st.held.iter().position(Option::is_none) else {
+            return (current, None);
+        };
+        if chosen == current {
+            return (current, None);
+        }
+        let reason = match &st.held[current] {
+            Some((_, why)) => SwitchReason::Rejected(why.clone()),
+            None => SwitchReason::WindowReset,
+        };
+        st.current = chosen;
+        let switch = Switch {
+            from: self.classes[current].clone(),
+            to: self.classes[chosen].clone(),
+            reason,
+        };
+        (chosen, Some((current, switch)))
+    }
+
+    /// Entry `index` rejected a request at `now`: hold it until its window
+    /// resets. Returns whether another entry is free now (so the request may
+    /// be sent again).
+    pub fn reject(&self, index: usize, rejection: &Rejection, now: u64) -> bool {
+        let mut st = self.lock();
+        if let Some(h) = st.held.get_mut(index) {
+            *h = Some((rejection.until(now), rejection.reason.clone()));
+        }
+        st.held
+            .iter()
+            .enumerate()
+            .any(|(i, h)| i != index && h.as_ref().is_none_or(|(until, _)| *until <= now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(resets_at: u64) -> Rejection {
+        Rejection {
+            reason: RejectReason::UnifiedRejected,
+            resets_at: Some(resets_at),
+        }
+    }
+
+    #[test]
+    fn moves_on_a_rejection_stays_until_the_reset_then_goes_back() {
+        let r = Rotation::new(vec![
+            "anthropic-subscription".into(),
+            "anthropic-api-key".into(),
+        ]);
+        assert_eq!(r.pick(10), (0, None));
+        assert!(r.reject(0, &rejected(100), 10));
+        let (i, switch) = r.pick(11);
+        assert_eq!(i, 1);
+        let (left, switch) = switch.unwrap();
+        assert_eq!(left, 0);
+        assert_eq!(
+            switch.to_string(),
+            "failover: anthropic-subscription -> anthropic-api-key (rejected: the unified rate \
+             limit status is rejected); billing changes: requests now count against \
+             pay-as-you-go API billing, not the subscription's usage windows"
+        );
+        // Stays there, silently, until the reset.
+        assert_eq!(r.pick(99), (1, None));
+        let (i, back) = r.pick(100);
+        assert_eq!(i, 0);
+        assert_eq!(back.unwrap().1.reason, SwitchReason::WindowReset);
+        // Everything held: the current one, no switch, no free entry.
+        assert!(r.reject(0, &rejected(500), 101));
+        assert!(!r.reject(1, &rejected(500), 101));
+        assert_eq!(r.pick(102).0, 0);
+    }
+}
