@@ -39,12 +39,36 @@ fn every_key_of_the_selection_table() {
 #[test]
 fn bad_values_name_the_setting_and_what_is_allowed() {
     for (text, key, says) in [
-        ("[selection]\nfallback = [\"anthropic-sub\"]\n", "(selection.fallback)", "anthropic-subscription"),
-        ("[selection]\nfallback = [\"openai\", \"openai\"]\n", "(selection.fallback)", "listed twice"),
-        ("[selection]\nstrategy = \"smart\"\n", "(selection.strategy)", "subscription-first"),
-        ("[selection]\nsubscription_threshold_percent = 120\n", "(selection.subscription_threshold_percent)", "from 1 to 100"),
-        ("[selection]\nfailover = true\n", "(selection.failover)", "needs a fallback list"),
-        ("[selection]\nfalback = []\n", "config.toml", "unknown field `falback`"),
+        (
+            "[selection]\nfallback = [\"anthropic-sub\"]\n",
+            "(selection.fallback)",
+            "anthropic-subscription",
+        ),
+        (
+            "[selection]\nfallback = [\"openai\", \"openai\"]\n",
+            "(selection.fallback)",
+            "listed twice",
+        ),
+        (
+            "[selection]\nstrategy = \"smart\"\n",
+            "(selection.strategy)",
+            "subscription-first",
+        ),
+        (
+            "[selection]\nsubscription_threshold_percent = 120\n",
+            "(selection.subscription_threshold_percent)",
+            "from 1 to 100",
+        ),
+        (
+            "[selection]\nfailover = true\n",
+            "(selection.failover)",
+            "needs a fallback list",
+        ),
+        (
+            "[selection]\nfalback = []\n",
+            "config.toml",
+            "unknown field `falback`",
+        ),
     ] {
         let err = load(text).unwrap_err();
         assert!(err.contains(key) && err.contains(says), "{text}: {err}");

@@ -49,7 +49,9 @@ pub enum RejectReason {
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RejectReason::UnifiedRejected => f.write_str("the unified rate limit status is rejected"),
+            RejectReason::UnifiedRejected => {
+                f.write_str("the unified rate limit status is rejected")
+            }
             RejectReason::WindowFull(w) => write!(f, "429 with the {w} window at 100 %"),
             RejectReason::LoginRequired => {
                 f.write_str("the login was refused and needs a new login")

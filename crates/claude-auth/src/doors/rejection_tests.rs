@@ -46,10 +46,7 @@ fn a_429_needs_a_window_at_100_percent() {
     let r = Rejection::from_response(&A, 429, &full, 100).unwrap();
     assert_eq!(r.reason, RejectReason::WindowFull("5h".into()));
     assert_eq!(r.resets_at, Some(7000));
-    assert_eq!(
-        r.reason.to_string(),
-        "429 with the 5h window at 100 %"
-    );
+    assert_eq!(r.reason.to_string(), "429 with the 5h window at 100 %");
     // The same headers on a 400 are the request's fault, not a limit.
     assert!(Rejection::from_response(&A, 400, &full, 100).is_none());
     // A plain 429 (a burst), or one at 99 %: transient.

@@ -30,7 +30,10 @@ pub fn class_of(provider: &Provider, found: &Found) -> CandidateClass {
 /// says, and no other source stands in for it), with why.
 pub(crate) fn from_resolution(resolution: &Resolution) -> (Vec<Candidate>, Option<String>) {
     if let Some((id, e)) = &resolution.error {
-        return (Vec::new(), Some(format!("{}: {id}: {e}", resolution.provider)));
+        return (
+            Vec::new(),
+            Some(format!("{}: {id}: {e}", resolution.provider)),
+        );
     }
     let provider = &resolution.provider;
     let list = resolution

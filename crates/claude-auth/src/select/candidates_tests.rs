@@ -131,7 +131,10 @@ async fn manager_for_resolves_exactly_that_credential_even_when_shadowed() {
     let tmp = tempfile::tempdir().unwrap();
     let p = four(tmp.path());
     let list = p.candidates();
-    for (candidate, secret) in list.iter().zip([ANT_KEY, OAT, OPENAI_KEY, "eyJ.select.sig"]) {
+    for (candidate, secret) in list
+        .iter()
+        .zip([ANT_KEY, OAT, OPENAI_KEY, "eyJ.select.sig"])
+    {
         let m = p.manager_for(candidate).unwrap();
         let got = m.obtain().await.unwrap();
         assert_eq!(got.credential.secret().expose(), secret, "{candidate:?}");

@@ -29,5 +29,8 @@ fn classes_strategies_and_hints_parse_and_print_in_kebab_case() {
         err.contains("anthropic-api-key") && err.contains("a provider alone"),
         "{err}"
     );
-    assert!("smart".parse::<Strategy>().unwrap_err().contains("subscription-first"));
+    assert!("smart"
+        .parse::<Strategy>()
+        .unwrap_err()
+        .contains("subscription-first"));
 }

@@ -571,7 +571,9 @@ fn pinned(step: Step, pin: &Pin) -> Step {
         Step::Fail(
             Error::Setting {
                 setting: pin.source.label().to_owned(),
-                message: format!("{what}; choose again (`claude-auth select`) or see `claude-auth status`"),
+                message: format!(
+                    "{what}; choose again (`claude-auth select`) or see `claude-auth status`"
+                ),
             },
             true,
         )
@@ -579,8 +581,13 @@ fn pinned(step: Step, pin: &Pin) -> Step {
     match step {
         Step::Found(found) if found.profile != pin.profile => gone(format!(
             "the chosen credential ({}) is no longer there: it now holds {}",
-            pin.profile.as_deref().map_or("no profile".into(), |p| format!("profile {p:?}")),
-            found.profile.as_deref().map_or("no profile".into(), |p| format!("profile {p:?}"))
+            pin.profile
+                .as_deref()
+                .map_or("no profile".into(), |p| format!("profile {p:?}")),
+            found
+                .profile
+                .as_deref()
+                .map_or("no profile".into(), |p| format!("profile {p:?}"))
         )),
         Step::Skip(why) => gone(format!("the chosen credential is no longer there ({why})")),
         Step::Fail(e, _) => Step::Fail(e, true),

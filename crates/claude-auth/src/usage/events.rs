@@ -130,8 +130,8 @@ mod tests {
         assert_eq!(got[0].provider.as_deref(), Some("anthropic"));
         assert!(ledger.events(101).unwrap().is_empty());
 
-        let writer = LedgerWriter::spawn(Ledger::open_in(&dir.path().join("state")).unwrap())
-            .unwrap();
+        let writer =
+            LedgerWriter::spawn(Ledger::open_in(&dir.path().join("state")).unwrap()).unwrap();
         let mut queued = Event::now(EVENT_BUDGET_REFUSED, "x".repeat(MAX_DETAIL + 10));
         queued.at = 200;
         writer.event(queued);
