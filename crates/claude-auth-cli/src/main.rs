@@ -23,6 +23,7 @@ macro_rules! out {
 
 mod commands;
 mod output;
+mod tui;
 mod usage_view;
 
 use std::process::ExitCode;
@@ -123,6 +124,8 @@ enum Command {
         #[arg(value_enum, value_name = "PROVIDER")]
         provider: Option<commands::provider::ProviderArg>,
     },
+    /// A full-screen dashboard of every login, its expiry and usage, with log in, switch, refresh and log out
+    Tui,
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -231,6 +234,7 @@ fn main() -> ExitCode {
             commands::profile::show(&cli.global, name.as_deref())
         }
         Command::Switch { provider } => commands::switch::run(&cli.global, provider),
+        Command::Tui => tui::run(&cli.global),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "claude-auth", &mut std::io::stdout());

@@ -1,0 +1,284 @@
+//! The TUI's state and what each key does to it, with no terminal: a key
+//! changes the state and may ask the worker for something ([`Request`]);
+//! the worker's answers ([`Update`]) change the state again. The unit tests
+//! drive this directly.
+
+use std::cell::Cell;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+use super::model::{Dashboard, RowState, UsageItem};
+use claude_auth::Provider;
+
+/// What is on screen above the dashboard.
+#[derive(Debug)]
+pub enum Screen {
+    /// The dashboard alone.
+    Dashboard,
+    /// The keys.
+    Help,
+}
+
+/// What the UI asks the worker to do.
+#[derive(Debug)]
+pub enum Request {
+    /// Read the dashboard again.
+    Reload,
+    /// Ask for every login's usage now (through the usage cache).
+    Usage,
+    /// Refresh a provider's winning OAuth login now.
+    Refresh(Provider),
+    /// Make a provider (and a profile) the active one.
+    Switch(Provider, Option<String>),
+    /// Stop the running action.
+    Cancel,
+}
+
+/// What the worker tells the UI.
+#[derive(Debug)]
+pub enum Update {
+    /// The dashboard, read again.
+    Dashboard(Box<Dashboard>),
+    /// Fresh usage.
+    Usage(Vec<UsageItem>),
+    /// An action finished: a line to show, and whether it failed.
+    Done {
+        /// What happened (or the error).
+        message: String,
+        /// Whether it failed.
+        failed: bool,
+    },
+}
+
+/// A line shown above the footer until the next key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The text.
+    pub text: String,
+    /// Whether it is an error.
+    pub error: bool,
+}
+
+/// The whole state.
+#[derive(Debug)]
+pub struct App {
+    /// What the dashboard shows (`None` until first read).
+    pub data: Option<Dashboard>,
+    /// The selected row.
+    pub selected: usize,
+    /// What is on screen.
+    pub screen: Screen,
+    /// Now, Unix seconds (ticks each second: expiry counts down).
+    pub now: u64,
+    /// Whether to leave.
+    pub quit: bool,
+    /// The line above the footer.
+    pub notice: Option<Notice>,
+    /// An action running in the worker (shown with "Esc cancels").
+    pub busy: Option<String>,
+    /// Colour allowed (`NO_COLOR` unset or empty).
+    pub color: bool,
+    /// Where the last frame drew the login rows (for mouse clicks): the
+    /// first row's area and how many rows were visible from `offset`.
+    pub rows_area: Cell<Rect>,
+    /// The first visible row.
+    pub offset: Cell<usize>,
+}
+
+impl App {
+    /// A fresh state at `now`.
+    pub fn new(now: u64, color: bool) -> App {
+        App {
+            data: None,
+            selected: 0,
+            screen: Screen::Dashboard,
+            now,
+            quit: false,
+            notice: None,
+            busy: None,
+            color,
+            rows_area: Cell::new(Rect::default()),
+            offset: Cell::new(0),
+        }
+    }
+
+    fn row_count(&self) -> usize {
+        self.data.as_ref().map_or(0, |d| d.rows.len())
+    }
+
+    /// The selected row.
+    pub fn selected_row(&self) -> Option<&super::model::Row> {
+        self.data.as_ref()?.rows.get(self.selected)
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let n = self.row_count();
+        if n == 0 {
+            self.selected = 0;
+            return;
+        }
+        let to = (self.selected as isize + delta).clamp(0, n as isize - 1);
+        self.selected = to as usize;
+    }
+
+    /// A key. Returns what to ask the worker.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c')) {
+            self.quit = true;
+            return vec![Request::Cancel];
+        }
+        match std::mem::replace(&mut self.screen, Screen::Dashboard) {
+            Screen::Dashboard => self.dashboard_key(key),
+            Screen::Help => {
+                if !matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
+                ) {
+                    self.screen = Screen::Help;
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn dashboard_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        self.notice = None;
+        match key.code {
+            KeyCode::Char('q') => {
+                self.quit = true;
+                vec![Request::Cancel]
+            }
+            KeyCode::Esc if self.busy.is_some() => vec![Request::Cancel],
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.move_by(-1);
+                Vec::new()
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.move_by(1);
+                Vec::new()
+            }
+            KeyCode::Home | KeyCode::Char('g') => {
+                self.selected = 0;
+                Vec::new()
+            }
+            KeyCode::End | KeyCode::Char('G') => {
+                self.selected = self.row_count().saturating_sub(1);
+                Vec::new()
+            }
+            KeyCode::PageUp => {
+                self.move_by(-5);
+                Vec::new()
+            }
+            KeyCode::PageDown => {
+                self.move_by(5);
+                Vec::new()
+            }
+            KeyCode::Char('?') => {
+                self.screen = Screen::Help;
+                Vec::new()
+            }
+            KeyCode::Char('u') => {
+                self.busy = Some("Asking for usage…".into());
+                vec![Request::Usage]
+            }
+            KeyCode::F(5) | KeyCode::Char('R') => vec![Request::Reload],
+            _ if self.busy.is_some() => {
+                self.notice = Some(Notice {
+                    text: "Busy: wait for it, or press Esc to cancel".into(),
+                    error: true,
+                });
+                Vec::new()
+            }
+            KeyCode::Char('s') | KeyCode::Enter => self.switch_selected(),
+            KeyCode::Char('r') => self.refresh_selected(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn switch_selected(&mut self) -> Vec<Request> {
+        let Some(row) = self.selected_row() else {
+            return Vec::new();
+        };
+        let (provider, profile) = (row.provider.clone(), row.profile.clone());
+        self.busy = Some(format!("Switching to {}…", provider.display_name()));
+        vec![Request::Switch(provider, profile)]
+    }
+
+    fn refresh_selected(&mut self) -> Vec<Request> {
+        let Some(row) = self.selected_row() else {
+            return Vec::new();
+        };
+        if row.state != RowState::Wins {
+            self.notice = Some(Notice {
+                text: "Refresh acts on the login that wins: select a row marked ✓".into(),
+                error: true,
+            });
+            return Vec::new();
+        }
+        let provider = row.provider.clone();
+        self.busy = Some(format!("Refreshing {}…", provider.display_name()));
+        vec![Request::Refresh(provider)]
+    }
+
+    /// A mouse event: a left click on a login row selects it.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) {
+        if !matches!(self.screen, Screen::Dashboard) {
+            return;
+        }
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                let area = self.rows_area.get();
+                if mouse.column >= area.x
+                    && mouse.column < area.x + area.width
+                    && mouse.row >= area.y
+                    && mouse.row < area.y + area.height
+                {
+                    let index = self.offset.get() + usize::from(mouse.row - area.y);
+                    if index < self.row_count() {
+                        self.selected = index;
+                    }
+                }
+            }
+            MouseEventKind::ScrollUp => self.move_by(-1),
+            MouseEventKind::ScrollDown => self.move_by(1),
+            _ => {}
+        }
+    }
+
+    /// What the worker sent.
+    pub fn on_update(&mut self, update: Update) {
+        match update {
+            Update::Dashboard(data) => {
+                let data = *data;
+                // Keep the usage fetched in the background over the cache's copy.
+                let usage = self.data.take().map(|d| d.usage).filter(|u| !u.is_empty());
+                self.data = Some(Dashboard {
+                    usage: usage.unwrap_or(data.usage.clone()),
+                    ..data
+                });
+                self.selected = self.selected.min(self.row_count().saturating_sub(1));
+            }
+            Update::Usage(items) => {
+                if self.busy.as_deref() == Some("Asking for usage…") {
+                    self.busy = None;
+                }
+                if let Some(d) = &mut self.data {
+                    d.usage = items;
+                }
+            }
+            Update::Done { message, failed } => {
+                self.busy = None;
+                self.notice = Some(Notice {
+                    text: message,
+                    error: failed,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

@@ -1,0 +1,160 @@
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::tui::model::fixtures;
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn loaded() -> App {
+    let mut app = App::new(fixtures::NOW, false);
+    app.on_update(Update::Dashboard(Box::new(fixtures::dashboard())));
+    app
+}
+
+#[test]
+fn q_quits_and_cancels_what_runs() {
+    let mut app = loaded();
+    let requests = app.on_key(ch('q'));
+    assert!(app.quit);
+    assert!(matches!(requests.as_slice(), [Request::Cancel]));
+}
+
+#[test]
+fn ctrl_c_quits_from_any_screen() {
+    let mut app = loaded();
+    app.on_key(ch('?'));
+    assert!(matches!(app.screen, Screen::Help));
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit);
+}
+
+#[test]
+fn arrows_and_vim_keys_move_within_the_rows() {
+    let mut app = loaded();
+    let n = app.data.as_ref().map_or(0, |d| d.rows.len());
+    assert!(n >= 3);
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.selected, 1);
+    app.on_key(ch('j'));
+    assert_eq!(app.selected, 2);
+    app.on_key(ch('k'));
+    assert_eq!(app.selected, 1);
+    app.on_key(key(KeyCode::Up));
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.selected, 0, "stops at the first row");
+    app.on_key(ch('G'));
+    assert_eq!(app.selected, n - 1);
+    app.on_key(ch('j'));
+    assert_eq!(app.selected, n - 1, "stops at the last row");
+    app.on_key(ch('g'));
+    assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn help_opens_with_question_mark_and_closes_with_esc() {
+    let mut app = loaded();
+    app.on_key(ch('?'));
+    assert!(matches!(app.screen, Screen::Help));
+    app.on_key(ch('j'));
+    assert!(
+        matches!(app.screen, Screen::Help),
+        "other keys keep it open"
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(matches!(app.screen, Screen::Dashboard));
+    assert!(!app.quit, "q in the help closes the help only");
+    app.on_key(ch('?'));
+    app.on_key(ch('q'));
+    assert!(!app.quit);
+}
+
+#[test]
+fn switch_asks_for_the_selected_rows_provider_and_profile() {
+    let mut app = loaded();
+    let target = app
+        .data
+        .as_ref()
+        .and_then(|d| d.rows.iter().position(|r| r.provider == Provider::Openai))
+        .unwrap();
+    app.selected = target;
+    let requests = app.on_key(ch('s'));
+    match requests.as_slice() {
+        [Request::Switch(Provider::Openai, profile)] => {
+            assert_eq!(profile, &app.data.as_ref().unwrap().rows[target].profile)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(app.busy.is_some());
+    // Busy: another action is refused with a notice, Esc cancels.
+    assert!(app.on_key(ch('r')).is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    assert!(matches!(
+        app.on_key(key(KeyCode::Esc)).as_slice(),
+        [Request::Cancel]
+    ));
+    app.on_update(Update::Done {
+        message: "Switched to OpenAI".into(),
+        failed: false,
+    });
+    assert!(app.busy.is_none());
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("Switched to OpenAI")
+    );
+}
+
+#[test]
+fn refresh_only_acts_on_a_winning_row() {
+    let mut app = loaded();
+    let shadowed = app
+        .data
+        .as_ref()
+        .and_then(|d| d.rows.iter().position(|r| r.state != RowState::Wins))
+        .unwrap();
+    app.selected = shadowed;
+    assert!(app.on_key(ch('r')).is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    app.selected = 0;
+    assert!(matches!(
+        app.on_key(ch('r')).as_slice(),
+        [Request::Refresh(Provider::Anthropic)]
+    ));
+}
+
+#[test]
+fn a_click_on_a_row_selects_it() {
+    let mut app = loaded();
+    app.rows_area.set(Rect::new(0, 3, 80, 4));
+    app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(app.selected, 2);
+    // Outside the rows: nothing changes.
+    app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row: 20,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(app.selected, 2);
+}
+
+#[test]
+fn a_reload_clamps_the_selection() {
+    let mut app = loaded();
+    app.on_update(Update::Usage(Vec::new()));
+    app.selected = 3;
+    let mut fewer = fixtures::dashboard();
+    fewer.rows.truncate(2);
+    app.on_update(Update::Dashboard(Box::new(fewer)));
+    assert_eq!(app.selected, 1);
+}

@@ -1,0 +1,22 @@
+//! One module per screen; [`draw`] puts the dashboard down and the current
+//! overlay (help, picker, login, confirmation, preferences) over it, so
+//! leaving an overlay returns to where the user was.
+
+pub mod dashboard;
+pub mod help;
+
+use ratatui::Frame;
+
+use super::app::{App, Screen};
+use super::widgets::Theme;
+
+/// Draw the whole frame.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let theme = Theme { color: app.color };
+    dashboard::draw(frame, area, app);
+    match &app.screen {
+        Screen::Dashboard => {}
+        Screen::Help => help::draw(frame, area, theme),
+    }
+}

@@ -1,0 +1,113 @@
+//! Entering and leaving the full-screen terminal, so it is always given back
+//! as it was: raw mode off, the main screen back, the cursor shown, mouse
+//! reporting off, on a normal exit, an error (the guard's `Drop`), a panic
+//! (a panic hook that restores before the message is printed) and a signal
+//! (the event loop polls [`Signals`] and leaves through the guard).
+
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossterm::cursor::Show;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::ExecutableCommand;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+/// The terminal the TUI draws on.
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Whether the terminal is in the TUI's mode (so the panic hook and the
+/// guard restore it once, whoever comes first).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Give the terminal back; safe to call more than once.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = out.execute(DisableMouseCapture);
+        let _ = out.execute(LeaveAlternateScreen);
+        let _ = out.execute(Show);
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+/// Restores the terminal when dropped (normal exit and every error path).
+pub struct Guard {
+    /// The terminal to draw on.
+    pub terminal: Term,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Put the terminal in the TUI's mode, with a panic hook that restores it
+/// before the panic's message is printed (so the message is readable).
+pub fn enter() -> io::Result<Guard> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = io::stdout();
+    let entered = out
+        .execute(EnterAlternateScreen)
+        .and_then(|o| o.execute(EnableMouseCapture).map(|_| ()));
+    if let Err(e) = entered {
+        restore();
+        return Err(e);
+    }
+    match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        Ok(terminal) => Ok(Guard { terminal }),
+        Err(e) => {
+            restore();
+            Err(e)
+        }
+    }
+}
+
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// SIGINT, SIGTERM and SIGHUP sent to the process (a Ctrl-C typed at the
+/// keyboard arrives as a key in raw mode): the event loop sees the flag
+/// and leaves through the guard, so the terminal is restored.
+#[derive(Clone, Default)]
+pub struct Signals {
+    flag: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Watch the signals (on Unix; elsewhere nothing is watched).
+    pub fn install() -> Signals {
+        let signals = Signals::default();
+        #[cfg(unix)]
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            let _ = signal_hook::flag::register(sig, Arc::clone(&signals.flag));
+        }
+        signals
+    }
+
+    /// Whether one arrived.
+    pub fn received(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+}
