@@ -77,7 +77,7 @@ fn switch(
     };
     let mut line = format!("Switched to {what}");
     if !switched.usable {
-        line.push_str(&format!("; it has no usable login: press l to log in"));
+        line.push_str("; it has no usable login: press l to log in");
     }
     if switched.active.provider != provider {
         line.push_str(&format!(
