@@ -16,6 +16,10 @@
 //! cost, the last decision) live in [`preferences`].
 
 mod candidates;
+pub mod decide;
+pub mod preferences;
+mod run;
+mod view;
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,6 +30,9 @@ use crate::credential::Provider;
 use crate::source::SourceId;
 
 pub use candidates::class_of;
+pub use decide::{decide, Decision, Inputs, NoChoice, NotChosen, SelectRequest};
+pub use run::{SelectError, Selection};
+pub use view::{ClassLatency, UsageView, WindowState};
 
 /// What a usable credential is, for billing: a subscription (usage counts
 /// against its windows, nothing is billed per token) or an API key (billed
@@ -251,7 +258,7 @@ impl FromStr for Strategy {
     }
 }
 
-/// What a request is for; a strategy may use it.
+/// What a request is for; a strategy may use it (see [`decide`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TaskHint {

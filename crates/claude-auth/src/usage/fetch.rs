@@ -104,6 +104,23 @@ fn safe_key(key: &str) -> String {
         .collect()
 }
 
+/// A login's cache file in `dir` (`<state_dir>/usage`).
+fn cache_file(dir: &Path, provider: &Provider, key: &str) -> PathBuf {
+    dir.join(format!("{}-{}.json", provider.as_str(), safe_key(key)))
+}
+
+/// What the usage cache in `state_dir` holds for a login, read from the
+/// file alone: no HTTP client is built and nothing is fetched (selection
+/// decides from this).
+pub fn read_cached(state_dir: &Path, provider: &Provider, key: &str) -> Option<UsageReport> {
+    let cache: CacheFile = read_optional(&cache_file(&state_dir.join("usage"), provider, key), ReadPolicy::Strict)
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
+    (cache.snapshot.is_some() || cache.last_error.is_some())
+        .then(|| UsageFetcher::report(&cache, now_unix(), false))
+}
+
 impl UsageFetcher {
     /// A fetcher keeping its cache in `<state_dir>/usage/`.
     pub fn new(state_dir: &Path) -> crate::Result<Self> {
@@ -130,8 +147,7 @@ impl UsageFetcher {
     }
 
     fn cache_path(&self, provider: &Provider, key: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}-{}.json", provider.as_str(), safe_key(key)))
+        cache_file(&self.dir, provider, key)
     }
 
     fn read(&self, path: &Path) -> CacheFile {

@@ -614,6 +614,9 @@ pub(crate) fn kept_pairs<'a>(
     kept
 }
 
+#[path = "ledger_latency.rs"]
+mod latency;
+
 #[cfg(test)]
 #[path = "ledger_tests.rs"]
 mod tests;
