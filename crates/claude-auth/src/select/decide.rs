@@ -128,7 +128,10 @@ pub fn decide(
         order.retain(|&i| {
             let keep = all[i].class.is_subscription();
             if !keep {
-                excluded.push((i, "an API key, and the cost preference is subscription-only".into()));
+                excluded.push((
+                    i,
+                    "an API key, and the cost preference is subscription-only".into(),
+                ));
             }
             keep
         });
@@ -136,7 +139,11 @@ pub fn decide(
             return Err(NoChoice("the cost preference is subscription-only and no subscription is usable; log in to one, or change it with `claude-auth switch --cost any`".into()));
         }
     }
-    let state = |i: usize| inputs.view.state(&all[i].login, inputs.threshold, inputs.now);
+    let state = |i: usize| {
+        inputs
+            .view
+            .state(&all[i].login, inputs.threshold, inputs.now)
+    };
     let (chosen, reason) = match strategy {
         Strategy::Manual => manual(inputs, &order),
         Strategy::PreferAnthropic => prefer(inputs, &order, Provider::Anthropic),
@@ -169,7 +176,12 @@ pub fn decide(
 }
 
 fn winner_of(inputs: &Inputs<'_>, order: &[usize], provider: &Provider) -> Option<usize> {
-    let mine = || order.iter().copied().filter(|&i| inputs.candidates[i].provider == *provider);
+    let mine = || {
+        order
+            .iter()
+            .copied()
+            .filter(|&i| inputs.candidates[i].provider == *provider)
+    };
     mine()
         .find(|&i| inputs.candidates[i].winner)
         .or_else(|| mine().next())
@@ -203,7 +215,11 @@ fn prefer(inputs: &Inputs<'_>, order: &[usize], provider: Provider) -> (usize, S
     match winner_of(inputs, order, &provider) {
         Some(i) => (
             i,
-            format!("{}'s credential, {}", provider.display_name(), all[i].describe()),
+            format!(
+                "{}'s credential, {}",
+                provider.display_name(),
+                all[i].describe()
+            ),
         ),
         None => {
             let other = if provider == Provider::Anthropic {
@@ -230,11 +246,17 @@ fn state_text(state: &WindowState, threshold: u8) -> String {
     match state {
         WindowState::Unknown => "no cached usage (`claude-auth usage` fetches it)".into(),
         WindowState::Under(Some((label, p))) => {
-            format!("every window under {threshold}% (fullest: {label} at {})", pct(*p))
+            format!(
+                "every window under {threshold}% (fullest: {label} at {})",
+                pct(*p)
+            )
         }
         WindowState::Under(None) => "no window reported".into(),
         WindowState::Over(label, p) => {
-            format!("its {label} window is at {} (threshold {threshold}%)", pct(*p))
+            format!(
+                "its {label} window is at {} (threshold {threshold}%)",
+                pct(*p)
+            )
         }
         WindowState::Exhausted(why) => format!("used up: {why}"),
     }
@@ -267,7 +289,10 @@ fn subscription_first(
     if let Some(&k) = order.iter().find(|&&i| !all[i].class.is_subscription()) {
         let why = match full {
             Some(f) => format!("{f}; using {}, billed per token", all[k].describe()),
-            None => format!("no subscription is usable; using {}, billed per token", all[k].describe()),
+            None => format!(
+                "no subscription is usable; using {}, billed per token",
+                all[k].describe()
+            ),
         };
         return (k, why);
     }
@@ -413,7 +438,14 @@ fn why_not(
     match strategy {
         Strategy::Manual | Strategy::PreferAnthropic | Strategy::PreferOpenai => {
             if c.provider != winner.provider {
-                format!("not the {} provider", if strategy == Strategy::Manual { "active" } else { "preferred" })
+                format!(
+                    "not the {} provider",
+                    if strategy == Strategy::Manual {
+                        "active"
+                    } else {
+                        "preferred"
+                    }
+                )
             } else if !c.winner {
                 format!("shadowed in {}'s chain by {}", c.provider, winner.login)
             } else {

@@ -25,10 +25,30 @@ fn cand(class: CandidateClass, source: SourceId, login: &str, winner: bool) -> C
 /// login (the OpenAI winner), OpenAI key.
 fn four() -> Vec<Candidate> {
     vec![
-        cand(CandidateClass::AnthropicSubscription, SourceId::ClaudeCode, "claude-code", true),
-        cand(CandidateClass::AnthropicApiKey, SourceId::SeedEnv, "anthropic-key", false),
-        cand(CandidateClass::OpenaiSubscription, SourceId::Codex, "codex", true),
-        cand(CandidateClass::OpenaiApiKey, SourceId::OpenaiExternalCommand, "openai-key", false),
+        cand(
+            CandidateClass::AnthropicSubscription,
+            SourceId::ClaudeCode,
+            "claude-code",
+            true,
+        ),
+        cand(
+            CandidateClass::AnthropicApiKey,
+            SourceId::SeedEnv,
+            "anthropic-key",
+            false,
+        ),
+        cand(
+            CandidateClass::OpenaiSubscription,
+            SourceId::Codex,
+            "codex",
+            true,
+        ),
+        cand(
+            CandidateClass::OpenaiApiKey,
+            SourceId::OpenaiExternalCommand,
+            "openai-key",
+            false,
+        ),
     ]
 }
 
@@ -82,7 +102,12 @@ fn subscription_first_keeps_the_subscription_under_the_threshold_and_moves_to_th
         used(Provider::Anthropic, &[("5h", 12.0), ("7d", 85.0)]),
     );
     // Claude's credentials alone: the key.
-    let d = run(&c[..2], &over, Provider::Anthropic, Strategy::SubscriptionFirst);
+    let d = run(
+        &c[..2],
+        &over,
+        Provider::Anthropic,
+        Strategy::SubscriptionFirst,
+    );
     assert_eq!(d.candidate.class, CandidateClass::AnthropicApiKey);
     assert_eq!(
         d.reason,
@@ -93,7 +118,10 @@ fn subscription_first_keeps_the_subscription_under_the_threshold_and_moves_to_th
         .iter()
         .map(|o| (o.candidate.login.as_str(), o.why.as_str()))
         .collect();
-    assert_eq!(why[0], ("claude-code", "its 7d window is at 85% (threshold 80%)"));
+    assert_eq!(
+        why[0],
+        ("claude-code", "its 7d window is at 85% (threshold 80%)")
+    );
     // With the ChatGPT login too: any subscription with room comes before a
     // key (it has no cached usage: nothing says it is full).
     let d = run(&c, &over, Provider::Anthropic, Strategy::SubscriptionFirst);
@@ -117,7 +145,12 @@ fn a_window_whose_reset_has_passed_counts_as_empty_and_a_rejected_status_as_used
     let view = UsageView::default().with_usage("claude-code", s);
     let d = run(&c, &view, Provider::Anthropic, Strategy::Cheapest);
     assert_eq!(d.candidate.login, "codex", "the other subscription");
-    assert!(d.reason.starts_with("cheapest: openai-subscription (codex) costs nothing extra"), "{}", d.reason);
+    assert!(
+        d.reason
+            .starts_with("cheapest: openai-subscription (codex) costs nothing extra"),
+        "{}",
+        d.reason
+    );
 }
 
 #[test]
@@ -132,26 +165,55 @@ fn cheapest_takes_the_subscription_with_most_room_then_keys_in_the_manual_order(
         .with_usage("claude-code", used(Provider::Anthropic, &[("5h", 100.0)]))
         .with_usage("codex", used(Provider::Openai, &[("7d", 100.0)]));
     let d = run(&c, &full, Provider::Openai, Strategy::Cheapest);
-    assert_eq!(d.candidate.login, "openai-key", "the active provider's key first");
-    assert!(d.reason.contains("claude-auth keeps no price list"), "{}", d.reason);
+    assert_eq!(
+        d.candidate.login, "openai-key",
+        "the active provider's key first"
+    );
+    assert!(
+        d.reason.contains("claude-auth keeps no price list"),
+        "{}",
+        d.reason
+    );
 }
 
 #[test]
 fn fastest_takes_the_class_with_the_lowest_median_or_says_there_is_no_data() {
     let c = four();
-    let d = run(&c, &UsageView::default(), Provider::Anthropic, Strategy::Fastest);
+    let d = run(
+        &c,
+        &UsageView::default(),
+        Provider::Anthropic,
+        Strategy::Fastest,
+    );
     assert_eq!(d.candidate.login, "claude-code", "the manual choice");
-    assert!(d.reason.starts_with("fastest: no latency recorded in the usage ledger"), "{}", d.reason);
+    assert!(
+        d.reason
+            .starts_with("fastest: no latency recorded in the usage ledger"),
+        "{}",
+        d.reason
+    );
     let view = UsageView::default()
-        .with_latency(ClassLatency { class: CandidateClass::AnthropicSubscription, median_ms: 1_900, samples: 40 })
-        .with_latency(ClassLatency { class: CandidateClass::OpenaiApiKey, median_ms: 700, samples: 12 });
+        .with_latency(ClassLatency {
+            class: CandidateClass::AnthropicSubscription,
+            median_ms: 1_900,
+            samples: 40,
+        })
+        .with_latency(ClassLatency {
+            class: CandidateClass::OpenaiApiKey,
+            median_ms: 700,
+            samples: 12,
+        });
     let d = run(&c, &view, Provider::Anthropic, Strategy::Fastest);
     assert_eq!(d.candidate.login, "openai-key");
     assert_eq!(
         d.reason,
         "fastest: openai-api-key (openai-key) has the lowest median latency, 700 ms over 12 recent requests"
     );
-    let claude = d.others.iter().find(|o| o.candidate.login == "claude-code").unwrap();
+    let claude = d
+        .others
+        .iter()
+        .find(|o| o.candidate.login == "claude-code")
+        .unwrap();
     assert_eq!(claude.why, "median 1900 ms over 40 requests");
 }
 
@@ -159,8 +221,18 @@ fn fastest_takes_the_class_with_the_lowest_median_or_says_there_is_no_data() {
 fn prefer_and_manual_take_a_provider_s_winner() {
     let c = four();
     let v = UsageView::default();
-    assert_eq!(run(&c, &v, Provider::Anthropic, Strategy::PreferOpenai).candidate.login, "codex");
-    assert_eq!(run(&c, &v, Provider::Openai, Strategy::PreferAnthropic).candidate.login, "claude-code");
+    assert_eq!(
+        run(&c, &v, Provider::Anthropic, Strategy::PreferOpenai)
+            .candidate
+            .login,
+        "codex"
+    );
+    assert_eq!(
+        run(&c, &v, Provider::Openai, Strategy::PreferAnthropic)
+            .candidate
+            .login,
+        "claude-code"
+    );
     let d = run(&c, &v, Provider::Openai, Strategy::Manual);
     assert_eq!(d.candidate.login, "codex");
     assert_eq!(
@@ -198,8 +270,15 @@ fn subscription_only_leaves_keys_out_and_says_why() {
     assert_eq!(d.candidate.login, "claude-code");
     assert!(d.reason.contains("no API key to move to"), "{}", d.reason);
     assert_eq!(d.task, Some(TaskHint::Analysis));
-    let key = d.others.iter().find(|o| o.candidate.login == "anthropic-key").unwrap();
-    assert_eq!(key.why, "an API key, and the cost preference is subscription-only");
+    let key = d
+        .others
+        .iter()
+        .find(|o| o.candidate.login == "anthropic-key")
+        .unwrap();
+    assert_eq!(
+        key.why,
+        "an API key, and the cost preference is subscription-only"
+    );
     let none = decide(
         &Inputs {
             candidates: &c[1..2],

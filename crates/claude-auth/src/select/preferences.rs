@@ -28,7 +28,9 @@ use crate::credential::Provider;
 use crate::engine::lock::FileLock;
 use crate::error::{Error, Result};
 use crate::secure_file::{read_optional, write_atomic_strict, ReadPolicy};
-use crate::select::{CandidateClass, ClassOrProvider, CostPreference, Decision, Strategy, TaskHint};
+use crate::select::{
+    CandidateClass, ClassOrProvider, CostPreference, Decision, Strategy, TaskHint,
+};
 
 /// The file's name in claude-auth's own config dir.
 pub const PREFERENCES_FILE: &str = "preferences.json";
@@ -177,7 +179,11 @@ pub struct Sourced<T> {
 
 impl<T> Sourced<T> {
     fn new(value: T, origin: Origin, from: Option<String>) -> Self {
-        Sourced { value, origin, from }
+        Sourced {
+            value,
+            origin,
+            from,
+        }
     }
 
     /// `subscription-first (from CLAUDE_AUTH_STRATEGY)`, for humans.
@@ -250,18 +256,30 @@ pub fn effective(
     } else if let Some(s) = sel.strategy {
         Sourced::new(s, Origin::Config, config_from("strategy"))
     } else if let Some(t) = task {
-        Sourced::new(t.default_strategy(), Origin::Task, Some(format!("--task {t}")))
+        Sourced::new(
+            t.default_strategy(),
+            Origin::Task,
+            Some(format!("--task {t}")),
+        )
     } else {
         Sourced::new(Strategy::Manual, Origin::Default, None)
     };
     let threshold = match sel.subscription_threshold_percent {
-        Some(t) => Sourced::new(t, Origin::Config, config_from("subscription_threshold_percent")),
+        Some(t) => Sourced::new(
+            t,
+            Origin::Config,
+            config_from("subscription_threshold_percent"),
+        ),
         None => Sourced::new(sel.threshold_percent(), Origin::Default, None),
     };
     let fallback = if sel.fallback.is_empty() {
         Sourced::new(Vec::new(), Origin::Default, None)
     } else {
-        Sourced::new(sel.fallback.clone(), Origin::Config, config_from("fallback"))
+        Sourced::new(
+            sel.fallback.clone(),
+            Origin::Config,
+            config_from("fallback"),
+        )
     };
     let has_list = !sel.fallback.is_empty();
     let failover = if let Some(f) = failover_flag {
@@ -269,7 +287,11 @@ pub fn effective(
     } else if let Some(f) = prefs.failover {
         Sourced::new(f && has_list, Origin::Preferences, prefs_from.clone())
     } else if sel.failover.is_some() || has_list {
-        Sourced::new(sel.failover_enabled(), Origin::Config, config_from("failover"))
+        Sourced::new(
+            sel.failover_enabled(),
+            Origin::Config,
+            config_from("failover"),
+        )
     } else {
         Sourced::new(false, Origin::Default, None)
     };

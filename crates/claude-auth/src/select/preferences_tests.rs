@@ -29,42 +29,97 @@ fn each_setting_comes_from_the_first_rule_that_sets_it_and_says_which() {
         tmp.path(),
         "[selection]\nstrategy = \"cheapest\"\nsubscription_threshold_percent = 70\nfallback = [\"anthropic\", \"openai-api-key\"]\n",
     );
-    let got = |e: &Env, flag: Option<Strategy>| effective(e, &s, flag, None, Some(TaskHint::QuickQuery)).unwrap();
+    let got = |e: &Env, flag: Option<Strategy>| {
+        effective(e, &s, flag, None, Some(TaskHint::QuickQuery)).unwrap()
+    };
     // [selection] beats the task's default.
     let eff = got(&e, None);
-    assert_eq!((eff.strategy.value, eff.strategy.origin), (Strategy::Cheapest, Origin::Config));
-    assert!(eff.strategy.from.as_deref().unwrap().ends_with("config.toml (selection.strategy)"));
-    assert_eq!((eff.subscription_threshold_percent.value, eff.subscription_threshold_percent.origin), (70, Origin::Config));
-    assert_eq!((eff.failover.value, eff.failover.origin), (true, Origin::Config));
-    assert_eq!((eff.cost.value, eff.cost.origin), (CostPreference::Any, Origin::Default));
+    assert_eq!(
+        (eff.strategy.value, eff.strategy.origin),
+        (Strategy::Cheapest, Origin::Config)
+    );
+    assert!(eff
+        .strategy
+        .from
+        .as_deref()
+        .unwrap()
+        .ends_with("config.toml (selection.strategy)"));
+    assert_eq!(
+        (
+            eff.subscription_threshold_percent.value,
+            eff.subscription_threshold_percent.origin
+        ),
+        (70, Origin::Config)
+    );
+    assert_eq!(
+        (eff.failover.value, eff.failover.origin),
+        (true, Origin::Config)
+    );
+    assert_eq!(
+        (eff.cost.value, eff.cost.origin),
+        (CostPreference::Any, Origin::Default)
+    );
     // preferences.json beats [selection].
     set_strategy(&e, Some(Strategy::Fastest)).unwrap();
     set_failover(&e, Some(false)).unwrap();
     set_cost(&e, Some(CostPreference::SubscriptionOnly)).unwrap();
     let eff = got(&e, None);
-    assert_eq!((eff.strategy.value, eff.strategy.origin), (Strategy::Fastest, Origin::Preferences));
-    assert_eq!((eff.failover.value, eff.failover.origin), (false, Origin::Preferences));
+    assert_eq!(
+        (eff.strategy.value, eff.strategy.origin),
+        (Strategy::Fastest, Origin::Preferences)
+    );
+    assert_eq!(
+        (eff.failover.value, eff.failover.origin),
+        (false, Origin::Preferences)
+    );
     assert_eq!(eff.cost.value, CostPreference::SubscriptionOnly);
     // The environment beats preferences.json, and the flag beats everything.
     let e2 = e.clone().with(STRATEGY_VAR, "prefer-openai");
     let eff = got(&e2, None);
-    assert_eq!((eff.strategy.value, eff.strategy.origin), (Strategy::PreferOpenai, Origin::Env));
-    assert_eq!(eff.strategy.describe(), "prefer-openai (from CLAUDE_AUTH_STRATEGY)");
+    assert_eq!(
+        (eff.strategy.value, eff.strategy.origin),
+        (Strategy::PreferOpenai, Origin::Env)
+    );
+    assert_eq!(
+        eff.strategy.describe(),
+        "prefer-openai (from CLAUDE_AUTH_STRATEGY)"
+    );
     let eff = got(&e2, Some(Strategy::Manual));
-    assert_eq!((eff.strategy.value, eff.strategy.origin), (Strategy::Manual, Origin::Flag));
+    assert_eq!(
+        (eff.strategy.value, eff.strategy.origin),
+        (Strategy::Manual, Origin::Flag)
+    );
     // Nothing set: the task's default, else manual.
     let bare = env(&tmp.path().join("bare"));
     let none = Settings::default();
     let eff = effective(&bare, &none, None, None, Some(TaskHint::CodeGeneration)).unwrap();
-    assert_eq!((eff.strategy.value, eff.strategy.origin), (Strategy::SubscriptionFirst, Origin::Task));
+    assert_eq!(
+        (eff.strategy.value, eff.strategy.origin),
+        (Strategy::SubscriptionFirst, Origin::Task)
+    );
     let eff = effective(&bare, &none, None, None, None).unwrap();
-    assert_eq!((eff.strategy.value, eff.strategy.origin), (Strategy::Manual, Origin::Default));
-    assert_eq!((eff.failover.value, eff.failover.origin), (false, Origin::Default));
+    assert_eq!(
+        (eff.strategy.value, eff.strategy.origin),
+        (Strategy::Manual, Origin::Default)
+    );
+    assert_eq!(
+        (eff.failover.value, eff.failover.origin),
+        (false, Origin::Default)
+    );
     // A bad variable is an error naming it.
-    let err = effective(&bare.clone().with(STRATEGY_VAR, "smart"), &none, None, None, None)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains(STRATEGY_VAR) && err.contains("subscription-first"), "{err}");
+    let err = effective(
+        &bare.clone().with(STRATEGY_VAR, "smart"),
+        &none,
+        None,
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(STRATEGY_VAR) && err.contains("subscription-first"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -73,7 +128,10 @@ fn failover_on_in_preferences_without_a_fallback_list_stays_off() {
     let e = env(tmp.path());
     set_failover(&e, Some(true)).unwrap();
     let eff = effective(&e, &Settings::default(), None, None, None).unwrap();
-    assert_eq!((eff.failover.value, eff.failover.origin), (false, Origin::Preferences));
+    assert_eq!(
+        (eff.failover.value, eff.failover.origin),
+        (false, Origin::Preferences)
+    );
 }
 
 #[test]
@@ -97,8 +155,13 @@ fn the_file_is_0600_in_a_0700_dir_keeps_unknown_keys_and_an_unparsable_one_is_ne
     // Unparsable: an error naming the file, and the bytes stay.
     let broken = b"{\"strategy\": \"smart\"}";
     std::fs::write(&p, broken).unwrap();
-    let err = set_cost(&e, Some(CostPreference::Any)).unwrap_err().to_string();
-    assert!(err.contains(&p.display().to_string()) && err.contains("unknown variant"), "{err}");
+    let err = set_cost(&e, Some(CostPreference::Any))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&p.display().to_string()) && err.contains("unknown variant"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&p).unwrap(), broken);
     // Loose permissions are refused on read (and so on write).
     std::fs::write(&p, b"{}").unwrap();
@@ -131,6 +194,10 @@ fn concurrent_writers_lose_nothing() {
     let prefs = Preferences::load(&path(&e)).unwrap();
     assert_eq!(
         (prefs.strategy, prefs.failover, prefs.cost),
-        (Some(Strategy::Fastest), Some(true), Some(CostPreference::SubscriptionOnly))
+        (
+            Some(Strategy::Fastest),
+            Some(true),
+            Some(CostPreference::SubscriptionOnly)
+        )
     );
 }

@@ -27,8 +27,14 @@ fn env(dir: &Path) -> Env {
 fn claude(dir: &Path) -> Providers {
     let base = dir.join(".config").join("anthropic");
     for (sub, value) in [
-        ("configs", json!({"version": "1.0", "authentication": {"type": "user_oauth"}})),
-        ("credentials", json!({"version": "1.0", "type": "oauth_token", "access_token": "sk-ant-oat01-RunSelectOat"})),
+        (
+            "configs",
+            json!({"version": "1.0", "authentication": {"type": "user_oauth"}}),
+        ),
+        (
+            "credentials",
+            json!({"version": "1.0", "type": "oauth_token", "access_token": "sk-ant-oat01-RunSelectOat"}),
+        ),
     ] {
         crate::secure_file::write_atomic(
             &base.join(sub).join("default.json"),
@@ -81,7 +87,12 @@ fn a_subscription_at_85_percent_in_the_ledger_sends_subscription_first_to_the_ap
     let last = prefs.last_selection.unwrap();
     assert_eq!(
         (last.provider, last.class, last.reason.as_str(), last.at),
-        (Provider::Anthropic, CandidateClass::AnthropicApiKey, d.reason.as_str(), d.at)
+        (
+            Provider::Anthropic,
+            CandidateClass::AnthropicApiKey,
+            d.reason.as_str(),
+            d.at
+        )
     );
     // Under 80 % again (a later response): the subscription.
     ledger
@@ -99,7 +110,10 @@ fn a_subscription_at_85_percent_in_the_ledger_sends_subscription_first_to_the_ap
             ..SelectRequest::default()
         })
         .unwrap();
-    assert_eq!(d.decision.candidate.class, CandidateClass::AnthropicSubscription);
+    assert_eq!(
+        d.decision.candidate.class,
+        CandidateClass::AnthropicSubscription
+    );
     assert!(!d.recorded);
 }
 

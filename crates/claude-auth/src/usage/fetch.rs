@@ -113,10 +113,13 @@ fn cache_file(dir: &Path, provider: &Provider, key: &str) -> PathBuf {
 /// file alone: no HTTP client is built and nothing is fetched (selection
 /// decides from this).
 pub fn read_cached(state_dir: &Path, provider: &Provider, key: &str) -> Option<UsageReport> {
-    let cache: CacheFile = read_optional(&cache_file(&state_dir.join("usage"), provider, key), ReadPolicy::Strict)
-        .ok()
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
+    let cache: CacheFile = read_optional(
+        &cache_file(&state_dir.join("usage"), provider, key),
+        ReadPolicy::Strict,
+    )
+    .ok()
+    .flatten()
+    .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
     (cache.snapshot.is_some() || cache.last_error.is_some())
         .then(|| UsageFetcher::report(&cache, now_unix(), false))
 }
