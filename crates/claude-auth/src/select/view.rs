@@ -61,7 +61,7 @@ fn median(mut v: Vec<u64>) -> Option<u64> {
     }
     v.sort_unstable();
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
+    Some(if v.len().is_multiple_of(2) {
         (v[mid - 1] + v[mid]) / 2
     } else {
         v[mid]
