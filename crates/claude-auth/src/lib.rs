@@ -43,6 +43,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agents;
 pub mod config;
 pub mod credential;
 pub mod doors;

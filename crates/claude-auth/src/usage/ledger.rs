@@ -382,7 +382,7 @@ impl Ledger {
         self.moved_aside.as_deref()
     }
 
-    pub(super) fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, LedgerError> {

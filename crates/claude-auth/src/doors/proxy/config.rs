@@ -60,6 +60,13 @@ pub struct ProxyConfig {
     /// (`[selection] fallback`); `None`: off, a rejection goes back to the
     /// client unchanged.
     pub failover: Option<std::sync::Arc<super::ProxyFailover>>,
+    /// The agent whose key the local key is (`exec --proxy --agent-id`):
+    /// every request made with it is attributed to that agent.
+    pub local_agent: Option<crate::agents::AgentRef>,
+    /// Besides the local key, accept the key of any agent with an open
+    /// session in the ledger (a shared proxy), attributing its requests to
+    /// it; `None`: only the local key.
+    pub agent_keys: Option<crate::agents::AgentKeys>,
 }
 
 impl ProxyConfig {
@@ -83,6 +90,8 @@ impl ProxyConfig {
             max_connections: 1024,
             usage: None,
             failover: None,
+            local_agent: None,
+            agent_keys: None,
         }
     }
 }

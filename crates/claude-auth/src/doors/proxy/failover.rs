@@ -31,6 +31,7 @@ use crate::doors::failover::{Rotation, Switch};
 use crate::doors::rejection::Rejection;
 use crate::engine::manager::{AuthError, AuthManager};
 use crate::usage::events::EVENT_FAILOVER;
+use crate::agents::AgentRef;
 use crate::usage::writer::UsageSink;
 
 /// One more entry the proxy may fail over to.
@@ -126,7 +127,7 @@ pub(super) async fn forward(
     path_and_query: PathAndQuery,
     mut headers: HeaderMap,
     body: ClientBody,
-    started: Instant,
+    (started, agent): (Instant, Option<&AgentRef>),
 ) -> Response<ProxyBody> {
     strip(&mut headers, is_dropped_from_request);
     headers.insert(header::HOST, shared.target.host.clone());
@@ -251,7 +252,7 @@ pub(super) async fn forward(
                 continue;
             }
         }
-        return relay_with(shared, usage, resp, started);
+        return relay_with(shared, usage, resp, started, agent);
     }
     json_error(
         StatusCode::TOO_MANY_REQUESTS,

@@ -12,18 +12,17 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, StatusCode, Version};
 
-use super::headers::{
-    auth_value, inject, is_dropped_from_request, is_hop_by_hop, presented_key, strip,
-};
+use super::agent_auth::{authenticate, sink_for};
+use super::headers::{auth_value, inject, is_dropped_from_request, is_hop_by_hop, strip};
 use super::listener::ClientBody;
 use super::metered::MeteredBody;
 use super::target::Target;
 use super::upstream::Upstream;
 use super::{ProxyBody, ProxyConfig, RelayedBody, UpstreamBody};
+use crate::agents::AgentRef;
 use crate::credential::Credential;
 use crate::engine::manager::AuthManager;
 use crate::error::{Error, Result};
-use crate::oauth::pkce::constant_time_eq;
 
 /// The last credential header built, for the credential it was built from.
 pub(super) struct CachedAuth {
@@ -158,34 +157,32 @@ pub(super) fn relay(
     shared: &Shared,
     upstream: Response<RelayedBody>,
     started: Instant,
+    agent: Option<&AgentRef>,
 ) -> Response<ProxyBody> {
-    relay_with(shared, shared.config.usage.as_ref(), upstream, started)
+    relay_with(shared, shared.config.usage.as_ref(), upstream, started, agent)
 }
 
-/// [`relay`], metered into `usage` (the failover entry's login).
+/// [`relay`], metered into `usage` (the failover entry's login), under
+/// the request's agent.
 pub(super) fn relay_with(
     shared: &Shared,
     usage: Option<&crate::usage::writer::UsageSink>,
     upstream: Response<RelayedBody>,
     started: Instant,
+    agent: Option<&AgentRef>,
 ) -> Response<ProxyBody> {
     let target = &shared.target;
     let (mut parts, body) = upstream.into_parts();
     let body = match usage {
         None => MeteredBody::plain(body),
         Some(sink) => {
+            let sink = sink_for(sink, agent);
             sink.headers(&parts.headers);
             let content_type = parts
                 .headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            MeteredBody::metered(
-                body,
-                sink.clone(),
-                content_type,
-                parts.status.as_u16(),
-                started,
-            )
+            MeteredBody::metered(body, sink, content_type, parts.status.as_u16(), started)
         }
     };
     strip(&mut parts.headers, is_hop_by_hop);
@@ -294,17 +291,10 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
             "claude-auth proxy forwards only to its configured API; absolute URLs are refused",
         );
     }
-    if let Some(expected) = &shared.config.local_key {
-        let ok =
-            presented_key(req.headers()).is_some_and(|k| constant_time_eq(k, expected.expose()));
-        if !ok {
-            return json_error(
-                StatusCode::UNAUTHORIZED,
-                "authentication_error",
-                "claude-auth proxy: missing or wrong local key (send it as x-api-key)",
-            );
-        }
-    }
+    let agent = match authenticate(shared, req.headers()).await {
+        Ok(agent) => agent,
+        Err(resp) => return resp,
+    };
     let Some(path_and_query) = shared.target.join(req.uri().path_and_query()) else {
         return json_error(
             StatusCode::BAD_REQUEST,
@@ -323,7 +313,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
             path_and_query,
             headers,
             body,
-            started,
+            (started, agent.as_ref()),
         );
         return Box::pin(forward).await;
     }
@@ -359,7 +349,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     let bytes = match plan {
         BodyPlan::Stream(body) => {
             return match send(shared, method, path_and_query, headers, Either::Right(body)).await {
-                Ok(r) => relay(shared, r, started),
+                Ok(r) => relay(shared, r, started, agent.as_ref()),
                 Err(resp) => resp,
             };
         }
@@ -378,7 +368,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         Err(resp) => return resp,
     };
     let Some(headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED) else {
-        return relay(shared, first, started);
+        return relay(shared, first, started, agent.as_ref());
     };
     // One forced refresh and one retry; boxed for the same reason as connecting.
     drop(first);
@@ -390,6 +380,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         headers,
         bytes,
         started,
+        agent.as_ref(),
     ))
     .await
 }
@@ -402,6 +393,7 @@ pub(super) async fn retry_after_401(
     mut headers: HeaderMap,
     bytes: Bytes,
     started: Instant,
+    agent: Option<&AgentRef>,
 ) -> Response<ProxyBody> {
     let refreshed = match shared.manager.force_refresh(credential.secret()).await {
         Ok(o) => o.credential,
@@ -430,7 +422,7 @@ pub(super) async fn retry_after_401(
     )
     .await
     {
-        Ok(r) => relay(shared, r, started),
+        Ok(r) => relay(shared, r, started, agent),
         Err(resp) => resp,
     }
 }

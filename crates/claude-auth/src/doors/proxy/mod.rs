@@ -8,7 +8,9 @@
 //!   it was given — absolute-form targets and `CONNECT` are refused, so it is
 //!   never an open proxy;
 //! - requires the local key (`x-api-key` or `Authorization: Bearer`),
-//!   compared in constant time, unless started without auth;
+//!   compared in constant time, unless started without auth; a shared
+//!   proxy also takes the key of any agent with an open session, and each
+//!   request made with an agent's key is attributed to it (`agent_auth`);
 //! - drops every incoming auth header and injects the current credential
 //!   (`x-api-key` for keys; `Authorization: Bearer` plus the OAuth beta,
 //!   merged into `anthropic-beta`, for OAuth tokens; towards OpenAI always
@@ -46,6 +48,7 @@
 //! crosses and what is injected), `target` (the base URL: joining paths,
 //! rewriting redirects), `upstream` (the keep-alive pool).
 
+mod agent_auth;
 mod config;
 mod failover;
 mod handler;

@@ -1,0 +1,165 @@
+//! Which agent keys a shared proxy accepts: those of open sessions.
+//!
+//! A shared `claude-auth proxy` accepts, besides its own local key, the key
+//! of any agent whose session is open in the ledger. Asking the ledger per
+//! request would cost a query each, and a flood of made-up keys would cost
+//! one per attempt, so the open sessions' key hashes are kept in memory:
+//!
+//! - a key found there is accepted while the copy is younger than
+//!   [`RECHECK`]; after that the next request reloads it, so a closed
+//!   session's key stops working within that time;
+//! - a key not found there is refused only by a copy loaded after the
+//!   request came in (a session registered a moment ago is found), and
+//!   reloads are at least [`MIN_RELOAD_GAP`] apart, one at a time, whoever
+//!   asks: any number of unknown keys cost at most one query per gap;
+//! - the presented key's SHA-256 is compared with each open session's in
+//!   constant time.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::{key_hash, sessions, AgentRef, KEY_PREFIX};
+use crate::oauth::pkce::constant_time_eq;
+use crate::usage::ledger::{Ledger, LedgerError};
+
+/// How long a loaded copy of the open sessions' keys is trusted.
+pub const RECHECK: Duration = Duration::from_secs(2);
+/// The least time between two loads.
+pub const MIN_RELOAD_GAP: Duration = Duration::from_millis(100);
+
+#[derive(Default)]
+struct Snapshot {
+    loaded: Option<Instant>,
+    keys: Vec<(String, AgentRef)>,
+}
+
+impl Snapshot {
+    fn find(&self, hash: &str) -> Option<AgentRef> {
+        let mut found = None;
+        for (h, agent) in &self.keys {
+            if constant_time_eq(h, hash) && found.is_none() {
+                found = Some(agent.clone());
+            }
+        }
+        found
+    }
+}
+
+struct Inner {
+    ledger: Arc<Ledger>,
+    snapshot: RwLock<Snapshot>,
+    reload: tokio::sync::Mutex<()>,
+    loads: std::sync::atomic::AtomicU64,
+}
+
+/// The open sessions' agent keys, as a proxy checks them. Cheap to clone.
+#[derive(Clone)]
+pub struct AgentKeys {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AgentKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentKeys")
+            .field("ledger", &self.inner.ledger.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentKeys {
+    /// Check keys against the sessions in `ledger`.
+    pub fn new(ledger: Ledger) -> AgentKeys {
+        AgentKeys {
+            inner: Arc::new(Inner {
+                ledger: Arc::new(ledger),
+                snapshot: RwLock::new(Snapshot::default()),
+                reload: tokio::sync::Mutex::new(()),
+                loads: std::sync::atomic::AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Check keys against the ledger in `state_dir`.
+    pub fn open_in(state_dir: &std::path::Path) -> Result<AgentKeys, LedgerError> {
+        Ledger::open_in(state_dir).map(AgentKeys::new)
+    }
+
+    /// How many times the ledger was asked (for tests and benchmarks).
+    pub fn loads(&self) -> u64 {
+        self.inner.loads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+        self.inner
+            .snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The agent whose open session `key` belongs to, or `None`.
+    pub async fn lookup(&self, key: &str) -> Option<AgentRef> {
+        if !key.starts_with(KEY_PREFIX) {
+            return None;
+        }
+        let arrived = Instant::now();
+        let hash = key_hash(key);
+        {
+            let snap = self.read();
+            if let Some(loaded) = snap.loaded {
+                if loaded.elapsed() < RECHECK {
+                    if let Some(agent) = snap.find(&hash) {
+                        return Some(agent);
+                    }
+                }
+            }
+        }
+        // Found nowhere fresh: one load at a time, answered by any load that
+        // began after this request came in.
+        let _one = self.inner.reload.lock().await;
+        let last = {
+            let snap = self.read();
+            if snap.loaded.is_some_and(|l| l >= arrived) {
+                return snap.find(&hash);
+            }
+            snap.loaded
+        };
+        if let Some(last) = last {
+            tokio::time::sleep_until((last + MIN_RELOAD_GAP).into()).await;
+        }
+        let started = Instant::now();
+        let ledger = Arc::clone(&self.inner.ledger);
+        let loaded = tokio::task::spawn_blocking(move || {
+            // The next read closes sessions whose process is gone.
+            sessions::close_dead(&ledger, crate::credential::now_unix())?;
+            sessions::open_keys(&ledger)
+        })
+        .await;
+        self.inner
+            .loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut snap = self
+            .inner
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match loaded {
+            Ok(Ok(keys)) => snap.keys = keys,
+            // What cannot be checked is refused: a closed session's key
+            // must not live on while the ledger cannot be read.
+            Ok(Err(e)) => {
+                tracing::warn!("agent keys: {e}");
+                snap.keys.clear();
+            }
+            Err(e) => {
+                tracing::warn!("agent keys: the ledger read failed: {e}");
+                snap.keys.clear();
+            }
+        }
+        snap.loaded = Some(started);
+        snap.find(&hash)
+    }
+}
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+mod tests;

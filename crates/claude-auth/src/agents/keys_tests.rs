@@ -1,0 +1,88 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The proxy's view of agent keys, against a real ledger file.
+
+use super::*;
+use crate::agents::generate_agent_key;
+use crate::agents::sessions::{close, register, Ending, NewSession};
+use crate::credential::Provider;
+
+fn open(dir: &std::path::Path) -> Ledger {
+    Ledger::open_in(&dir.join("state")).unwrap()
+}
+
+fn start(ledger: &Ledger, id: &str, key: &str) -> i64 {
+    let hash = key_hash(key);
+    register(
+        ledger,
+        &NewSession {
+            id,
+            provider: &Provider::Anthropic,
+            profile: None,
+            pid: Some(std::process::id()),
+            budget: None,
+            key_hash: Some(&hash),
+        },
+        crate::credential::now_unix(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_open_sessions_key_is_found_a_closed_ones_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path());
+    let keys = AgentKeys::new(open(dir.path()));
+    let key = generate_agent_key().unwrap();
+    let session = start(&writer, "alpha", key.expose());
+    let found = keys.lookup(key.expose()).await.unwrap();
+    assert_eq!((&*found.id, found.session), ("alpha", session));
+    // From memory now.
+    assert_eq!(keys.lookup(key.expose()).await, Some(found.clone()));
+    assert_eq!(keys.loads(), 1);
+    // A session registered after the last load is found at once.
+    let other = generate_agent_key().unwrap();
+    start(&writer, "beta", other.expose());
+    assert_eq!(&*keys.lookup(other.expose()).await.unwrap().id, "beta");
+    assert_eq!(keys.loads(), 2);
+    // Closed: refused once the copy is older than RECHECK.
+    close(
+        &writer,
+        session,
+        Ending::Exited(0),
+        crate::credential::now_unix(),
+    )
+    .unwrap();
+    tokio::time::sleep(RECHECK).await;
+    assert_eq!(keys.lookup(key.expose()).await, None);
+    assert_eq!(&*keys.lookup(other.expose()).await.unwrap().id, "beta");
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_keys_costs_one_load_per_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = AgentKeys::new(open(dir.path()));
+    // Not an agent key at all: no load.
+    assert_eq!(keys.lookup("sk-ant-api03-x").await, None);
+    assert_eq!(keys.loads(), 0);
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let keys = keys.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = generate_agent_key().unwrap();
+            keys.lookup(key.expose()).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), None);
+    }
+    let elapsed = started.elapsed();
+    // Loads are at least MIN_RELOAD_GAP apart, so their number is bounded
+    // by the time taken, whatever the number of keys.
+    let bound = 1 + (elapsed.as_millis() / MIN_RELOAD_GAP.as_millis()) as u64;
+    assert!(
+        keys.loads() <= bound && keys.loads() <= 3,
+        "{} loads in {elapsed:?} for 200 unknown keys",
+        keys.loads()
+    );
+}

@@ -1,0 +1,59 @@
+//! Who a request is from: the proxy's local key, or an agent's key.
+//!
+//! The local key (compared in constant time) is the proxy's own; when the
+//! proxy was started for one agent (`exec --proxy --agent-id`), it is that
+//! agent's key and every request is that agent's. A shared proxy also
+//! accepts the key of any agent with an open session in the ledger
+//! ([`AgentKeys`](crate::agents::AgentKeys), cached), and attributes the
+//! request to it. Whoever it is, the request carries an
+//! `Option<AgentRef>` from here on: the ledger row gets its id.
+
+use hyper::header::HeaderMap;
+use hyper::{Response, StatusCode};
+
+use super::handler::{json_error, Shared};
+use super::headers::presented_key;
+use super::ProxyBody;
+use crate::agents::AgentRef;
+use crate::oauth::pkce::constant_time_eq;
+use crate::usage::writer::UsageSink;
+
+/// The agent a request is from (`None`: the local key, not an agent's, or
+/// no key needed), or the 401 that refuses it.
+pub(super) async fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<Option<AgentRef>, Response<ProxyBody>> {
+    let config = &shared.config;
+    let presented = presented_key(headers);
+    if let (Some(expected), Some(key)) = (&config.local_key, presented) {
+        if constant_time_eq(key, expected.expose()) {
+            return Ok(config.local_agent.clone());
+        }
+    }
+    let agent = match (&config.agent_keys, presented) {
+        (Some(keys), Some(key)) => keys.lookup(key).await,
+        _ => None,
+    };
+    match agent {
+        Some(agent) => Ok(Some(agent)),
+        // Without a local key anyone may come in; an agent key still says who.
+        None if config.local_key.is_none() => Ok(config.local_agent.clone()),
+        None => Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "claude-auth proxy: missing or wrong local key (send it as x-api-key)",
+        )),
+    }
+}
+
+/// The sink a request's usage goes to: the proxy's, with the request's agent.
+pub(super) fn sink_for(sink: &UsageSink, agent: Option<&AgentRef>) -> UsageSink {
+    match agent {
+        Some(a) if sink.agent.as_deref() != Some(&*a.id) => UsageSink {
+            agent: Some(std::sync::Arc::clone(&a.id)),
+            ..sink.clone()
+        },
+        _ => sink.clone(),
+    }
+}
