@@ -379,8 +379,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         path_and_query,
         headers,
         bytes,
-        started,
-        agent.as_ref(),
+        (started, agent.as_ref()),
     ))
     .await
 }
@@ -392,8 +391,7 @@ pub(super) async fn retry_after_401(
     path_and_query: PathAndQuery,
     mut headers: HeaderMap,
     bytes: Bytes,
-    started: Instant,
-    agent: Option<&AgentRef>,
+    (started, agent): (Instant, Option<&AgentRef>),
 ) -> Response<ProxyBody> {
     let refreshed = match shared.manager.force_refresh(credential.secret()).await {
         Ok(o) => o.credential,
