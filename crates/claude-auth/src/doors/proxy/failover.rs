@@ -26,12 +26,12 @@ use super::handler::{internal_error, json_error, plan_body, relay_with, send, Bo
 use super::headers::{inject, is_dropped_from_request, strip};
 use super::listener::ClientBody;
 use super::ProxyBody;
+use crate::agents::AgentRef;
 use crate::credential::now_unix;
 use crate::doors::failover::{Rotation, Switch};
 use crate::doors::rejection::Rejection;
 use crate::engine::manager::{AuthError, AuthManager};
 use crate::usage::events::EVENT_FAILOVER;
-use crate::agents::AgentRef;
 use crate::usage::writer::UsageSink;
 
 /// One more entry the proxy may fail over to.

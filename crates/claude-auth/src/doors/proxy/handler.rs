@@ -159,7 +159,13 @@ pub(super) fn relay(
     started: Instant,
     agent: Option<&AgentRef>,
 ) -> Response<ProxyBody> {
-    relay_with(shared, shared.config.usage.as_ref(), upstream, started, agent)
+    relay_with(
+        shared,
+        shared.config.usage.as_ref(),
+        upstream,
+        started,
+        agent,
+    )
 }
 
 /// [`relay`], metered into `usage` (the failover entry's login), under
