@@ -20,7 +20,7 @@ use crate::GlobalArgs;
 pub fn read_secret_from_stdin() -> Result<Secret, Failure> {
     let stdin = std::io::stdin();
     let line = if stdin.is_terminal() {
-        rpassword::prompt_password("Paste the token or API key (input hidden): ")
+        prompt_hidden("Paste the token or API key (input hidden): ")
             .map_err(|e| Failure::error(format!("could not read from the terminal: {e}")))?
     } else {
         let mut line = String::new();
@@ -48,6 +48,34 @@ pub fn read_secret_from_stdin() -> Result<Secret, Failure> {
     });
     drop(line);
     secret
+}
+
+/// rpassword's hidden prompt, with Ctrl-C ending the process only once the
+/// terminal is back as it was. rpassword reads Ctrl-C itself (its mode turns
+/// ISIG off) and raises SIGINT *before* it restores echo and line mode: with
+/// SIGINT's default action the process died and left the shell with no echo.
+/// So for the prompt's duration SIGINT only sets a flag; once rpassword has
+/// returned (and put the terminal back), a caught SIGINT ends the process as
+/// the default action would (killed by SIGINT, so a shell sees the same).
+#[cfg(unix)]
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let handler =
+        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))?;
+    let read = rpassword::prompt_password(prompt);
+    signal_hook::low_level::unregister(handler);
+    if interrupted.load(Ordering::SeqCst) {
+        let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGINT);
+    }
+    read
+}
+
+#[cfg(not(unix))]
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    rpassword::prompt_password(prompt)
 }
 
 fn credential_for(secret: Secret, kind: Option<TokenType>) -> Result<Credential, Failure> {
