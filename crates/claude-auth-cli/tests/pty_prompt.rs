@@ -69,11 +69,13 @@ fn harness_answers_a_cursor_position_query_and_follows_a_resize() {
     // does) and prints the answer; then it waits for a SIGWINCH and prints
     // the new size.
     let pty = Pty::spawn(
-        &sh("printf 'abc'; stty -echo -icanon min 0 time 20; printf '\\033[6n'; \
+        &sh(
+            "printf 'abc'; stty -echo -icanon min 0 time 20; printf '\\033[6n'; \
              r=$(dd bs=1 count=6 2>/dev/null | od -An -c | tr -d ' \\n'); \
              stty sane; printf '\\r\\nanswer %s\\r\\n' \"$r\"; \
              trap 'stty size; exit 0' WINCH; printf 'ready\\r\\n'; \
-             while :; do sleep 0.05; done"),
+             while :; do sleep 0.05; done",
+        ),
         24,
         80,
     );
@@ -108,7 +110,10 @@ fn login_prompt_hides_the_typed_token_and_restores_echo() {
     let status = pty.wait_exit(LIMIT);
     let screen = pty.screen();
     assert!(status.success(), "{status:?}\n{screen}");
-    assert!(!pty.output().contains(TOKEN), "the token was drawn:\n{screen}");
+    assert!(
+        !pty.output().contains(TOKEN),
+        "the token was drawn:\n{screen}"
+    );
     assert!(
         screen.contains("Stored the OAuth token") && screen.contains("for profile work"),
         "{screen}"

@@ -170,9 +170,7 @@ impl Modes {
 }
 
 fn modes_of(master: &dyn MasterPty) -> Modes {
-    let t = master
-        .get_termios()
-        .expect("tcgetattr on the pty's master");
+    let t = master.get_termios().expect("tcgetattr on the pty's master");
     Modes {
         iflag: t.input_flags.bits() as u32,
         oflag: t.output_flags.bits() as u32,
@@ -364,7 +362,9 @@ impl Pty {
         {
             let shared = Arc::clone(&shared);
             std::thread::spawn(move || {
-                let status = child.wait().unwrap_or_else(|_| ExitStatus::with_exit_code(255));
+                let status = child
+                    .wait()
+                    .unwrap_or_else(|_| ExitStatus::with_exit_code(255));
                 shared.lock().exit = Some(status);
                 shared.changed.notify_all();
             });
@@ -412,7 +412,9 @@ impl Pty {
         // The parser first: whatever the program draws for the new size is
         // read at the new size.
         self.shared.lock().parser.set_size(nz(rows), nz(cols));
-        self.master.resize(size(rows, cols)).expect("resize the pty");
+        self.master
+            .resize(size(rows, cols))
+            .expect("resize the pty");
     }
 
     /// The screen now.
@@ -558,7 +560,11 @@ impl Pty {
                 ("echo", self.before.echo(), now.echo()),
                 ("canonical mode", self.before.canonical(), now.canonical()),
                 ("signals (ISIG)", self.before.signals(), now.signals()),
-                ("output processing (OPOST)", self.before.opost(), now.opost()),
+                (
+                    "output processing (OPOST)",
+                    self.before.opost(),
+                    now.opost(),
+                ),
             ] {
                 if was != is {
                     words.push(format!("{name} {}", if is { "on" } else { "off" }));
