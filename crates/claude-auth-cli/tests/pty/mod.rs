@@ -137,10 +137,10 @@ impl Shared {
 /// The terminal modes a program may change and must put back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Modes {
-    pub iflag: u32,
-    pub oflag: u32,
-    pub cflag: u32,
-    pub lflag: u32,
+    pub iflag: nix::libc::tcflag_t,
+    pub oflag: nix::libc::tcflag_t,
+    pub cflag: nix::libc::tcflag_t,
+    pub lflag: nix::libc::tcflag_t,
     pub vmin: u8,
     pub vtime: u8,
 }
@@ -172,10 +172,10 @@ impl Modes {
 fn modes_of(master: &dyn MasterPty) -> Modes {
     let t = master.get_termios().expect("tcgetattr on the pty's master");
     Modes {
-        iflag: t.input_flags.bits() as u32,
-        oflag: t.output_flags.bits() as u32,
-        cflag: t.control_flags.bits() as u32,
-        lflag: t.local_flags.bits() as u32,
+        iflag: t.input_flags.bits(),
+        oflag: t.output_flags.bits(),
+        cflag: t.control_flags.bits(),
+        lflag: t.local_flags.bits(),
         vmin: t.control_chars[nix::libc::VMIN],
         vtime: t.control_chars[nix::libc::VTIME],
     }
