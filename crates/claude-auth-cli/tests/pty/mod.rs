@@ -18,7 +18,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
-use std::num::NonZeroU16;
 use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -77,40 +76,56 @@ impl Key {
 }
 
 /// The terminal's answers to the queries a program may send: the cursor
-/// position (`CSI 6 n`) and the primary device attributes (`CSI c`).
-/// Without them a program that asks waits for its own timeout.
+/// position (`CSI 6 n`) and the primary device attributes (`CSI c`, `CSI 0
+/// c`). Without them a program that asks waits for its own timeout. The
+/// parser does not report queries, so the output is scanned for them; `tail`
+/// keeps the end of the last chunk so one split across two reads is seen.
 #[derive(Default)]
 struct Answers {
-    pending: Vec<u8>,
+    tail: Vec<u8>,
 }
 
-impl vt100::Callbacks for Answers {
-    fn unhandled_csi(
-        &mut self,
-        screen: &mut vt100::Screen,
-        i1: Option<u8>,
-        _i2: Option<u8>,
-        params: &[&[u16]],
-        c: char,
-    ) {
-        match (i1, c) {
-            (None, 'n') if params.first() == Some(&&[6u16][..]) => {
-                let (row, col) = screen.cursor_position();
-                self.pending
-                    .extend(format!("\x1b[{};{}R", row + 1, col + 1).into_bytes());
+impl Answers {
+    /// The answers to the queries in `chunk`, with the cursor where the
+    /// parser has it after the chunk (row, col, 0-based).
+    fn to(&mut self, chunk: &[u8], cursor: (u16, u16)) -> Vec<u8> {
+        let mut seen = std::mem::take(&mut self.tail);
+        let old = seen.len();
+        seen.extend_from_slice(chunk);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(at) = seen[i..].windows(2).position(|w| w == b"\x1b[") {
+            let start = i + at;
+            let rest = &seen[start + 2..];
+            let query = if rest.starts_with(b"6n") {
+                Some((4, format!("\x1b[{};{}R", cursor.0 + 1, cursor.1 + 1)))
+            } else if rest.starts_with(b"c") {
+                Some((3, "\x1b[?62c".to_owned()))
+            } else if rest.starts_with(b"0c") {
+                Some((4, "\x1b[?62c".to_owned()))
+            } else {
+                None
+            };
+            match query {
+                // Only queries that end in this chunk (the rest were answered).
+                Some((len, answer)) if start + len > old => {
+                    out.extend(answer.into_bytes());
+                    i = start + len;
+                }
+                Some((len, _)) => i = start + len,
+                None => i = start + 2,
             }
-            // A VT220 with no options.
-            (None, 'c') if params.iter().all(|p| p.iter().all(|v| *v == 0)) => {
-                self.pending.extend_from_slice(b"\x1b[?62c");
-            }
-            _ => {}
         }
+        let keep = seen.len().saturating_sub(3);
+        self.tail = seen[keep..].to_vec();
+        out
     }
 }
 
 /// What the reader and the waiter threads share with the test.
 struct State {
-    parser: vt100::Parser<Answers>,
+    parser: vt100::Parser,
+    answers: Answers,
     /// Every byte the program wrote, in order.
     raw: Vec<u8>,
     /// Bumped on every chunk of output.
@@ -204,13 +219,13 @@ impl Screen {
         let (_, cols) = screen.size();
         Screen {
             text: screen.contents(),
-            rows: screen.rows(0, cols.get()).collect(),
+            rows: screen.rows(0, cols).collect(),
             alternate: screen.alternate_screen(),
             cursor_hidden: screen.hide_cursor(),
             mouse_reporting: screen.mouse_protocol_mode() != vt100::MouseProtocolMode::None,
             bracketed_paste: screen.bracketed_paste(),
             generation: state.generation,
-            cols: cols.get(),
+            cols,
         }
     }
 
@@ -263,10 +278,6 @@ fn size(rows: u16, cols: u16) -> PtySize {
     }
 }
 
-fn nz(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).expect("a terminal size is never 0")
-}
-
 impl Pty {
     /// Start `cmd` (program, arguments, the variables it sets, its
     /// directory; its environment is cleared first, as the sandboxes do)
@@ -303,12 +314,8 @@ impl Pty {
             Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                parser: vt100::Parser::new_with_callbacks(
-                    nz(rows),
-                    nz(cols),
-                    0,
-                    Answers::default(),
-                ),
+                parser: vt100::Parser::new(rows, cols, 0),
+                answers: Answers::default(),
                 raw: Vec::new(),
                 generation: 0,
                 last_output: None,
@@ -348,7 +355,8 @@ impl Pty {
                     state.raw.extend_from_slice(&buf[..n]);
                     state.generation += 1;
                     state.last_output = Some(at);
-                    let answers = std::mem::take(&mut state.parser.callbacks_mut().pending);
+                    let cursor = state.parser.screen().cursor_position();
+                    let answers = state.answers.to(&buf[..n], cursor);
                     drop(state);
                     shared.changed.notify_all();
                     if !answers.is_empty() {
@@ -411,7 +419,7 @@ impl Pty {
     pub fn resize(&self, rows: u16, cols: u16) {
         // The parser first: whatever the program draws for the new size is
         // read at the new size.
-        self.shared.lock().parser.set_size(nz(rows), nz(cols));
+        self.shared.lock().parser.set_size(rows, cols);
         self.master
             .resize(size(rows, cols))
             .expect("resize the pty");
