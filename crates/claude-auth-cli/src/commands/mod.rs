@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod env;
 pub mod exec;
+pub mod failover;
 pub mod login;
 pub mod login_args;
 pub mod logout;

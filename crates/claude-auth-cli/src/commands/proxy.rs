@@ -60,7 +60,19 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             Some(u) => u.clone(),
             None => usable.upstream.clone(),
         };
-        let usage = crate::commands::usage_sink(&manager, &usable.provenance, &provider, None);
+        let mut usage = crate::commands::usage_sink(&manager, &usable.provenance, &provider, None);
+        let mut manager = manager;
+        let chain = crate::commands::failover::proxy_chain(
+            &provider,
+            &upstream,
+            args.upstream.is_some(),
+            usage.as_ref(),
+        )
+        .await?;
+        let failover = chain.map(|c| {
+            (manager, usage) = (c.manager, c.usage);
+            c.failover
+        });
         let local_key = if args.no_auth {
             None
         } else {
@@ -73,6 +85,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
         );
         config.access_log = !args.quiet;
         config.usage = usage;
+        config.failover = failover;
         let handle = start(manager, config).await?;
         let vars = proxy_variables(&provider, handle.url(), local_key.as_ref());
         // The signal handlers are in place before anyone can learn that the

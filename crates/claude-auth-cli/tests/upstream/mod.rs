@@ -8,7 +8,8 @@
 //!   Bearer sk-ant-oat…`) sent without the `oauth-2025-04-20` beta with
 //!   exactly the real 401 ([`OAUTH_UNSUPPORTED`]);
 //! - answers every request with a set status and body while one is set
-//!   ([`Upstream::fail_with`]);
+//!   ([`Upstream::fail_with`]), or only a given credential's requests, with
+//!   headers too ([`Upstream::answer_for`]: a rate limit, say);
 //! - `POST /v1/messages`: a JSON message, or with `"stream": true` the real
 //!   SSE event sequence with [`EVENT_GAP`] between events;
 //! - `GET /v1/models`: a one-model list;
@@ -18,7 +19,7 @@
 
 pub mod openai;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -111,7 +112,11 @@ struct State {
     requests: Mutex<Vec<Recorded>>,
     reject: Mutex<HashSet<String>>,
     fail: Mutex<Option<(u16, String)>>,
+    answers: Mutex<HashMap<String, Answer>>,
 }
+
+/// A set answer: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, String);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -164,6 +169,24 @@ impl Upstream {
     /// answer normally again).
     pub fn fail_with(&self, failure: Option<(u16, &str)>) {
         *lock(&self.state.fail) = failure.map(|(s, b)| (s, b.to_owned()));
+    }
+
+    /// Answer requests presenting `credential` with `status`, `headers` and
+    /// `body` from now on (`None`: answer them normally again).
+    pub fn answer_for(&self, credential: &str, answer: Option<(u16, &[(&str, &str)], &str)>) {
+        let mut answers = lock(&self.state.answers);
+        match answer {
+            Some((status, headers, body)) => {
+                let headers = headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect();
+                answers.insert(credential.to_owned(), (status, headers, body.to_owned()));
+            }
+            None => {
+                answers.remove(credential);
+            }
+        }
     }
 
     /// Every request so far, in arrival order.
@@ -335,6 +358,19 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
         .is_some_and(|v| v.starts_with("Bearer sk-ant-oat"));
     if oauth_bearer && !recorded.has_beta(OAUTH_BETA) {
         return json_response(StatusCode::UNAUTHORIZED, OAUTH_UNSUPPORTED.to_owned());
+    }
+    let answer = credential
+        .as_ref()
+        .and_then(|c| lock(&state.answers).get(c).cloned());
+    if let Some((status, headers, body)) = answer {
+        let mut response = json_response(StatusCode::from_u16(status).unwrap(), body);
+        for (k, v) in headers {
+            response.headers_mut().insert(
+                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                hyper::header::HeaderValue::from_str(&v).unwrap(),
+            );
+        }
+        return response;
     }
     if let Some((status, body)) = lock(&state.fail).clone() {
         return json_response(StatusCode::from_u16(status).unwrap(), body);

@@ -171,6 +171,80 @@ impl Rotation {
     }
 }
 
+/// One entry of the `fallback` list a door can use: its class (for the
+/// notice), the credential, and an engine resolving exactly it.
+#[derive(Clone, Debug)]
+pub struct FallbackEntry {
+    /// The credential's class (`anthropic-api-key`, …), also for a
+    /// provider-alone entry (`openai` names that chain's winner).
+    pub class: String,
+    /// The credential.
+    pub candidate: crate::select::Candidate,
+    /// An engine pinned to it ([`Providers::manager_for`](crate::Providers::manager_for)).
+    pub manager: crate::engine::manager::AuthManager,
+}
+
+/// The `fallback` list as a door speaking one provider's API can follow it.
+#[derive(Clone, Debug, Default)]
+pub struct FallbackChain {
+    /// The entries it can use, in the list's order (each credential once).
+    pub entries: Vec<FallbackEntry>,
+    /// The entries left out, each with why (another API, no credential of
+    /// that class), for the door to say.
+    pub skipped: Vec<String>,
+}
+
+impl crate::Providers {
+    /// The failover chain for a door that speaks `provider`'s API, from
+    /// `[selection] fallback`; `None` when failover is off (no `fallback`,
+    /// or `failover = false`). An entry of the other provider is skipped
+    /// (a Messages API client cannot be sent to OpenAI, nor the reverse;
+    /// `claude-auth chat`, which owns its request shape, can cross), and so
+    /// is an entry with no usable credential; each skip says why.
+    pub fn fallback_chain(
+        &self,
+        provider: &crate::Provider,
+    ) -> crate::Result<Option<FallbackChain>> {
+        let selection = &self.settings().selection;
+        if !selection.failover_enabled() {
+            return Ok(None);
+        }
+        let candidates = self.candidates();
+        let mut chain = FallbackChain::default();
+        for wanted in &selection.fallback {
+            let Some(found) = candidates.iter().find(|c| {
+                wanted.matches(c)
+                    && !chain
+                        .entries
+                        .iter()
+                        .any(|e| e.candidate.source == c.source && e.candidate.profile == c.profile)
+            }) else {
+                let already = candidates.iter().any(|c| wanted.matches(c));
+                if !already {
+                    chain
+                        .skipped
+                        .push(format!("{wanted}: no usable credential of that kind"));
+                }
+                continue;
+            };
+            if found.provider != *provider {
+                chain.skipped.push(format!(
+                    "{wanted}: speaks {}'s API, not the {} API this door serves (`claude-auth chat` can cross vendors)",
+                    found.provider.display_name(),
+                    provider.display_name(),
+                ));
+                continue;
+            }
+            chain.entries.push(FallbackEntry {
+                class: found.class.as_str().to_owned(),
+                candidate: found.clone(),
+                manager: self.manager_for(found)?,
+            });
+        }
+        Ok(Some(chain))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
