@@ -35,7 +35,10 @@ fn sandbox(upstream: &Upstream, config: &str) -> Sandbox {
     sb.write_active_config("work");
     sb.set("ANTHROPIC_API_KEY", API_KEY);
     // In the list too, but of another API than the proxy's clients speak.
-    sb.set("OPENAI_API_KEY", "sk-proj-failover-test-key-0123456789abcdef");
+    sb.set(
+        "OPENAI_API_KEY",
+        "sk-proj-failover-test-key-0123456789abcdef",
+    );
     common::write_file(&sb.own_dir().join("config.toml"), config, 0o600);
     sb
 }
@@ -159,7 +162,8 @@ fn split(raw: &str) -> (u16, String, String) {
     (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
-const MESSAGE: &str = r#"{"model":"claude-test-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#;
+const MESSAGE: &str =
+    r#"{"model":"claude-test-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#;
 
 fn credentials(upstream: &Upstream) -> Vec<String> {
     upstream
@@ -176,8 +180,7 @@ fn credentials(upstream: &Upstream) -> Vec<String> {
 /// The ledger's failover events, once `n` are there (the proxy writes them
 /// off the request path; waited for with a deadline, not a sleep).
 fn failover_events(sb: &Sandbox, n: usize) -> Vec<claude_auth::usage::ledger::Event> {
-    let ledger =
-        claude_auth::usage::ledger::Ledger::open_in(&sb.own_dir().join("state")).unwrap();
+    let ledger = claude_auth::usage::ledger::Ledger::open_in(&sb.own_dir().join("state")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let events: Vec<_> = ledger
@@ -208,9 +211,11 @@ fn a_rejected_subscription_fails_over_to_the_api_key_and_says_so() {
     let notices = proxy.notices();
     assert_eq!(
         notices,
-        ["claude-auth proxy: failover: anthropic-subscription -> anthropic-api-key (rejected: \
+        [
+            "claude-auth proxy: failover: anthropic-subscription -> anthropic-api-key (rejected: \
           the unified rate limit status is rejected); billing changes: requests now count \
-          against pay-as-you-go API billing, not the subscription's usage windows"],
+          against pay-as-you-go API billing, not the subscription's usage windows"
+        ],
         "{}",
         proxy.stderr()
     );
@@ -234,7 +239,10 @@ fn a_rejected_subscription_fails_over_to_the_api_key_and_says_so() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].provider.as_deref(), Some("anthropic"));
     assert_eq!(events[0].profile.as_deref(), Some("profile-work"));
-    assert_eq!(events[0].detail, format!("proxy: {}", &notices[0]["claude-auth proxy: ".len()..]));
+    assert_eq!(
+        events[0].detail,
+        format!("proxy: {}", &notices[0]["claude-auth proxy: ".len()..])
+    );
 }
 
 #[test]
@@ -266,14 +274,24 @@ fn an_overloaded_529_or_a_plain_429_does_not_fail_over() {
         (529, &[][..]),
         (429, &[("retry-after", "1")][..]),
         // A window close to full is not a full one.
-        (429, &[("anthropic-ratelimit-unified-5h-utilization", "0.97")][..]),
-        (503, &[("anthropic-ratelimit-unified-status", "rejected")][..]),
+        (
+            429,
+            &[("anthropic-ratelimit-unified-5h-utilization", "0.97")][..],
+        ),
+        (
+            503,
+            &[("anthropic-ratelimit-unified-status", "rejected")][..],
+        ),
     ] {
         upstream.clear();
         upstream.answer_for(OAUTH_TOKEN, Some((status, headers, OVERLOADED)));
         let (got, _, body) = proxy.post(MESSAGE);
         assert_eq!((got, body.as_str()), (status, OVERLOADED));
-        assert_eq!(credentials(&upstream), ["subscription"], "{status} {headers:?}");
+        assert_eq!(
+            credentials(&upstream),
+            ["subscription"],
+            "{status} {headers:?}"
+        );
     }
     assert!(proxy.notices().is_empty(), "{}", proxy.stderr());
 }
@@ -339,8 +357,7 @@ fn a_stream_in_flight_is_never_cut_by_a_switch() {
     let upstream = Upstream::start();
     let sb = sandbox(&upstream, FALLBACK);
     let proxy = Proxy::start(&sb);
-    let stream_body =
-        r#"{"model":"claude-test-1","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let stream_body = r#"{"model":"claude-test-1","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
     let mut streaming = proxy.send(stream_body);
     // The stream has begun (its first event arrived) before the switch.
     let mut raw = Vec::new();
@@ -360,5 +377,8 @@ fn a_stream_in_flight_is_never_cut_by_a_switch() {
         assert!(text.contains(&format!(r#""text":"{delta}""#)), "{text}");
     }
     assert!(text.contains("event: message_stop"), "{text}");
-    assert_eq!(credentials(&upstream), ["subscription", "subscription", "api-key"]);
+    assert_eq!(
+        credentials(&upstream),
+        ["subscription", "subscription", "api-key"]
+    );
 }
