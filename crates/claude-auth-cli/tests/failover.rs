@@ -49,16 +49,14 @@ fn reject_subscription(upstream: &Upstream, reset: u64) {
     let reset = reset.to_string();
     upstream.answer_for(
         OAUTH_TOKEN,
-        Some((
-            429,
-            &[
-                ("anthropic-ratelimit-unified-status", "rejected"),
-                ("anthropic-ratelimit-unified-reset", &reset),
-                ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
-                ("anthropic-ratelimit-unified-5h-reset", &reset),
-            ],
-            REJECTED_BODY,
-        )),
+        429,
+        &[
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-reset", &reset),
+            ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
+            ("anthropic-ratelimit-unified-5h-reset", &reset),
+        ],
+        REJECTED_BODY,
     );
 }
 
@@ -284,7 +282,7 @@ fn an_overloaded_529_or_a_plain_429_does_not_fail_over() {
         ),
     ] {
         upstream.clear();
-        upstream.answer_for(OAUTH_TOKEN, Some((status, headers, OVERLOADED)));
+        upstream.answer_for(OAUTH_TOKEN, status, headers, OVERLOADED);
         let (got, _, body) = proxy.post(MESSAGE);
         assert_eq!((got, body.as_str()), (status, OVERLOADED));
         assert_eq!(

@@ -172,21 +172,13 @@ impl Upstream {
     }
 
     /// Answer requests presenting `credential` with `status`, `headers` and
-    /// `body` from now on (`None`: answer them normally again).
-    pub fn answer_for(&self, credential: &str, answer: Option<(u16, &[(&str, &str)], &str)>) {
-        let mut answers = lock(&self.state.answers);
-        match answer {
-            Some((status, headers, body)) => {
-                let headers = headers
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect();
-                answers.insert(credential.to_owned(), (status, headers, body.to_owned()));
-            }
-            None => {
-                answers.remove(credential);
-            }
-        }
+    /// `body` from now on.
+    pub fn answer_for(&self, credential: &str, status: u16, headers: &[(&str, &str)], body: &str) {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        lock(&self.state.answers).insert(credential.to_owned(), (status, headers, body.to_owned()));
     }
 
     /// Every request so far, in arrival order.
