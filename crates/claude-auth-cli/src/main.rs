@@ -115,6 +115,8 @@ enum Command {
     /// Every login's usage windows, reset times and pace
     #[command(visible_alias = "quota")]
     Usage(commands::usage::UsageArgs),
+    /// Which credential a strategy would choose now, why, and where each setting came from
+    Select(commands::select::SelectArgs),
     /// List, select and inspect profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -123,6 +125,8 @@ enum Command {
         /// anthropic or openai
         #[arg(value_enum, value_name = "PROVIDER")]
         provider: Option<commands::provider::ProviderArg>,
+        #[command(flatten)]
+        prefs: commands::switch::PrefArgs,
     },
     /// A full-screen dashboard of every login, its expiry and usage, with log in, switch, refresh and log out
     Tui,
@@ -206,6 +210,7 @@ fn main() -> ExitCode {
         Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
         Command::Chat(args) => commands::chat::run(&cli.global, &args),
         Command::Usage(args) => commands::usage::run(&cli.global, &args),
+        Command::Select(args) => commands::select::run(&cli.global, &args),
         Command::Refresh => commands::refresh::run(&cli.global),
         Command::Token {
             no_newline,
@@ -233,7 +238,7 @@ fn main() -> ExitCode {
         Command::Profile(ProfileCommand::Show { name }) => {
             commands::profile::show(&cli.global, name.as_deref())
         }
-        Command::Switch { provider } => commands::switch::run(&cli.global, provider),
+        Command::Switch { provider, prefs } => commands::switch::run(&cli.global, provider, &prefs),
         Command::Tui => tui::run(&cli.global),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

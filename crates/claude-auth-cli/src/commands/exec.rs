@@ -52,6 +52,12 @@ pub struct ExecArgs {
     /// Give the child the token itself (ANTHROPIC_AUTH_TOKEN and CLAUDE_CODE_OAUTH_TOKEN, or OPENAI_API_KEY), even where the SDKs cannot use it
     #[arg(long)]
     pub raw_token: bool,
+    /// Choose the credential with this strategy (see `claude-auth select`); one line on stderr says what was chosen and why
+    #[arg(long, value_name = "STRATEGY", value_parser = crate::commands::select::parse_strategy)]
+    pub strategy: Option<claude_auth::select::Strategy>,
+    /// What the child's work is (code-generation, analysis, quick-query, validation); a strategy may use it
+    #[arg(long, value_name = "TASK", value_parser = crate::commands::select::parse_task)]
+    pub task: Option<claude_auth::select::TaskHint>,
     /// The command and its arguments
     #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -95,8 +101,14 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             )));
         }
     }
-    let logins = logins(global, args.provider, true, usable_failure)?;
-    let (provider, usable, besides) = (logins.provider, logins.chosen, logins.besides);
+    let (provider, usable, besides) =
+        match crate::commands::select::for_exec(global, args.strategy, args.task, args.provider)? {
+            Some((provider, usable)) => (provider, usable, None),
+            None => {
+                let logins = logins(global, args.provider, true, usable_failure)?;
+                (logins.provider, logins.chosen, logins.besides)
+            }
+        };
     let marker = usable
         .profile
         .clone()

@@ -13,6 +13,7 @@ pub mod profile;
 pub mod provider;
 pub mod proxy;
 pub mod refresh;
+pub mod select;
 pub mod status;
 pub mod switch;
 pub mod token;

@@ -2,6 +2,8 @@
 //! active provider (and its profile) with the library's
 //! [`Providers::switch`], then say what is active now and why. With no
 //! provider it prints the active provider and the choices.
+//! `--strategy`, `--failover on|off` and `--cost` save the selection
+//! preferences (`claude_auth::select::preferences`, preferences.json).
 
 use claude_auth::profiles::Activated;
 use claude_auth::providers::{AvailableProvider, Login, ProfileActivation, Switched};
@@ -12,6 +14,97 @@ use crate::commands::provider::ProviderArg;
 use crate::commands::status::kind_label;
 use crate::output::{print_json, success, warn, CommandResult, Failure, Style};
 use crate::GlobalArgs;
+
+/// The selection preferences `switch` saves (preferences.json).
+#[derive(clap::Args, Debug, Default)]
+pub struct PrefArgs {
+    /// Save the selection strategy (prefer-anthropic, prefer-openai, subscription-first, cheapest, fastest, manual; `default` removes it)
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<String>,
+    /// Save failover on or off (`default` removes it: [selection] decides)
+    #[arg(long, value_name = "on|off")]
+    pub failover: Option<String>,
+    /// Save the cost preference: any, or subscription-only (never choose an API key automatically); `default` removes it
+    #[arg(long, value_name = "COST")]
+    pub cost: Option<String>,
+}
+
+impl PrefArgs {
+    fn any(&self) -> bool {
+        self.strategy.is_some() || self.failover.is_some() || self.cost.is_some()
+    }
+}
+
+/// `default` clears; anything else parses or is a usage error naming the flag.
+fn pref_value<T: std::str::FromStr<Err = String>>(
+    flag: &str,
+    value: &str,
+) -> Result<Option<T>, Failure> {
+    if value == "default" {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|m| Failure::usage(format!("{flag}: {m}")))
+}
+
+/// Save the preferences named on the command line, one line each on stderr.
+fn save_prefs(prefs: &PrefArgs) -> Result<(), Failure> {
+    use claude_auth::select::preferences as p;
+    let env = Env::from_process();
+    // Every value is checked before anything is written.
+    let strategy = prefs
+        .strategy
+        .as_deref()
+        .map(|v| pref_value::<claude_auth::select::Strategy>("--strategy", v))
+        .transpose()?;
+    let failover = prefs
+        .failover
+        .as_deref()
+        .map(|v| match v {
+            "on" => Ok(Some(true)),
+            "off" => Ok(Some(false)),
+            "default" => Ok(None),
+            other => Err(Failure::usage(format!(
+                "--failover: {other:?}; use on, off or default"
+            ))),
+        })
+        .transpose()?;
+    let cost = prefs
+        .cost
+        .as_deref()
+        .map(|v| pref_value::<claude_auth::select::CostPreference>("--cost", v))
+        .transpose()?;
+    let path = p::path(&env);
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "default (removed)".into());
+    if let Some(s) = strategy {
+        p::set_strategy(&env, s)?;
+        success(&format!(
+            "Strategy: {} (saved in {})",
+            shown(s.map(|s| s.to_string())),
+            path.display()
+        ));
+    }
+    if let Some(f) = failover {
+        p::set_failover(&env, f)?;
+        let on = f.map(|f| if f { "on".to_owned() } else { "off".to_owned() });
+        success(&format!("Failover: {} (saved in {})", shown(on), path.display()));
+        let settings = claude_auth::Settings::load(&env)?;
+        if f == Some(true) && settings.selection.fallback.is_empty() {
+            warn("failover stays off until [selection] fallback in config.toml lists where to move (see README: Running many agents)");
+        }
+    }
+    if let Some(c) = cost {
+        p::set_cost(&env, c)?;
+        success(&format!(
+            "Cost preference: {} (saved in {})",
+            shown(c.map(|c| c.to_string())),
+            path.display()
+        ));
+    }
+    Ok(())
+}
 
 fn providers() -> Result<Providers, Failure> {
     Providers::new(Env::from_process()).map_err(|e| {
@@ -31,8 +124,14 @@ fn log_in(provider: &Provider) -> &'static str {
 }
 
 /// Run `switch`.
-pub fn run(global: &GlobalArgs, provider: Option<ProviderArg>) -> CommandResult {
+pub fn run(global: &GlobalArgs, provider: Option<ProviderArg>, prefs: &PrefArgs) -> CommandResult {
     let providers = providers()?;
+    if prefs.any() {
+        save_prefs(prefs)?;
+        if provider.is_none() && global.profile.is_none() {
+            return Ok(0);
+        }
+    }
     let Some(provider) = provider.map(Provider::from) else {
         if global.profile.is_some() {
             return Err(Failure::usage("--profile needs a provider to apply to")

@@ -33,7 +33,7 @@ fn four() -> Vec<Candidate> {
         ),
         cand(
             CandidateClass::AnthropicApiKey,
-            SourceId::SeedEnv,
+            SourceId::AnthropicApiKey,
             "anthropic-key",
             false,
         ),
@@ -45,7 +45,7 @@ fn four() -> Vec<Candidate> {
         ),
         cand(
             CandidateClass::OpenaiApiKey,
-            SourceId::OpenaiExternalCommand,
+            SourceId::OpenaiApiKey,
             "openai-key",
             false,
         ),
@@ -94,7 +94,7 @@ fn subscription_first_keeps_the_subscription_under_the_threshold_and_moves_to_th
     assert_eq!(d.candidate.login, "claude-code");
     assert_eq!(
         d.reason,
-        "subscription-first: anthropic-subscription (claude-code): every window under 80% (fullest: 5h at 42%)"
+        "subscription-first: anthropic-subscription (Claude Code login): every window under 80% (fullest: 5h at 42%)"
     );
     // 85 % on the weekly window: every window must be under.
     let over = UsageView::default().with_usage(
@@ -111,7 +111,7 @@ fn subscription_first_keeps_the_subscription_under_the_threshold_and_moves_to_th
     assert_eq!(d.candidate.class, CandidateClass::AnthropicApiKey);
     assert_eq!(
         d.reason,
-        "subscription-first: anthropic-subscription (claude-code): its 7d window is at 85% (threshold 80%); using anthropic-api-key (anthropic-key), billed per token"
+        "subscription-first: anthropic-subscription (Claude Code login): its 7d window is at 85% (threshold 80%); using anthropic-api-key (ANTHROPIC_API_KEY), billed per token"
     );
     let why: Vec<(&str, &str)> = d
         .others
@@ -128,7 +128,7 @@ fn subscription_first_keeps_the_subscription_under_the_threshold_and_moves_to_th
     assert_eq!(d.candidate.login, "codex");
     assert_eq!(
         d.reason,
-        "subscription-first: openai-subscription (codex): no cached usage (`claude-auth usage` fetches it)"
+        "subscription-first: openai-subscription (Codex login): no cached usage (`claude-auth usage` fetches it)"
     );
 }
 
@@ -147,7 +147,7 @@ fn a_window_whose_reset_has_passed_counts_as_empty_and_a_rejected_status_as_used
     assert_eq!(d.candidate.login, "codex", "the other subscription");
     assert!(
         d.reason
-            .starts_with("cheapest: openai-subscription (codex) costs nothing extra"),
+            .starts_with("cheapest: openai-subscription (Codex login) costs nothing extra"),
         "{}",
         d.reason
     );
@@ -207,7 +207,7 @@ fn fastest_takes_the_class_with_the_lowest_median_or_says_there_is_no_data() {
     assert_eq!(d.candidate.login, "openai-key");
     assert_eq!(
         d.reason,
-        "fastest: openai-api-key (openai-key) has the lowest median latency, 700 ms over 12 recent requests"
+        "fastest: openai-api-key (OPENAI_API_KEY) has the lowest median latency, 700 ms over 12 recent requests"
     );
     let claude = d
         .others
@@ -237,13 +237,13 @@ fn prefer_and_manual_take_a_provider_s_winner() {
     assert_eq!(d.candidate.login, "codex");
     assert_eq!(
         d.reason,
-        "manual: the active provider, openai (the default), hands out openai-subscription (codex)"
+        "manual: the active provider, openai (the default), hands out openai-subscription (Codex login)"
     );
     // Only Anthropic credentials: prefer-openai says so and takes Anthropic's.
     let d = run(&c[..2], &v, Provider::Anthropic, Strategy::PreferOpenai);
     assert_eq!(
         d.reason,
-        "prefer-openai: OpenAI has no usable credential; Anthropic's, anthropic-subscription (claude-code)"
+        "prefer-openai: OpenAI has no usable credential; Anthropic's, anthropic-subscription (Claude Code login)"
     );
 }
 

@@ -187,9 +187,13 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// `anthropic-subscription (profile-work)`: the class and the login.
+    /// `anthropic-subscription (profile work)`, `anthropic-api-key
+    /// (ANTHROPIC_API_KEY)`: the class and where it is.
     pub fn describe(&self) -> String {
-        format!("{} ({})", self.class, self.login)
+        match &self.profile {
+            Some(p) => format!("{} (profile {p})", self.class),
+            None => format!("{} ({})", self.class, self.source.label()),
+        }
     }
 }
 

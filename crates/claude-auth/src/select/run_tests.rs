@@ -78,7 +78,7 @@ fn a_subscription_at_85_percent_in_the_ledger_sends_subscription_first_to_the_ap
     assert_eq!(d.candidate.class, CandidateClass::AnthropicApiKey);
     assert_eq!(
         d.reason,
-        "subscription-first: anthropic-subscription (profile-default): its 5h window is at 85% (threshold 80%); using anthropic-api-key (anthropic-api-key), billed per token"
+        "subscription-first: anthropic-subscription (profile default): its 5h window is at 85% (threshold 80%); using anthropic-api-key (ANTHROPIC_API_KEY), billed per token"
     );
     assert_eq!(chosen.settings.strategy.origin, Origin::Flag);
     assert!(chosen.recorded);
@@ -152,7 +152,7 @@ fn fastest_reads_latencies_the_ledger_recorded() {
         .decision;
     assert_eq!(
         d.reason,
-        "fastest: anthropic-api-key (anthropic-api-key) has the lowest median latency, 500 ms over 2 recent requests"
+        "fastest: anthropic-api-key (ANTHROPIC_API_KEY) has the lowest median latency, 500 ms over 2 recent requests"
     );
     assert_eq!(d.others[0].why, "median 1000 ms over 3 requests");
 }
