@@ -109,14 +109,23 @@ fn a_subscription_at_85_percent_under_subscription_first_selects_the_api_key_and
 
     // exec runs the child with the chosen credential and says so, once.
     let exec = sb.run(&[
-        "exec", "--strategy", "subscription-first", "--task", "code-generation", "--",
-        "sh", "-c", "printf '%s|%s' \"$ANTHROPIC_API_KEY\" \"$ANTHROPIC_PROFILE\"",
+        "exec",
+        "--strategy",
+        "subscription-first",
+        "--task",
+        "code-generation",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s' \"$ANTHROPIC_API_KEY\" \"$ANTHROPIC_PROFILE\"",
     ]);
     exec.assert_code(0);
     assert_eq!(exec.stdout, format!("{ANT_KEY}|"));
     assert_eq!(
         exec.stderr,
-        format!("claude-auth: using anthropic-api-key (ANTHROPIC_API_KEY) for anthropic: {REASON_85}\n")
+        format!(
+            "claude-auth: using anthropic-api-key (ANTHROPIC_API_KEY) for anthropic: {REASON_85}\n"
+        )
     );
 }
 
@@ -137,8 +146,13 @@ fn under_the_threshold_the_subscription_is_chosen_and_exec_hands_it_over() {
     );
     // The spec profile itself (the SDKs load and refresh it), not the key.
     let exec = sb.run(&[
-        "exec", "--strategy", "subscription-first", "--",
-        "sh", "-c", "printf '%s|%s' \"$ANTHROPIC_API_KEY\" \"$ANTHROPIC_PROFILE\"",
+        "exec",
+        "--strategy",
+        "subscription-first",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s' \"$ANTHROPIC_API_KEY\" \"$ANTHROPIC_PROFILE\"",
     ]);
     exec.assert_code(0);
     assert_eq!(exec.stdout, "|default");
@@ -161,8 +175,14 @@ fn each_setting_says_where_it_came_from_flag_env_preferences_config_default() {
         run.assert_code(0);
         let j = run.json();
         (
-            j["settings"]["strategy"]["value"].as_str().unwrap().to_owned(),
-            j["settings"]["strategy"]["origin"].as_str().unwrap().to_owned(),
+            j["settings"]["strategy"]["value"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            j["settings"]["strategy"]["origin"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
             j["settings"]["strategy"]["from"].clone(),
             j["settings"].clone(),
         )
@@ -171,8 +191,14 @@ fn each_setting_says_where_it_came_from_flag_env_preferences_config_default() {
     assert_eq!((value.as_str(), from.as_str()), ("cheapest", "config"));
     assert_eq!(file, format!("{} (selection.strategy)", config.display()));
     assert_eq!(all["subscriptionThresholdPercent"]["value"], 70);
-    assert_eq!(all["failover"], json!({"value": true, "origin": "config", "from": format!("{} (selection.failover)", config.display())}));
-    assert_eq!(all["fallback"]["value"], json!(["anthropic", "openai-api-key"]));
+    assert_eq!(
+        all["failover"],
+        json!({"value": true, "origin": "config", "from": format!("{} (selection.failover)", config.display())})
+    );
+    assert_eq!(
+        all["fallback"]["value"],
+        json!(["anthropic", "openai-api-key"])
+    );
     assert_eq!(all["cost"], json!({"value": "any", "origin": "default"}));
 
     let saved = sb.run(&["switch", "--strategy", "fastest", "--failover", "off"]);
@@ -181,7 +207,10 @@ fn each_setting_says_where_it_came_from_flag_env_preferences_config_default() {
     let path = sb.own_dir().join("preferences.json");
     assert_eq!(
         saved.stderr,
-        format!("✓ Strategy: fastest (saved in {p})\n✓ Failover: off (saved in {p})\n", p = path.display())
+        format!(
+            "✓ Strategy: fastest (saved in {p})\n✓ Failover: off (saved in {p})\n",
+            p = path.display()
+        )
     );
     let (value, from, _, all) = origin(&sb, &[]);
     assert_eq!((value.as_str(), from.as_str()), ("fastest", "preferences"));
@@ -195,7 +224,11 @@ fn each_setting_says_where_it_came_from_flag_env_preferences_config_default() {
     sb.set("CLAUDE_AUTH_STRATEGY", "smart");
     let bad = sb.run(&["select"]);
     bad.assert_code(1);
-    assert!(bad.stderr.contains("CLAUDE_AUTH_STRATEGY") && bad.stderr.contains("subscription-first"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("CLAUDE_AUTH_STRATEGY") && bad.stderr.contains("subscription-first"),
+        "{}",
+        bad.stderr
+    );
     // `default` removes a saved preference: [selection] decides again.
     sb.unset("CLAUDE_AUTH_STRATEGY");
     sb.run(&["switch", "--strategy", "default"]).assert_code(0);
@@ -210,17 +243,29 @@ fn switch_checks_every_value_before_writing_and_never_overwrites_a_file_it_canno
     let path = sb.own_dir().join("preferences.json");
     let bad = sb.run(&["switch", "--strategy", "fastest", "--cost", "free"]);
     bad.assert_code(2);
-    assert!(bad.stderr.contains("--cost") && bad.stderr.contains("subscription-only"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("--cost") && bad.stderr.contains("subscription-only"),
+        "{}",
+        bad.stderr
+    );
     assert!(!path.exists(), "nothing written when a value is bad");
     write_file(&path, "{\"strategy\": ", 0o600);
     let run = sb.run(&["switch", "--strategy", "fastest"]);
     run.assert_code(1);
-    assert!(run.stderr.contains(&path.display().to_string()), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&path.display().to_string()),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"strategy\": ");
     // Readers say so too, naming the file.
     let select = sb.run(&["select"]);
     select.assert_code(1);
-    assert!(select.stderr.contains("preferences.json"), "{}", select.stderr);
+    assert!(
+        select.stderr.contains("preferences.json"),
+        "{}",
+        select.stderr
+    );
 }
 
 #[test]
@@ -238,7 +283,18 @@ fn select_json_shape() {
     };
     assert_eq!(
         keys(&j),
-        ["at", "candidate", "candidates", "others", "provider", "reason", "recorded", "settings", "strategy", "task"]
+        [
+            "at",
+            "candidate",
+            "candidates",
+            "others",
+            "provider",
+            "reason",
+            "recorded",
+            "settings",
+            "strategy",
+            "task"
+        ]
     );
     assert_eq!(
         keys(&j["candidate"]),
@@ -246,13 +302,29 @@ fn select_json_shape() {
     );
     assert_eq!(
         keys(&j["settings"]),
-        ["cost", "failover", "fallback", "strategy", "subscriptionThresholdPercent"]
+        [
+            "cost",
+            "failover",
+            "fallback",
+            "strategy",
+            "subscriptionThresholdPercent"
+        ]
     );
     // Nothing set: the task's default strategy, and no latency yet.
     assert_eq!(j["strategy"], "fastest");
-    assert_eq!(j["settings"]["strategy"], json!({"value": "fastest", "origin": "task", "from": "--task quick-query"}));
+    assert_eq!(
+        j["settings"]["strategy"],
+        json!({"value": "fastest", "origin": "task", "from": "--task quick-query"})
+    );
     assert_eq!(j["task"], "quick-query");
-    assert!(j["reason"].as_str().unwrap().starts_with("fastest: no latency recorded in the usage ledger"), "{}", j["reason"]);
+    assert!(
+        j["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("fastest: no latency recorded in the usage ledger"),
+        "{}",
+        j["reason"]
+    );
     assert_eq!(j["candidates"].as_array().unwrap().len(), 2);
     assert_eq!(j["others"][0]["why"], "no latency recorded");
     assert_eq!(j["recorded"], true);

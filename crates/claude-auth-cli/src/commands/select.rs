@@ -116,22 +116,35 @@ fn line<T: std::fmt::Display>(name: &str, s: &Sourced<T>) {
 
 fn settings_lines(e: &Effective) {
     line("strategy", &e.strategy);
-    line("threshold", &Sourced {
-        value: format!("{}%", e.subscription_threshold_percent.value),
-        origin: e.subscription_threshold_percent.origin,
-        from: e.subscription_threshold_percent.from.clone(),
-    });
-    line("failover", &Sourced {
-        value: if e.failover.value { "on" } else { "off" },
-        origin: e.failover.origin,
-        from: e.failover.from.clone(),
-    });
+    line(
+        "threshold",
+        &Sourced {
+            value: format!("{}%", e.subscription_threshold_percent.value),
+            origin: e.subscription_threshold_percent.origin,
+            from: e.subscription_threshold_percent.from.clone(),
+        },
+    );
+    line(
+        "failover",
+        &Sourced {
+            value: if e.failover.value { "on" } else { "off" },
+            origin: e.failover.origin,
+            from: e.failover.from.clone(),
+        },
+    );
     let list: Vec<String> = e.fallback.value.iter().map(ToString::to_string).collect();
-    line("fallback", &Sourced {
-        value: if list.is_empty() { "none".to_owned() } else { list.join(", ") },
-        origin: e.fallback.origin,
-        from: e.fallback.from.clone(),
-    });
+    line(
+        "fallback",
+        &Sourced {
+            value: if list.is_empty() {
+                "none".to_owned()
+            } else {
+                list.join(", ")
+            },
+            origin: e.fallback.origin,
+            from: e.fallback.from.clone(),
+        },
+    );
     line("cost", &e.cost);
 }
 
@@ -178,5 +191,8 @@ pub fn for_exec(
         d.provider,
         d.reason
     );
-    Ok(Some((d.provider, Usable::from_obtained(manager, &obtained))))
+    Ok(Some((
+        d.provider,
+        Usable::from_obtained(manager, &obtained),
+    )))
 }

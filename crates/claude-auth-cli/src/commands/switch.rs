@@ -89,7 +89,11 @@ fn save_prefs(prefs: &PrefArgs) -> Result<(), Failure> {
     if let Some(f) = failover {
         p::set_failover(&env, f)?;
         let on = f.map(|f| if f { "on".to_owned() } else { "off".to_owned() });
-        success(&format!("Failover: {} (saved in {})", shown(on), path.display()));
+        success(&format!(
+            "Failover: {} (saved in {})",
+            shown(on),
+            path.display()
+        ));
         let settings = claude_auth::Settings::load(&env)?;
         if f == Some(true) && settings.selection.fallback.is_empty() {
             warn("failover stays off until [selection] fallback in config.toml lists where to move (see README: Running many agents)");
