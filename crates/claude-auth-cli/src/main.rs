@@ -162,6 +162,14 @@ pub fn parse_storage(s: &str) -> Result<StorageKind, String> {
 /// never a secret in argv.
 fn login(global: &GlobalArgs, args: &commands::login_args::LoginArgs) -> output::CommandResult {
     args.refuse_secret_arguments()?;
+    // `claude-auth login` alone on a terminal: the picker. Any argument, or
+    // a pipe on either side, keeps the command as it was.
+    if std::env::args_os().len() == 2
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        return tui::run_login_picker(global);
+    }
     if commands::openai_login::is_openai(args.provider.as_deref()) {
         return commands::openai_login::run(global, args);
     }

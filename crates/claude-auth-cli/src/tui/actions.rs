@@ -59,6 +59,10 @@ pub fn run(
         Request::Refresh(provider) => {
             rt.block_on(cancellable(cancel, refresh(&providers, provider)))
         }
+        Request::Logout(provider, profile, codex) => rt.block_on(cancellable(
+            cancel,
+            logout(&providers, provider, profile, codex),
+        )),
         other => Err(format!("internal: {other:?} is not an action")),
     })
 }
@@ -121,4 +125,55 @@ async fn refresh(providers: &Providers, provider: Provider) -> Result<String, St
         provider.display_name(),
         obtained.credential.secret().masked()
     ))
+}
+
+async fn logout(
+    providers: &Providers,
+    provider: Provider,
+    profile: Option<String>,
+    codex: bool,
+) -> Result<String, String> {
+    let mut profiles = claude_auth::Profiles::new(providers.resolver(&provider).clone());
+    let (message, notes) = match provider {
+        Provider::Anthropic => {
+            let out = profiles
+                .logout(profile.as_deref(), false)
+                .await
+                .map_err(|e| e.to_string())?;
+            let name = out.profile.clone().unwrap_or_default();
+            let mut notes: Vec<String> = out.notes.iter().map(ToString::to_string).collect();
+            if let Some(id) = out.still_available {
+                notes.push(format!(
+                    "still available: {} (not managed by logout)",
+                    id.label()
+                ));
+            }
+            let message = if out.removed.is_empty() {
+                format!("Not logged in to profile {name}: nothing to remove")
+            } else {
+                format!("Logged out of profile {name}")
+            };
+            (message, notes)
+        }
+        Provider::Openai => {
+            let out = profiles
+                .logout_openai(profile.as_deref(), codex)
+                .await
+                .map_err(|e| e.to_string())?;
+            let message = match (&out.profile, out.removed.is_empty()) {
+                (Some(p), true) => {
+                    format!("Not logged in to OpenAI profile {p}: nothing to remove")
+                }
+                (Some(p), false) => format!("Logged out of OpenAI profile {p}"),
+                (None, true) => "Codex is not logged in: nothing to remove".to_owned(),
+                (None, false) => "Logged out of Codex's login".to_owned(),
+            };
+            (message, out.notes.iter().map(ToString::to_string).collect())
+        }
+    };
+    Ok(if notes.is_empty() {
+        message
+    } else {
+        format!("{message} ({})", notes.join("; "))
+    })
 }

@@ -9,6 +9,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ratatui::layout::Rect;
 
 use super::model::{Dashboard, RowState, UsageItem};
+use super::screens::confirm::Confirm;
+use super::screens::login::{LoginKey, LoginMethod, LoginScreen, LoginUpdate};
+use super::screens::picker::{Outcome, Picker};
 use claude_auth::Provider;
 
 /// What is on screen above the dashboard.
@@ -18,6 +21,13 @@ pub enum Screen {
     Dashboard,
     /// The keys.
     Help,
+    /// The login picker (1 OpenAI, 2 Claude, 3 smart selection).
+    Picker(Picker),
+    /// A login in progress (browser, paste, device code, API key); the
+    /// picker it came from, to return to.
+    Login(Box<LoginScreen>, Picker),
+    /// A yes/no question (log out).
+    Confirm(Confirm),
 }
 
 /// What the UI asks the worker to do.
@@ -31,6 +41,12 @@ pub enum Request {
     Refresh(Provider),
     /// Make a provider (and a profile) the active one.
     Switch(Provider, Option<String>),
+    /// Log out of a provider's profile (or, with `true`, Codex's login).
+    Logout(Provider, Option<String>, bool),
+    /// Start a login.
+    Login(LoginMethod),
+    /// What was typed or pasted into a login's field (a code, a URL, a key).
+    LoginInput(claude_auth::Secret),
     /// Stop the running action.
     Cancel,
 }
@@ -42,6 +58,8 @@ pub enum Update {
     Dashboard(Box<Dashboard>),
     /// Fresh usage.
     Usage(Vec<UsageItem>),
+    /// A login's progress.
+    Login(LoginUpdate),
     /// An action finished: a line to show, and whether it failed.
     Done {
         /// What happened (or the error).
@@ -84,6 +102,9 @@ pub struct App {
     pub rows_area: Cell<Rect>,
     /// The first visible row.
     pub offset: Cell<usize>,
+    /// Leave when back on the dashboard (`claude-auth login` opened the
+    /// picker alone).
+    pub picker_only: bool,
 }
 
 impl App {
@@ -100,6 +121,7 @@ impl App {
             color,
             rows_area: Cell::new(Rect::default()),
             offset: Cell::new(0),
+            picker_only: false,
         }
     }
 
@@ -124,6 +146,14 @@ impl App {
 
     /// A key. Returns what to ask the worker.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        let requests = self.route_key(key);
+        if self.picker_only && matches!(self.screen, Screen::Dashboard) {
+            self.quit = true;
+        }
+        requests
+    }
+
+    fn route_key(&mut self, key: KeyEvent) -> Vec<Request> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
             self.quit = true;
@@ -140,6 +170,9 @@ impl App {
                 }
                 Vec::new()
             }
+            Screen::Picker(picker) => self.picker_key(picker, key),
+            Screen::Login(login, picker) => self.login_key(*login, picker, key),
+            Screen::Confirm(confirm) => self.confirm_key(confirm, key),
         }
     }
 
@@ -179,6 +212,10 @@ impl App {
                 self.screen = Screen::Help;
                 Vec::new()
             }
+            KeyCode::Char('l') if self.busy.is_none() => {
+                self.screen = Screen::Picker(Picker::new(self.data.as_ref()));
+                Vec::new()
+            }
             KeyCode::Char('u') => {
                 self.busy = Some("Asking for usage…".into());
                 vec![Request::Usage]
@@ -193,6 +230,18 @@ impl App {
             }
             KeyCode::Char('s') | KeyCode::Enter => self.switch_selected(),
             KeyCode::Char('r') => self.refresh_selected(),
+            KeyCode::Char('x') | KeyCode::Delete => {
+                if let Some(c) = Confirm::logout(self.selected_row()) {
+                    self.screen = Screen::Confirm(c);
+                } else {
+                    self.notice = Some(Notice {
+                        text: "Log out removes a stored profile or Codex's login: select one"
+                            .into(),
+                        error: true,
+                    });
+                }
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
@@ -220,6 +269,68 @@ impl App {
         let provider = row.provider.clone();
         self.busy = Some(format!("Refreshing {}…", provider.display_name()));
         vec![Request::Refresh(provider)]
+    }
+
+    fn picker_key(&mut self, mut picker: Picker, key: KeyEvent) -> Vec<Request> {
+        match picker.on_key(key) {
+            Outcome::Stay => {
+                self.screen = Screen::Picker(picker);
+                Vec::new()
+            }
+            Outcome::Back => Vec::new(),
+            Outcome::Start(method) => {
+                self.screen = Screen::Login(Box::new(LoginScreen::new(method.clone())), picker);
+                vec![Request::Login(method)]
+            }
+        }
+    }
+
+    fn login_key(&mut self, mut login: LoginScreen, picker: Picker, key: KeyEvent) -> Vec<Request> {
+        match login.on_key(key) {
+            LoginKey::Stay(requests) => {
+                self.screen = Screen::Login(Box::new(login), picker);
+                requests
+            }
+            LoginKey::Leave(requests) if login.finished_ok() => {
+                if let super::screens::login::Phase::Done(m) = &login.phase {
+                    self.notice = Some(Notice {
+                        text: m.clone(),
+                        error: false,
+                    });
+                }
+                requests
+            }
+            // Failed or cancelled: back where the user was, the picker.
+            LoginKey::Leave(requests) => {
+                self.screen = Screen::Picker(picker);
+                requests
+            }
+        }
+    }
+
+    fn confirm_key(&mut self, confirm: Confirm, key: KeyEvent) -> Vec<Request> {
+        match key.code {
+            KeyCode::Char('y' | 'Y') => {
+                self.busy = Some(format!("Logging out of {}…", confirm.what));
+                vec![Request::Logout(
+                    confirm.provider,
+                    confirm.profile,
+                    confirm.codex,
+                )]
+            }
+            KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => Vec::new(),
+            _ => {
+                self.screen = Screen::Confirm(confirm);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Text pasted (bracketed paste): into a login's field, if one is open.
+    pub fn on_paste(&mut self, text: &str) {
+        if let Screen::Login(login, _) = &mut self.screen {
+            login.on_paste(text);
+        }
     }
 
     /// A mouse event: a left click on a login row selects it.
@@ -259,6 +370,12 @@ impl App {
                     ..data
                 });
                 self.selected = self.selected.min(self.row_count().saturating_sub(1));
+                // The picker's lines follow what was just read.
+                if let Screen::Picker(p) = &mut self.screen {
+                    if p.step == super::screens::picker::Step::Provider {
+                        *p = Picker::new(self.data.as_ref());
+                    }
+                }
             }
             Update::Usage(items) => {
                 if self.busy.as_deref() == Some("Asking for usage…") {
@@ -266,6 +383,11 @@ impl App {
                 }
                 if let Some(d) = &mut self.data {
                     d.usage = items;
+                }
+            }
+            Update::Login(update) => {
+                if let Screen::Login(login, _) = &mut self.screen {
+                    login.on_update(update);
                 }
             }
             Update::Done { message, failed } => {

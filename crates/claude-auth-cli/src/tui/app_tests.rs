@@ -2,6 +2,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::tui::model::fixtures;
+use crate::tui::screens::login::{LoginMethod, LoginUpdate};
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -157,4 +158,141 @@ fn a_reload_clamps_the_selection() {
     fewer.rows.truncate(2);
     app.on_update(Update::Dashboard(Box::new(fewer)));
     assert_eq!(app.selected, 1);
+}
+
+#[test]
+fn the_picker_leads_to_a_login_and_esc_walks_back() {
+    let mut app = loaded();
+    app.on_key(ch('l'));
+    assert!(matches!(app.screen, Screen::Picker(_)));
+    app.on_key(ch('2'));
+    let requests = app.on_key(ch('3'));
+    assert!(matches!(
+        requests.as_slice(),
+        [Request::Login(LoginMethod::AnthropicApiKey)]
+    ));
+    assert!(matches!(app.screen, Screen::Login(..)));
+    // Typing goes into the field (q does not quit there).
+    for c in "sk-ant-q".chars() {
+        assert!(app.on_key(ch(c)).is_empty());
+    }
+    assert!(!app.quit);
+    match app.on_key(key(KeyCode::Enter)).as_slice() {
+        [Request::LoginInput(s)] => assert_eq!(s.expose(), "sk-ant-q"),
+        other => panic!("{other:?}"),
+    }
+    // Esc cancels the login and returns to the picker, Esc again to the dashboard.
+    assert!(matches!(
+        app.on_key(key(KeyCode::Esc)).as_slice(),
+        [Request::Cancel]
+    ));
+    assert!(matches!(app.screen, Screen::Picker(_)));
+    app.on_key(key(KeyCode::Esc));
+    assert!(
+        matches!(app.screen, Screen::Picker(_)),
+        "back to the first step"
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(matches!(app.screen, Screen::Dashboard));
+}
+
+#[test]
+fn smart_selection_is_unavailable_when_both_providers_have_a_login() {
+    let mut app = loaded();
+    app.on_key(ch('l'));
+    app.on_key(ch('3'));
+    match &app.screen {
+        Screen::Picker(p) => {
+            assert_eq!(p.step, crate::tui::screens::picker::Step::Provider);
+            assert!(!p.choices[2].available);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn smart_selection_picks_the_provider_without_a_login() {
+    let mut data = fixtures::dashboard();
+    data.providers[1].ok = false;
+    let mut app = App::new(fixtures::NOW, false);
+    app.on_update(Update::Dashboard(Box::new(data)));
+    app.on_key(ch('l'));
+    app.on_key(ch('3'));
+    match &app.screen {
+        Screen::Picker(p) => {
+            assert_eq!(
+                p.step,
+                crate::tui::screens::picker::Step::Method(Provider::Openai)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        app.on_key(ch('2')).as_slice(),
+        [Request::Login(LoginMethod::ChatGptDevice)]
+    ));
+}
+
+#[test]
+fn a_failed_login_shows_its_error_in_place_then_returns_to_the_picker() {
+    let mut app = loaded();
+    app.on_key(ch('l'));
+    app.on_key(ch('1'));
+    app.on_key(ch('1'));
+    app.on_update(Update::Login(LoginUpdate::Finished(Err("denied".into()))));
+    assert!(matches!(app.screen, Screen::Login(..)), "the error stays");
+    app.on_key(ch('x'));
+    assert!(
+        matches!(app.screen, Screen::Login(..)),
+        "until Enter or Esc"
+    );
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.screen, Screen::Picker(_)));
+}
+
+#[test]
+fn a_finished_login_returns_to_the_dashboard_with_its_message() {
+    let mut app = loaded();
+    app.on_key(ch('l'));
+    app.on_key(ch('1'));
+    app.on_key(ch('1'));
+    app.on_update(Update::Login(LoginUpdate::Finished(Ok("Logged in".into()))));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.screen, Screen::Dashboard));
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("Logged in")
+    );
+}
+
+#[test]
+fn log_out_asks_first_and_only_for_what_logout_removes() {
+    let mut app = loaded();
+    // The Claude Code login (row 1) is not logout's to remove.
+    app.selected = 1;
+    app.on_key(ch('x'));
+    assert!(matches!(app.screen, Screen::Dashboard));
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    // A profile: asks; n keeps it.
+    app.selected = 0;
+    app.on_key(ch('x'));
+    assert!(matches!(app.screen, Screen::Confirm(_)));
+    assert!(app.on_key(ch('n')).is_empty());
+    assert!(matches!(app.screen, Screen::Dashboard));
+    app.on_key(ch('x'));
+    match app.on_key(ch('y')).as_slice() {
+        [Request::Logout(Provider::Anthropic, Some(p), false)] => assert_eq!(p, "work"),
+        other => panic!("{other:?}"),
+    }
+    // Codex's login can be logged out of too.
+    app.on_update(Update::Done {
+        message: "ok".into(),
+        failed: false,
+    });
+    app.selected = 3;
+    app.on_key(ch('x'));
+    assert!(matches!(
+        app.on_key(ch('y')).as_slice(),
+        [Request::Logout(Provider::Openai, None, true)]
+    ));
 }

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod login_flow;
 pub mod model;
 pub mod screens;
 pub mod terminal;
@@ -77,10 +78,36 @@ pub fn run(global: &GlobalArgs) -> CommandResult {
     let worker = worker::start(global);
     let signals = terminal::Signals::install();
     let app = App::new(claude_auth::credential::now_unix(), color_allowed());
-    event_loop(app, &worker, &signals)
+    event_loop(app, &worker, &signals)?;
+    Ok(0)
 }
 
-fn event_loop(mut app: App, worker: &worker::Worker, signals: &terminal::Signals) -> CommandResult {
+/// `claude-auth login` with no arguments on a terminal: the picker alone,
+/// leaving when it is closed or the login is done, with the outcome
+/// printed as the other logins print theirs.
+pub fn run_login_picker(global: &GlobalArgs) -> CommandResult {
+    require_terminal()?;
+    let worker = worker::start(global);
+    let signals = terminal::Signals::install();
+    let mut app = App::new(claude_auth::credential::now_unix(), color_allowed());
+    app.picker_only = true;
+    app.screen = app::Screen::Picker(screens::picker::Picker::new(None));
+    let app = event_loop(app, &worker, &signals)?;
+    match app.notice {
+        Some(n) if !n.error => {
+            crate::output::success(&n.text);
+            Ok(0)
+        }
+        Some(n) => Err(Failure::error(n.text)),
+        None => Err(Failure::error("login cancelled").with_code(130)),
+    }
+}
+
+fn event_loop(
+    mut app: App,
+    worker: &worker::Worker,
+    signals: &terminal::Signals,
+) -> Result<App, Failure> {
     let panic_at = test_panic();
     let mut guard = terminal::enter()
         .map_err(|e| Failure::error(format!("could not set up the terminal: {e}")))?;
@@ -115,6 +142,10 @@ fn event_loop(mut app: App, worker: &worker::Worker, signals: &terminal::Signals
                     app.on_mouse(m);
                     Vec::new()
                 }
+                Event::Paste(text) => {
+                    app.on_paste(&text);
+                    Vec::new()
+                }
                 _ => Vec::new(),
             };
             for r in requests {
@@ -133,5 +164,8 @@ fn event_loop(mut app: App, worker: &worker::Worker, signals: &terminal::Signals
         }
     }
     drop(guard);
-    Ok(0)
+    Ok(app)
 }
+
+#[cfg(test)]
+mod snapshot_tests;

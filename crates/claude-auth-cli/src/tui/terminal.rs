@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossterm::cursor::Show;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -28,6 +30,7 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
+        let _ = out.execute(DisableBracketedPaste);
         let _ = out.execute(DisableMouseCapture);
         let _ = out.execute(LeaveAlternateScreen);
         let _ = out.execute(Show);
@@ -57,7 +60,8 @@ pub fn enter() -> io::Result<Guard> {
     let mut out = io::stdout();
     let entered = out
         .execute(EnterAlternateScreen)
-        .and_then(|o| o.execute(EnableMouseCapture).map(|_| ()));
+        .and_then(|o| o.execute(EnableMouseCapture))
+        .and_then(|o| o.execute(EnableBracketedPaste).map(|_| ()));
     if let Err(e) = entered {
         restore();
         return Err(e);

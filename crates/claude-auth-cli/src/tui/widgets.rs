@@ -54,13 +54,27 @@ pub fn expiry(expires_at: Option<u64>, kind: Option<&str>, now: u64) -> String {
         Some(at) => {
             let delta = claude_auth::credential::seconds_until(at, now);
             if delta <= 0 {
-                format!("expired {}", relative(delta))
+                format!("expired {} ago", coarse(delta.unsigned_abs()))
             } else {
                 relative(delta)
             }
         }
         None if kind == Some("API key") => "never".into(),
         None => "unknown".into(),
+    }
+}
+
+/// A duration to the minute: `3d 4h`, `2h 5m`, `25m`, `40s`.
+pub fn coarse(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{secs}s")
     }
 }
 
@@ -116,4 +130,13 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .flex(Flex::Center)
         .areas(row);
     cell
+}
+
+/// How many rows `lines` take wrapped at `width` columns.
+pub fn wrapped_height(lines: &[ratatui::text::Line], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(width) as u16)
+        .sum()
 }

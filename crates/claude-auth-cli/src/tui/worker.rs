@@ -110,8 +110,32 @@ fn dispatch(
 ) {
     reload(global, out);
     let mut cancel: Option<watch::Sender<bool>> = None;
+    let mut login_input: Option<tokio::sync::mpsc::UnboundedSender<claude_auth::Secret>> = None;
     while let Ok(request) = inbox.recv() {
         match request {
+            Request::LoginInput(secret) => {
+                if let Some(tx) = &login_input {
+                    let _ = tx.send(secret);
+                }
+            }
+            Request::Login(method) => {
+                if let Some(c) = cancel.take() {
+                    let _ = c.send(true);
+                }
+                let (tx, rx) = watch::channel(false);
+                cancel = Some(tx);
+                let (input_tx, input_rx) = tokio::sync::mpsc::unbounded_channel();
+                login_input = Some(input_tx);
+                let global = global.clone();
+                let out = out.clone();
+                let usage = usage.clone();
+                thread::spawn(move || {
+                    let done = super::login_flow::run(&global, method, rx, input_rx, &out);
+                    let _ = out.send(done);
+                    reload(&global, &out);
+                    let _ = usage.send(());
+                });
+            }
             Request::Reload => reload(global, out),
             Request::Usage => {
                 let _ = usage.send(());

@@ -2,8 +2,11 @@
 //! overlay (help, picker, login, confirmation, preferences) over it, so
 //! leaving an overlay returns to where the user was.
 
+pub mod confirm;
 pub mod dashboard;
 pub mod help;
+pub mod login;
+pub mod picker;
 
 use ratatui::Frame;
 
@@ -18,5 +21,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match &app.screen {
         Screen::Dashboard => {}
         Screen::Help => help::draw(frame, area, theme),
+        Screen::Picker(p) => picker::draw(frame, area, p, theme),
+        Screen::Login(l, _) => login::draw(frame, area, l, theme),
+        Screen::Confirm(c) => confirm::draw(frame, area, c, theme),
     }
 }
