@@ -46,13 +46,16 @@
 //! checks, credential, retry after a 401, relay, log), `failover` (the
 //! same with a chain of credentials), `headers` (what
 //! crosses and what is injected), `target` (the base URL: joining paths,
-//! rewriting redirects), `upstream` (the keep-alive pool).
+//! rewriting redirects), `upstream` (the keep-alive pool), `link` (one
+//! upstream connection and the exchange on it), `h1` (HTTP/1.1 framing).
 
 mod agent_auth;
 mod config;
 mod failover;
+mod h1;
 mod handler;
 mod headers;
+mod link;
 mod listener;
 mod metered;
 mod target;
@@ -114,7 +117,7 @@ impl ProxyHandle {
 }
 
 type UpstreamBody = Either<Full<Bytes>, listener::ClientBody>;
-type RelayedBody = Either<upstream::PooledBody, reqwest::Body>;
+type RelayedBody = Either<link::PooledBody, reqwest::Body>;
 type ProxyBody = Either<Full<Bytes>, metered::MeteredBody<RelayedBody>>;
 
 /// Start the proxy. The listen address must be loopback.

@@ -1,0 +1,494 @@
+//! The upstream leg's HTTP/1.1 client codec: writing a request's head and
+//! reading a response's head and body framing, on buffers only (the I/O is
+//! `upstream`'s). It replaces hyper's client dispatcher, whose channel,
+//! one-shot and body channels cost about half of the proxy's allocations
+//! per request; the server side (both HTTP/1 and HTTP/2) stays hyper's.
+//!
+//! Bounded everywhere: a response head of at most [`MAX_HEAD`] bytes and
+//! [`MAX_HEADERS`] fields, a chunk-size line of at most [`MAX_CHUNK_LINE`]
+//! bytes, trailers of at most [`MAX_TRAILERS`] bytes (read and dropped).
+//! What it cannot frame without doubt (two different `Content-Length`s, a
+//! `101`, a malformed chunk) is an error: the request fails with a 502 and
+//! the connection is closed.
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::http::uri::PathAndQuery;
+use hyper::{Method, StatusCode, Version};
+
+/// The largest response head (status line and headers) read.
+pub(super) const MAX_HEAD: usize = 64 * 1024;
+/// The most header fields in a response head.
+pub(super) const MAX_HEADERS: usize = 128;
+/// The longest chunk-size line (with extensions and CRLF).
+pub(super) const MAX_CHUNK_LINE: usize = 1024;
+/// The most trailer bytes read (and dropped) after the last chunk.
+pub(super) const MAX_TRAILERS: usize = 16 * 1024;
+
+fn invalid(why: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why)
+}
+
+/// Whether a request of `method` whose body is empty says so with
+/// `Content-Length: 0` (as hyper's client does: not for the methods whose
+/// requests carry no body).
+fn announces_empty_body(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::CONNECT
+    )
+}
+
+/// Append a request head to `out`: the request line, `headers` (any
+/// `Content-Length` or `Transfer-Encoding` among them left out) and the
+/// framing of the body: `Content-Length` when its `length` is known,
+/// else `Transfer-Encoding: chunked`.
+pub(super) fn encode_head(
+    out: &mut Vec<u8>,
+    method: &Method,
+    path_and_query: &PathAndQuery,
+    headers: &HeaderMap,
+    length: Option<u64>,
+) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path_and_query.as_str().as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match length {
+        Some(0) if !announces_empty_body(method) => {}
+        Some(n) => {
+            out.extend_from_slice(b"content-length: ");
+            push_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        // `n % 10` is below 10: the cast cannot truncate.
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// The framing line before a chunk of `len` bytes of a chunked body.
+pub(super) fn chunk_prefix(out: &mut Vec<u8>, len: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut n = len;
+    loop {
+        i -= 1;
+        digits[i] = HEX[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How a response body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// No body (`HEAD`, 204, 304, or `Content-Length: 0`).
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the upstream closes the connection.
+    Close,
+}
+
+/// A response head, read.
+#[derive(Debug)]
+pub(super) struct Head {
+    pub(super) status: StatusCode,
+    pub(super) version: Version,
+    pub(super) headers: HeaderMap,
+    pub(super) framing: Framing,
+    /// Whether the connection can take another request after this exchange.
+    pub(super) keep_alive: bool,
+}
+
+/// Read a response head from the front of `buf`, for a request of `method`.
+/// `Ok(None)`: not all of it is there yet (`buf` is left as it is).
+/// Interim (1xx) responses before it are consumed and skipped.
+pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Option<Head>> {
+    loop {
+        // Where each name and value is in `buf`: the head is then split off
+        // and frozen, and the values are slices of it, not copies.
+        let mut spans = [Span::default(); MAX_HEADERS];
+        let (len, code, minor, count) = {
+            let mut fields =
+                [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut []);
+            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut response,
+                buf,
+                &mut fields,
+            );
+            let len = match parsed {
+                Ok(httparse::Status::Complete(len)) => len,
+                Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD => {
+                    return Err(invalid("the upstream's response head is too large"))
+                }
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Err(invalid("the upstream's response has too many headers"))
+                }
+                Err(_) => return Err(invalid("the upstream's response head is malformed")),
+            };
+            if len > MAX_HEAD {
+                return Err(invalid("the upstream's response head is too large"));
+            }
+            let base = buf.as_ptr() as usize;
+            // Offsets within the head: below MAX_HEAD, they fit a u32.
+            let offset = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
+            let count = response.headers.len();
+            for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
+                *span = Span {
+                    name: offset(field.name.as_bytes()),
+                    name_len: field.name.len() as u32,
+                    value: offset(field.value),
+                    value_len: field.value.len() as u32,
+                };
+            }
+            (
+                len,
+                response.code.unwrap_or(0),
+                response.version.unwrap_or(1),
+                count,
+            )
+        };
+        let head = buf.split_to(len).freeze();
+        let status =
+            StatusCode::from_u16(code).map_err(|_| invalid("the upstream's status is invalid"))?;
+        if status.is_informational() {
+            if status == StatusCode::SWITCHING_PROTOCOLS {
+                return Err(invalid("the upstream switched protocols unasked"));
+            }
+            continue;
+        }
+        let mut headers = HeaderMap::with_capacity(count);
+        for span in &spans[..count] {
+            let (name, value) = span.ranges();
+            let name = HeaderName::from_bytes(&head[name])
+                .map_err(|_| invalid("the upstream sent an invalid header name"))?;
+            let value = HeaderValue::from_maybe_shared(head.slice(value))
+                .map_err(|_| invalid("the upstream sent an invalid header value"))?;
+            headers.append(name, value);
+        }
+        let version = if minor == 0 {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        };
+        let (framing, keep_alive) = framing(method, status, version, &headers)?;
+        return Ok(Some(Head {
+            status,
+            version,
+            headers,
+            framing,
+            keep_alive,
+        }));
+    }
+}
+
+/// Where a header's name and value are in a response head.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    name: u32,
+    name_len: u32,
+    value: u32,
+    value_len: u32,
+}
+
+impl Span {
+    fn ranges(&self) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let range = |at: u32, len: u32| at as usize..(at + len) as usize;
+        (
+            range(self.name, self.name_len),
+            range(self.value, self.value_len),
+        )
+    }
+}
+
+/// Whether a comma-separated header holds `token` (case-insensitively).
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// The body's framing (RFC 9112 6.3) and whether the connection stays open.
+fn framing(
+    method: &Method,
+    status: StatusCode,
+    version: Version,
+    headers: &HeaderMap,
+) -> io::Result<(Framing, bool)> {
+    let mut keep_alive = if version == Version::HTTP_10 {
+        has_token(headers, header::CONNECTION, "keep-alive")
+    } else {
+        !has_token(headers, header::CONNECTION, "close")
+    };
+    if *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((Framing::Empty, keep_alive));
+    }
+    let encodings = headers.get_all(header::TRANSFER_ENCODING);
+    if encodings.iter().next().is_some() {
+        // Chunked when it is the last coding; anything else runs to the end
+        // of the connection. A length beside it is ignored, and such a
+        // connection is not used again.
+        let last = encodings
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|t| !t.is_empty());
+        let chunked = last.is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        if headers.contains_key(header::CONTENT_LENGTH) {
+            keep_alive = false;
+        }
+        if chunked {
+            return Ok((Framing::Chunked, keep_alive));
+        }
+        return Ok((Framing::Close, false));
+    }
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|&b| b == b',') {
+            let part = part.trim_ascii();
+            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+                return Err(invalid("the upstream sent an invalid Content-Length"));
+            }
+            let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            if length.is_some_and(|l| l != n) {
+                return Err(invalid("the upstream sent two different Content-Lengths"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => (Framing::Empty, keep_alive),
+        Some(n) => (Framing::Length(n), keep_alive),
+        None => (Framing::Close, false),
+    })
+}
+
+/// Where a response body's decoder stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// This many bytes of a `Content-Length` body left.
+    Length(u64),
+    /// Before a chunk-size line.
+    ChunkSize,
+    /// This many bytes of the current chunk left.
+    ChunkData(u64),
+    /// The CRLF after a chunk's data.
+    ChunkEnd,
+    /// Trailer lines after the last chunk; this many bytes read so far.
+    Trailers(usize),
+    /// Until the connection closes.
+    Close,
+    Done,
+}
+
+/// What [`Decoder::decode`] found in the buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Decoded {
+    /// Body bytes, as they arrived.
+    Data(Bytes),
+    /// The body is complete.
+    Done,
+    /// More must be read first.
+    NeedMore,
+}
+
+/// A response body's decoder: takes what it can from the read buffer.
+#[derive(Debug)]
+pub(super) struct Decoder {
+    state: State,
+}
+
+impl Decoder {
+    pub(super) fn new(framing: Framing) -> Decoder {
+        Decoder {
+            state: match framing {
+                Framing::Empty => State::Done,
+                Framing::Length(n) => State::Length(n),
+                Framing::Chunked => State::ChunkSize,
+                Framing::Close => State::Close,
+            },
+        }
+    }
+
+    pub(super) fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// How many body bytes are left, when that is known.
+    pub(super) fn remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Length(n) => Some(n),
+            State::Done => Some(0),
+            _ => None,
+        }
+    }
+
+    /// The next piece of the body from `buf` (which it consumes).
+    pub(super) fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Decoded> {
+        loop {
+            match self.state {
+                State::Done => return Ok(Decoded::Done),
+                State::Length(left) | State::ChunkData(left) if buf.is_empty() => {
+                    let _ = left;
+                    return Ok(Decoded::NeedMore);
+                }
+                State::Length(left) => {
+                    let n = take(buf.len(), left);
+                    self.state = if n as u64 == left {
+                        State::Done
+                    } else {
+                        State::Length(left - n as u64)
+                    };
+                    return Ok(Decoded::Data(buf.split_to(n).freeze()));
+                }
+                State::ChunkData(left) => {
+                    let n = take(buf.len(), left);
+                    self.state = if n as u64 == left {
+                        State::ChunkEnd
+                    } else {
+                        State::ChunkData(left - n as u64)
+                    };
+                    return Ok(Decoded::Data(buf.split_to(n).freeze()));
+                }
+                State::Close if buf.is_empty() => return Ok(Decoded::NeedMore),
+                State::Close => return Ok(Decoded::Data(buf.split().freeze())),
+                State::ChunkEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(invalid("the upstream's chunk does not end with CRLF"));
+                    }
+                    let _ = buf.split_to(2);
+                    self.state = State::ChunkSize;
+                }
+                State::ChunkSize => {
+                    let Some(line) = line_end(buf, MAX_CHUNK_LINE)? else {
+                        return Ok(Decoded::NeedMore);
+                    };
+                    let size = chunk_size(&buf[..line])?;
+                    let _ = buf.split_to(line + 2);
+                    self.state = if size == 0 {
+                        State::Trailers(0)
+                    } else {
+                        State::ChunkData(size)
+                    };
+                }
+                State::Trailers(seen) => {
+                    let Some(line) = line_end(buf, MAX_TRAILERS - seen)? else {
+                        return Ok(Decoded::NeedMore);
+                    };
+                    let _ = buf.split_to(line + 2);
+                    self.state = if line == 0 {
+                        State::Done
+                    } else {
+                        State::Trailers(seen + line + 2)
+                    };
+                }
+            }
+        }
+    }
+
+    /// The connection ended: the end of a body that runs until then, an
+    /// error for any other that is not complete.
+    pub(super) fn eof(&mut self) -> io::Result<Decoded> {
+        match self.state {
+            State::Done | State::Close => {
+                self.state = State::Done;
+                Ok(Decoded::Done)
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the upstream closed the connection before the end of the body",
+            )),
+        }
+    }
+}
+
+/// `min(available, left)` as a length.
+fn take(available: usize, left: u64) -> usize {
+    usize::try_from(left).map_or(available, |left| available.min(left))
+}
+
+/// Where the first CRLF in `buf` starts; an error when there is none
+/// within `limit` bytes.
+fn line_end(buf: &[u8], limit: usize) -> io::Result<Option<usize>> {
+    match memchr::memchr(b'\n', buf) {
+        Some(0) => Err(invalid("the upstream sent a bare LF in a chunked body")),
+        Some(i) if buf[i - 1] != b'\r' => {
+            Err(invalid("the upstream sent a bare LF in a chunked body"))
+        }
+        Some(i) if i + 1 > limit => Err(invalid("the upstream's chunk line is too long")),
+        Some(i) => Ok(Some(i - 1)),
+        None if buf.len() >= limit => Err(invalid("the upstream's chunk line is too long")),
+        None => Ok(None),
+    }
+}
+
+/// A chunk-size line's size (extensions after `;` ignored).
+fn chunk_size(line: &[u8]) -> io::Result<u64> {
+    let digits = line
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    if digits.is_empty() || digits.len() > 15 {
+        return Err(invalid("the upstream sent an invalid chunk size"));
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return Err(invalid("the upstream sent an invalid chunk size")),
+        };
+        Ok(n << 4 | u64::from(v))
+    })
+}
+
+#[cfg(test)]
+#[path = "h1_tests.rs"]
+mod tests;

@@ -1,0 +1,344 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The proxy's own HTTP/1.1 client (the upstream leg) against an upstream
+//! that writes its answers byte for byte: chunked and close-delimited
+//! bodies, interim responses, HEAD, answers cut short, heads too large, and
+//! kept-alive connections the upstream closes while they sit idle. Each
+//! answer is chosen by the request's path; the upstream records which
+//! connection each request came on.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use claude_auth::proxy::{start, ProxyConfig, ProxyHandle};
+use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings};
+
+const API_KEY: &str = "sk-ant-api03-proxy-h1-test-0000000000";
+
+/// (connection number, request line, the request's body)
+type Seen = Vec<(usize, String, Vec<u8>)>;
+
+struct Upstream {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// The raw answer for a request line; `None`: close without answering.
+fn answer(line: &str) -> (Vec<u8>, bool) {
+    let path = line.split(' ').nth(1).unwrap_or("");
+    let (raw, close): (String, bool) = match path {
+        "/chunked" => (
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n\
+             6;ext=1\r\nevent:\r\n10\r\ndata: 0123456789\r\n0\r\nx-trailer: t\r\n\r\n"
+                .into(),
+            false,
+        ),
+        "/until-close" => (
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall until the end".into(),
+            true,
+        ),
+        "/continue" => (
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".into(),
+            false,
+        ),
+        "/cut" => (
+            "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten..".into(),
+            true,
+        ),
+        "/huge-head" => (
+            format!(
+                "HTTP/1.1 200 OK\r\nx-big: {}\r\ncontent-length: 2\r\n\r\nok",
+                "a".repeat(70 * 1024)
+            ),
+            false,
+        ),
+        "/many-headers" => {
+            let many: String = (0..200).map(|i| format!("x-h{i}: v\r\n")).collect();
+            (
+                format!("HTTP/1.1 200 OK\r\n{many}content-length: 2\r\n\r\nok"),
+                false,
+            )
+        }
+        "/two-lengths" => (
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok".into(),
+            false,
+        ),
+        "/bad-chunk" => (
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n".into(),
+            false,
+        ),
+        // HEAD: a length, and no body.
+        _ if line.starts_with("HEAD ") => {
+            ("HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n".into(), false)
+        }
+        // `/close-soon`: answered, then the connection is closed while idle.
+        "/close-soon" => ("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".into(), true),
+        _ => ("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".into(), false),
+    };
+    (raw.into_bytes(), close)
+}
+
+/// Read one request (head and Content-Length body); `None` at EOF.
+async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>)> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |v| v.parse().unwrap());
+            while buf.len() < end + 4 + length {
+                let mut more = [0u8; 4096];
+                let n = conn.read(&mut more).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&more[..n]);
+            }
+            let body = buf[end + 4..end + 4 + length].to_vec();
+            buf.drain(..end + 4 + length);
+            return Some((head.lines().next().unwrap().to_owned(), body));
+        }
+        let mut more = [0u8; 4096];
+        let n = conn.read(&mut more).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&more[..n]);
+    }
+}
+
+async fn upstream() -> Upstream {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Seen::new()));
+    let record = Arc::clone(&seen);
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let record = Arc::clone(&record);
+            let number = n;
+            n += 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some((line, body)) = read_request(&mut conn, &mut buf).await {
+                    record.lock().unwrap().push((number, line.clone(), body));
+                    let (raw, close) = answer(&line);
+                    if conn.write_all(&raw).await.is_err() {
+                        return;
+                    }
+                    if close {
+                        if line.contains("/close-soon") {
+                            // Closed once the proxy has taken the answer,
+                            // while the connection sits in its pool.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Upstream { addr, seen }
+}
+
+async fn proxy(up: &Upstream) -> ProxyHandle {
+    let home = std::env::temp_dir().join(format!("claude-auth-proxy-h1-{}", std::process::id()));
+    let env = Env::empty()
+        .with("HOME", home.display().to_string())
+        .with("ANTHROPIC_API_KEY", API_KEY);
+    let manager = AuthManager::new(
+        Resolver::with_settings(env, Settings::default()),
+        ManagerOptions::default(),
+    )
+    .unwrap();
+    let mut config = ProxyConfig::new(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        format!("http://{}", up.addr),
+        None,
+    );
+    config.access_log = false;
+    start(manager, config).await.unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// The connection each request reached the upstream on, by path.
+fn connections(up: &Upstream) -> Vec<(usize, String)> {
+    let seen = up.seen.lock().unwrap();
+    seen.iter()
+        .map(|(c, line, _)| (*c, line.split(' ').nth(1).unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_and_close_delimited_answers_arrive_whole_and_only_kept_alive_ones_are_reused() {
+    let up = upstream().await;
+    let handle = proxy(&up).await;
+    let http = client();
+    let get = |path: &str| http.get(format!("{}{path}", handle.url())).send();
+    let resp = get("/chunked").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    assert_eq!(resp.text().await.unwrap(), "event:data: 0123456789");
+    // The chunked answer's connection is reused.
+    assert_eq!(get("/plain").await.unwrap().text().await.unwrap(), "ok");
+    // Until the upstream closes: all of it, and that connection is not reused.
+    let resp = get("/until-close").await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "all until the end");
+    assert_eq!(get("/plain").await.unwrap().text().await.unwrap(), "ok");
+    // An interim 100 is skipped; HEAD reads no body, whatever its length says.
+    assert_eq!(get("/continue").await.unwrap().text().await.unwrap(), "ok");
+    let head = http
+        .head(format!("{}/head", handle.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], "1234");
+    assert_eq!(get("/plain").await.unwrap().text().await.unwrap(), "ok");
+    let conns = connections(&up);
+    assert_eq!(
+        conns,
+        [
+            (0, "/chunked".into()),
+            (0, "/plain".into()),
+            (0, "/until-close".into()),
+            (1, "/plain".into()),
+            (1, "/continue".into()),
+            (1, "/head".into()),
+            (1, "/plain".into()),
+        ]
+    );
+    handle.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_the_upstream_closed_while_idle_is_not_used() {
+    let up = upstream().await;
+    let handle = proxy(&up).await;
+    let http = client();
+    for _ in 0..3 {
+        let resp = http
+            .post(format!("{}/close-soon", handle.url()))
+            .body("{\"n\":1}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        // The upstream closes the connection while it is idle in the pool.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Each request went out once, on a new connection, with its body: none
+    // was lost on (or sent twice to) a connection found closed.
+    let seen = up.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    for (i, (conn, line, body)) in seen.iter().enumerate() {
+        assert_eq!(*conn, i);
+        assert!(line.starts_with("POST /close-soon "), "{line}");
+        assert_eq!(body, b"{\"n\":1}");
+    }
+    handle.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_cannot_be_framed_safely_are_a_502_and_their_connection_is_dropped() {
+    let up = upstream().await;
+    let handle = proxy(&up).await;
+    let http = client();
+    for path in ["/huge-head", "/many-headers", "/two-lengths"] {
+        let resp = http
+            .get(format!("{}{path}", handle.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 502, "{path}");
+        let body = resp.text().await.unwrap();
+        assert!(
+            body.contains("the upstream request failed"),
+            "{path}: {body}"
+        );
+    }
+    // A body cut short or badly chunked: the client's answer fails (its
+    // connection is cut), it is never given a shorter body as if complete.
+    for path in ["/cut", "/bad-chunk"] {
+        let got = match http.get(format!("{}{path}", handle.url())).send().await {
+            Ok(resp) => resp.bytes().await.map(|b| b.to_vec()),
+            Err(e) => Err(e),
+        };
+        assert!(got.is_err(), "{path}: {got:?}");
+    }
+    // Every one of those connections was dropped: the next request opens a
+    // new one, and is answered.
+    let resp = http
+        .get(format!("{}/plain", handle.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    let conns = connections(&up);
+    let numbers: Vec<usize> = conns.iter().map(|(c, _)| *c).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4, 5]);
+    handle.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_of_unknown_length_goes_upstream_chunked() {
+    use futures_util::stream;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let up = Upstream {
+        addr: listener.local_addr().unwrap(),
+        seen: Arc::new(Mutex::new(Seen::new())),
+    };
+    // This upstream keeps the raw bytes of the request it gets.
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&raw);
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut buf).await.unwrap();
+            keep.lock().unwrap().extend_from_slice(&buf[..n]);
+            if n == 0 || keep.lock().unwrap().ends_with(b"\r\n0\r\n\r\n") {
+                break;
+            }
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        let _ = conn.read(&mut buf).await;
+    });
+    let handle = proxy(&up).await;
+    let pieces = ["abc", "", "defgh"].map(|p| Ok::<_, std::io::Error>(p.as_bytes().to_vec()));
+    let resp = client()
+        .post(format!("{}/v1/messages", handle.url()))
+        .body(reqwest::Body::wrap_stream(stream::iter(pieces)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    let raw = String::from_utf8(raw.lock().unwrap().clone()).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("POST /v1/messages HTTP/1.1\r\n"), "{head}");
+    assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
+    assert!(!head.contains("content-length"), "{head}");
+    assert!(
+        head.contains(&format!("\r\nx-api-key: {API_KEY}")),
+        "{head}"
+    );
+    // The pieces as they came (empty ones dropped), then the last chunk.
+    let pieces: String = body.split("\r\n").collect::<Vec<_>>().join("|");
+    assert!(
+        pieces == "3|abc|5|defgh|0||" || pieces == "8|abcdefgh|0||",
+        "{body:?}"
+    );
+    handle.shutdown(Duration::from_secs(5)).await;
+}
