@@ -63,6 +63,11 @@ pub fn run(
             cancel,
             logout(&providers, provider, profile, codex),
         )),
+        Request::SavePrefs {
+            strategy,
+            failover,
+            cost,
+        } => save_prefs(&providers, strategy, failover, cost),
         other => Err(format!("internal: {other:?} is not an action")),
     })
 }
@@ -177,3 +182,37 @@ async fn logout(
         format!("{message} ({})", notes.join("; "))
     })
 }
+
+pub(crate) fn save_prefs(
+    providers: &Providers,
+    strategy: Option<Option<claude_auth::select::Strategy>>,
+    failover: Option<Option<bool>>,
+    cost: Option<Option<claude_auth::select::CostPreference>>,
+) -> Result<String, String> {
+    use claude_auth::select::preferences::{set_cost, set_failover, set_strategy};
+    let env = providers.env();
+    let mut saved = Vec::new();
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "not set".into());
+    if let Some(s) = strategy {
+        set_strategy(env, s).map_err(|e| e.to_string())?;
+        saved.push(format!("strategy {}", shown(s.map(|s| s.to_string()))));
+    }
+    if let Some(f) = failover {
+        set_failover(env, f).map_err(|e| e.to_string())?;
+        let f = f.map(|f| if f { "on" } else { "off" }.to_owned());
+        saved.push(format!("failover {}", shown(f)));
+    }
+    if let Some(c) = cost {
+        set_cost(env, c).map_err(|e| e.to_string())?;
+        saved.push(format!("cost {}", shown(c.map(|c| c.to_string()))));
+    }
+    Ok(if saved.is_empty() {
+        "Preferences unchanged".to_owned()
+    } else {
+        format!("Saved preferences: {}", saved.join(", "))
+    })
+}
+
+#[cfg(test)]
+#[path = "actions_tests.rs"]
+mod tests;

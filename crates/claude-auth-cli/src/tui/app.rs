@@ -12,6 +12,7 @@ use super::model::{Dashboard, RowState, UsageItem};
 use super::screens::confirm::Confirm;
 use super::screens::login::{LoginKey, LoginMethod, LoginScreen, LoginUpdate};
 use super::screens::picker::{Outcome, Picker};
+use super::screens::prefs::{Prefs, PrefsKey, PrefsView};
 use claude_auth::Provider;
 
 /// What is on screen above the dashboard.
@@ -28,6 +29,8 @@ pub enum Screen {
     Login(Box<LoginScreen>, Picker),
     /// A yes/no question (log out).
     Confirm(Confirm),
+    /// Strategy, failover and cost preferences.
+    Prefs(Box<Prefs>),
 }
 
 /// What the UI asks the worker to do.
@@ -47,6 +50,16 @@ pub enum Request {
     Login(LoginMethod),
     /// What was typed or pasted into a login's field (a code, a URL, a key).
     LoginInput(claude_auth::Secret),
+    /// Save selection preferences (each `Some` is a change; `Some(None)`
+    /// clears the setting from preferences.json).
+    SavePrefs {
+        /// The strategy.
+        strategy: Option<Option<claude_auth::select::Strategy>>,
+        /// Failover.
+        failover: Option<Option<bool>>,
+        /// The cost preference.
+        cost: Option<Option<claude_auth::select::CostPreference>>,
+    },
     /// Stop the running action.
     Cancel,
 }
@@ -173,6 +186,17 @@ impl App {
             Screen::Picker(picker) => self.picker_key(picker, key),
             Screen::Login(login, picker) => self.login_key(*login, picker, key),
             Screen::Confirm(confirm) => self.confirm_key(confirm, key),
+            Screen::Prefs(mut prefs) => match prefs.on_key(key) {
+                PrefsKey::Stay => {
+                    self.screen = Screen::Prefs(prefs);
+                    Vec::new()
+                }
+                PrefsKey::Back => Vec::new(),
+                PrefsKey::Save(request) => {
+                    self.busy = Some("Saving preferences…".into());
+                    vec![request]
+                }
+            },
         }
     }
 
@@ -210,6 +234,10 @@ impl App {
             }
             KeyCode::Char('?') => {
                 self.screen = Screen::Help;
+                Vec::new()
+            }
+            KeyCode::Char('p') if self.busy.is_none() => {
+                self.screen = Screen::Prefs(Box::new(Prefs::new(PrefsView::load())));
                 Vec::new()
             }
             KeyCode::Char('l') if self.busy.is_none() => {

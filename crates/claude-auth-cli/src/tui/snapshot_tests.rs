@@ -221,3 +221,39 @@ fn no_colour_changes_no_text() {
     coloured.color = true;
     assert_eq!(render(&coloured, 80, 24), render(&loaded(), 80, 24));
 }
+
+#[test]
+fn preferences() {
+    use super::screens::prefs::{Prefs, PrefsView};
+    use claude_auth::select::Strategy;
+    let mut app = loaded();
+    let view = PrefsView {
+        strategy: Some(Strategy::SubscriptionFirst),
+        failover: None,
+        cost: None,
+        effective: [
+            "subscription-first (from ~/.config/claude-auth/preferences.json)".into(),
+            "true (from config.toml (selection.failover))".into(),
+            "any (from default)".into(),
+        ],
+        fallback: "anthropic-subscription, anthropic-api-key, openai".into(),
+        error: None,
+    };
+    app.screen = Screen::Prefs(Box::new(Prefs::new(view)));
+    check("preferences_80x24", &render(&app, 80, 24));
+    // → changes the strategy; Enter asks to save only what changed.
+    app.on_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+    match app
+        .on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        .as_slice()
+    {
+        [super::app::Request::SavePrefs {
+            strategy: Some(Some(Strategy::Cheapest)),
+            failover: None,
+            cost: None,
+        }] => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(app.screen, Screen::Dashboard));
+    assert_eq!(app.busy.as_deref(), Some("Saving preferences…"));
+}

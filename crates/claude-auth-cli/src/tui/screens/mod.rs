@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod help;
 pub mod login;
 pub mod picker;
+pub mod prefs;
 
 use ratatui::Frame;
 
@@ -24,5 +25,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Picker(p) => picker::draw(frame, area, p, theme),
         Screen::Login(l, _) => login::draw(frame, area, l, theme),
         Screen::Confirm(c) => confirm::draw(frame, area, c, theme),
+        Screen::Prefs(p) => prefs::draw(frame, area, p, theme),
     }
 }
