@@ -110,6 +110,8 @@ enum Command {
     Exec(commands::exec::ExecArgs),
     /// Run an authenticating reverse proxy on loopback
     Proxy(commands::proxy::ProxyArgs),
+    /// Agent sessions (exec --agent-id): running and recent, how they ended, what they spent
+    Agents(commands::agents::AgentsArgs),
     /// Ask Claude: the answer streams to stdout (prompt as argument or on stdin)
     Chat(commands::chat::ChatArgs),
     /// Every login's usage windows, reset times and pace
@@ -216,6 +218,7 @@ fn main() -> ExitCode {
         } => commands::env::run(&cli.global, format, raw_token, provider),
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Proxy(args) => commands::proxy::run(&cli.global, &args),
+        Command::Agents(args) => commands::agents::run(&cli.global, &args),
         Command::Chat(args) => commands::chat::run(&cli.global, &args),
         Command::Usage(args) => commands::usage::run(&cli.global, &args),
         Command::Select(args) => commands::select::run(&cli.global, &args),

@@ -12,6 +12,10 @@
 //!
 //! Signals are forwarded to the child; the exit code is the child's (128 +
 //! signal when it was killed). Nesting is refused unless `--force`.
+//!
+//! `--agent-id ID` runs the child as an agent session (`exec_agent`): kept
+//! in the usage ledger from start to exit code or signal, with a key of its
+//! own for a private proxy, or for a shared one named by `--proxy-url`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -19,13 +23,16 @@ use std::time::Duration;
 
 use clap::Args;
 
+use claude_auth::agents::{AgentRef, AGENT_ID_VAR};
 use claude_auth::child_env::{
     choose_door, door_variables, proxy_variables, with_active_provider, Door, DoorChoice,
     ACTIVE_AUTH_PROVIDER, CREDENTIAL_VARS,
 };
 use claude_auth::proxy::{generate_local_key, start, ProxyConfig, ProxyHandle};
 use claude_auth::usage::writer::UsageSink;
+use claude_auth::Secret;
 
+use crate::commands::exec_agent::{self, Session};
 use crate::commands::provider::{logins, ProviderArg};
 use crate::commands::{usable_failure, Usable};
 use crate::output::{CommandResult, Failure};
@@ -40,9 +47,17 @@ pub struct ExecArgs {
     /// Run even inside another `claude-auth exec`
     #[arg(long)]
     pub force: bool,
-    /// Add the agent variables (AGENT_ID, ACTIVE_AUTH_PROVIDER)
+    /// Run as agent ID: its session (start, end, exit code, usage) is kept in the usage ledger and listed by `claude-auth agents`; the child gets CLAUDE_AUTH_AGENT_ID (and AGENT_ID, ACTIVE_AUTH_PROVIDER), and through a proxy a key of its own, so every request is counted as this agent's
     #[arg(long, value_name = "ID")]
     pub agent_id: Option<String>,
+    /// With --agent-id: send the child to this shared `claude-auth proxy` (its URL, e.g. http://127.0.0.1:8080; default: $CLAUDE_AUTH_PROXY_URL) with the agent's key instead of a private proxy
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "agent_id",
+        conflicts_with = "raw_token"
+    )]
+    pub proxy_url: Option<String>,
     /// The active provider for the child (default: the active provider); the other one's variables are given too when it has a usable credential, with ACTIVE_AUTH_PROVIDER naming this one
     #[arg(long, value_enum, value_name = "PROVIDER")]
     pub provider: Option<ProviderArg>,
@@ -71,13 +86,18 @@ type Running = (ProxyHandle, Option<UsageSink>);
 fn private_proxy(
     runtime: &tokio::runtime::Runtime,
     usable: &Usable,
-    agent: Option<&str>,
+    agent: Option<(&AgentRef, &Secret)>,
     running: &mut Vec<Running>,
 ) -> Result<Vec<(&'static str, String)>, Failure> {
     let manager = usable.manager.clone();
     let provider = usable.credential.provider();
-    let usage = crate::commands::usage_sink(&manager, &usable.provenance, provider, agent);
-    let key = generate_local_key()?;
+    let id = agent.map(|(a, _)| &*a.id);
+    let usage = crate::commands::usage_sink(&manager, &usable.provenance, provider, id);
+    // An agent's proxy takes the agent's key as its local key.
+    let key = match agent {
+        Some((_, key)) => key.clone(),
+        None => generate_local_key()?,
+    };
     let mut config = ProxyConfig::new(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         usable.upstream.clone(),
@@ -85,6 +105,7 @@ fn private_proxy(
     );
     config.access_log = false;
     config.usage = usage.clone();
+    config.local_agent = agent.map(|(a, _)| a.clone());
     let handle = runtime.block_on(start(manager, config))?;
     let vars = proxy_variables(provider, handle.url(), Some(&key));
     running.push((handle, usage));
@@ -101,6 +122,13 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             )));
         }
     }
+    if let Some(id) = &args.agent_id {
+        exec_agent::check_id(id)?;
+    }
+    let proxy_url = match &args.agent_id {
+        Some(_) => exec_agent::proxy_url(args.proxy_url.as_deref())?,
+        None => None,
+    };
     let (provider, usable, besides) =
         match crate::commands::select::for_exec(global, args.strategy, args.task, args.provider)? {
             Some((provider, usable)) => (provider, usable, None),
@@ -120,7 +148,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     }
     cmd.env(EXEC_MARKER, &marker);
     if let Some(agent) = &args.agent_id {
-        cmd.env("AGENT_ID", agent)
+        cmd.env(AGENT_ID_VAR, agent)
+            .env("AGENT_ID", agent)
             .env(ACTIVE_AUTH_PROVIDER, provider.as_str());
     }
 
@@ -140,7 +169,49 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             )
         })
         .collect();
-    let runtime = if doors.iter().any(|(_, door)| *door == Door::Proxy) {
+    // An agent reaching the API through a proxy has a key of its own.
+    let proxied = proxy_url.is_some() || doors.iter().any(|(_, d)| *d == Door::Proxy);
+    let agent_key = match &args.agent_id {
+        Some(_) if proxied => Some(exec_agent::new_key()?),
+        _ => None,
+    };
+    let session = match &args.agent_id {
+        Some(id) => Session::register(&usable, id, None, agent_key.as_ref(), proxy_url.is_some())?,
+        None => None,
+    };
+    let result = run_child(
+        args,
+        cmd,
+        &doors,
+        &provider,
+        proxy_url.as_deref(),
+        agent_key.as_ref(),
+        session.as_ref(),
+    );
+    if let Some(session) = session {
+        match &result {
+            Ok((status, code)) => session.close(status.as_ref(), *code),
+            Err(failure) => session.close(None, failure.code),
+        }
+    }
+    result.map(|(_, code)| code)
+}
+
+/// Start what the doors need, run the child and wait for it: its exit
+/// status (`None` when it could not be started) and our exit code.
+fn run_child(
+    args: &ExecArgs,
+    mut cmd: Command,
+    doors: &[(&Usable, Door)],
+    provider: &claude_auth::Provider,
+    proxy_url: Option<&str>,
+    agent_key: Option<&Secret>,
+    session: Option<&Session>,
+) -> Result<(Option<std::process::ExitStatus>, u8), Failure> {
+    let agent = session.map(|s| &s.agent).zip(agent_key);
+    // The chosen login (the first) goes to the shared proxy when one is named.
+    let private = |i: usize, door: &Door| *door == Door::Proxy && (i > 0 || proxy_url.is_none());
+    let runtime = if doors.iter().enumerate().any(|(i, (_, d))| private(i, d)) {
         Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -153,20 +224,26 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
     };
     let mut running = Vec::new();
     let mut sets = Vec::new();
-    for (u, door) in &doors {
+    for (i, (u, door)) in doors.iter().enumerate() {
+        if let (0, Some(url), Some(key)) = (i, proxy_url, agent_key) {
+            sets.push(proxy_variables(
+                u.credential.provider(),
+                url.to_owned(),
+                Some(key),
+            ));
+            continue;
+        }
         let vars = match (
             door_variables(door, &u.credential, u.base_url.as_deref()),
             &runtime,
         ) {
             (Some(vars), _) => vars,
-            (None, Some(runtime)) => {
-                private_proxy(runtime, u, args.agent_id.as_deref(), &mut running)?
-            }
+            (None, Some(runtime)) => private_proxy(runtime, u, agent, &mut running)?,
             (None, None) => return Err(Failure::error("no runtime for the private proxy")),
         };
         sets.push(vars);
     }
-    cmd.envs(with_active_provider(sets, &provider));
+    cmd.envs(with_active_provider(sets, provider));
 
     // Take over the signals before the child exists, so none arriving in
     // between kills us and orphans it; they are forwarded once it runs.
@@ -180,6 +257,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             },
         )
     })?;
+    if let Some(session) = session {
+        session.child_started(child.id());
+    }
     let forwarder = pending.forward_to(child.id());
     let status = child
         .wait()
@@ -197,7 +277,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             usage.writer.flush();
         }
     }
-    Ok(exit_code(&status))
+    Ok((Some(status), exit_code(&status)))
 }
 
 fn exit_code(status: &std::process::ExitStatus) -> u8 {

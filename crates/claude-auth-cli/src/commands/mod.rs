@@ -1,9 +1,11 @@
 //! One module per command.
 
+pub mod agents;
 pub mod chat;
 pub mod env;
 pub mod exec;
 pub mod failover;
+pub mod exec_agent;
 pub mod login;
 pub mod login_args;
 pub mod logout;

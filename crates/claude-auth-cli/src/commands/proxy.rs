@@ -86,6 +86,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
         config.access_log = !args.quiet;
         config.usage = usage;
         config.failover = failover;
+        config.agent_keys = agent_keys(&manager);
         let handle = start(manager, config).await?;
         let vars = proxy_variables(&provider, handle.url(), local_key.as_ref());
         // The signal handlers are in place before anyone can learn that the
@@ -118,6 +119,23 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
         handle.shutdown(Duration::from_secs(10)).await;
         Ok::<u8, Failure>(0)
     })
+}
+
+/// The keys of agents started with `exec --agent-id ID --proxy-url URL`,
+/// accepted besides the local key while their session is open; `None` when
+/// the usage ledger is off (or cannot be opened: said once, on stderr).
+fn agent_keys(manager: &claude_auth::AuthManager) -> Option<claude_auth::agents::AgentKeys> {
+    let resolver = manager.resolver();
+    if !resolver.settings().usage_ledger {
+        return None;
+    }
+    match claude_auth::agents::AgentKeys::open_in(&claude_auth::usage::state_dir(resolver.env())) {
+        Ok(keys) => Some(keys),
+        Err(e) => {
+            crate::output::warn(&format!("agent keys are not accepted: {e}"));
+            None
+        }
+    }
 }
 
 /// Install the SIGINT and SIGTERM handlers now; the future resolves on the
