@@ -122,6 +122,8 @@ enum Command {
     /// List, select and inspect profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Turn the credentials you already have (claude-oauth-auth, the keyring guide, CLAUDE_ACCESS_TOKEN, Codex, Claude Code) into profiles; a second run changes nothing
+    Import(commands::import::ImportArgs),
     /// Choose the active provider (and, with --profile, its profile); with no provider, show the active one and the choices
     Switch {
         /// anthropic or openai
@@ -251,6 +253,7 @@ fn main() -> ExitCode {
         }
         Command::Switch { provider, prefs } => commands::switch::run(&cli.global, provider, &prefs),
         Command::Tui => tui::run(&cli.global),
+        Command::Import(args) => commands::import::run(&cli.global, &args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "claude-auth", &mut std::io::stdout());

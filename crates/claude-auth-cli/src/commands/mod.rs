@@ -6,6 +6,7 @@ pub mod env;
 pub mod exec;
 pub mod exec_agent;
 pub mod failover;
+pub mod import;
 pub mod login;
 pub mod login_args;
 pub mod logout;

@@ -29,11 +29,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod import;
 mod listing;
 mod login;
 mod logout;
 pub mod openai;
 
+pub use import::{ImportAction, ImportItem, ImportOptions, ImportReport, ImportRule, ImportSource};
 pub use listing::{Activated, ProfileEntry};
 pub use login::{LoginNotice, NewLogin, StoredLogin};
 pub use logout::{LoggedOut, LogoutNote};

@@ -65,7 +65,7 @@ pub use crate::config::source_id::{SourceId, OPENAI_CHAIN, SPEC_TIERS};
 pub use backing::Backing;
 pub use base_url::{base_url_for, base_url_for_provider, OPENAI_DEFAULT_BASE_URL};
 pub use federation::Federation;
-pub use seed_file::{read_seed_file, write_seed_file};
+pub use seed_file::{parse_seed_file, read_seed_file, write_seed_file};
 
 /// What a source found.
 #[derive(Clone, Debug)]

@@ -47,14 +47,18 @@ fn read_document(path: &Path) -> Result<Option<Map<String, Value>>> {
     let Some(bytes) = read_optional(path, ReadPolicy::Lenient)? else {
         return Ok(None);
     };
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    parse_document(&bytes, path).map(Some)
+}
+
+fn parse_document(bytes: &[u8], path: &Path) -> Result<Map<String, Value>> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         Error::parse(
             path,
             format!("not JSON (line {} column {})", e.line(), e.column()),
         )
     })?;
     match value {
-        Value::Object(map) => Ok(Some(map)),
+        Value::Object(map) => Ok(map),
         _ => Err(Error::parse(path, "must contain a JSON object")),
     }
 }
@@ -62,9 +66,16 @@ fn read_document(path: &Path) -> Result<Option<Map<String, Value>>> {
 /// Read the seed library's `auth.json`: `{"access_token", "refresh_token",
 /// "token_expiry"}` with `token_expiry` in Unix seconds.
 pub fn read_seed_file(path: &Path) -> Result<Option<Credential>> {
-    let Some(map) = read_document(path)? else {
+    let Some(bytes) = read_optional(path, ReadPolicy::Lenient)? else {
         return Ok(None);
     };
+    parse_seed_file(&bytes, path).map(Some)
+}
+
+/// Parse the bytes of the seed library's `auth.json` (read from `path`,
+/// which errors name), as [`read_seed_file`] does.
+pub fn parse_seed_file(bytes: &[u8], path: &Path) -> Result<Credential> {
+    let map = parse_document(bytes, path)?;
     let s = |k: &str| {
         map.get(k)
             .and_then(|v| v.as_str())
@@ -94,7 +105,7 @@ pub fn read_seed_file(path: &Path) -> Result<Option<Credential>> {
         .map(|r| token(r, "field 'refresh_token'"))
         .transpose()?;
     set.expires_at = expires_at;
-    Ok(Some(Credential::OAuth(set)))
+    Ok(Credential::OAuth(set))
 }
 
 /// Write a refreshed token set back to the seed file, in its format:
