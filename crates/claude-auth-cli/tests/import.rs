@@ -32,8 +32,12 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32, i128)> {
                 out.insert(path.clone(), (Vec::new(), meta.mode(), 0));
                 stack.push(path);
             } else {
-                let mtime = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
-                out.insert(path.clone(), (std::fs::read(&path).unwrap(), meta.mode(), mtime));
+                let mtime =
+                    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+                out.insert(
+                    path.clone(),
+                    (std::fs::read(&path).unwrap(), meta.mode(), mtime),
+                );
             }
         }
     }
@@ -89,19 +93,32 @@ fn import_twice_is_idempotent() {
     sb.write_claude_code(CC_ACCESS, (now() + 3600) * 1000, 0o600);
     let first = sb.run(&["import"]);
     first.assert_code(0);
-    assert_eq!(first.stderr, "✓ Imported. See `claude-auth profile list`.\n");
+    assert_eq!(
+        first.stderr,
+        "✓ Imported. See `claude-auth profile list`.\n"
+    );
     let after_first = snapshot(sb.home());
 
     let second = sb.run(&["import"]);
     second.assert_code(0);
     assert_eq!(second.stderr, "Nothing changed.\n");
     let lines = second.stdout_lines();
-    assert!(lines.contains(&format!(
+    assert!(
+        lines.contains(
+            &format!(
         "claude-oauth-auth file ({}): already imported as claude-oauth-auth; nothing changed",
         sb.seed_path().display()
-    ).as_str()), "{second}");
+    )
+            .as_str()
+        ),
+        "{second}"
+    );
     assert!(lines.contains(&"CLAUDE_ACCESS_TOKEN / CLAUDE_REFRESH_TOKEN (environment variables CLAUDE_ACCESS_TOKEN / CLAUDE_REFRESH_TOKEN): already imported as claude-env; nothing changed"), "{second}");
-    assert_eq!(snapshot(sb.home()), after_first, "the second run wrote something");
+    assert_eq!(
+        snapshot(sb.home()),
+        after_first,
+        "the second run wrote something"
+    );
 
     let json = sb.run(&["import", "--json"]);
     json.assert_code(0);
@@ -127,9 +144,10 @@ fn the_imported_profiles_work_through_token() {
     seed.assert_code(0);
     assert_eq!(seed.stdout, format!("{SEED_ACCESS}\n"));
     // The copy keeps the refresh token, for the Claude client.
-    let creds: Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.credentials_path("claude-oauth-auth")).unwrap())
-            .unwrap();
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.credentials_path("claude-oauth-auth")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(creds["refresh_token"], SEED_REFRESH);
     assert_eq!(mode(&sb.credentials_path("claude-oauth-auth")), 0o600);
     assert_eq!(mode(&sb.anthropic_dir().join("credentials")), 0o700);
@@ -161,11 +179,32 @@ fn a_corrupt_source_is_reported_and_untouched_even_with_move() {
     let run = sb.run(&["import", "--move"]);
     run.assert_code(1);
     let lines = run.stdout_lines();
-    assert!(lines.iter().any(|l| l.starts_with(&format!("claude-oauth-auth file ({}): ", sb.seed_path().display()))
-        && l.contains("not JSON") && l.ends_with("Nothing was changed; fix or remove the file")), "{run}");
-    assert!(lines.iter().any(|l| l.starts_with("Codex login (") && l.contains("OPENAI_API_KEY is empty") && l.ends_with("Nothing was changed; fix or remove the file")), "{run}");
-    assert!(lines.iter().any(|l| l.starts_with("keyring guide's config.toml (") && l.contains("not TOML: invalid table header; expected") && l.ends_with("Nothing was changed; fix or remove the file")), "{run}");
-    assert!(run.stderr.contains("some sources could not be imported"), "{run}");
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!(
+            "claude-oauth-auth file ({}): ",
+            sb.seed_path().display()
+        )) && l.contains("not JSON")
+            && l.ends_with("Nothing was changed; fix or remove the file")),
+        "{run}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Codex login (")
+            && l.contains("OPENAI_API_KEY is empty")
+            && l.ends_with("Nothing was changed; fix or remove the file")),
+        "{run}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("keyring guide's config.toml (")
+                && l.contains("not TOML: invalid table header; expected")
+                && l.ends_with("Nothing was changed; fix or remove the file")),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("some sources could not be imported"),
+        "{run}"
+    );
     let after = snapshot(sb.home());
     for p in [sb.seed_path(), codex_path(&sb), guide] {
         assert_eq!(after.get(&p), before.get(&p), "{} was touched", p.display());
@@ -187,17 +226,33 @@ fn dry_run_writes_nothing_and_prints_the_plan() {
     assert_eq!(plan["dryRun"], true);
     let human = sb.run(&["import", "--dry-run"]);
     assert_eq!(snapshot(sb.home()), before);
-    assert!(human.stdout.contains("would import as profile claude-oauth-auth"), "{human}");
-    assert_eq!(human.stderr, "Dry run: nothing was written. Run without --dry-run to do the above.\n");
+    assert!(
+        human
+            .stdout
+            .contains("would import as profile claude-oauth-auth"),
+        "{human}"
+    );
+    assert_eq!(
+        human.stderr,
+        "Dry run: nothing was written. Run without --dry-run to do the above.\n"
+    );
 
     let real = sb.run(&["import", "--json"]);
     real.assert_code(0);
-    assert_eq!(actions(&plan), actions(&real.json()), "the dry run's plan is what a run does");
+    assert_eq!(
+        actions(&plan),
+        actions(&real.json()),
+        "the dry run's plan is what a run does"
+    );
 
     let moving = snapshot(sb.home());
     let dry_move = sb.run(&["import", "--dry-run", "--move", "--json"]);
     dry_move.assert_code(0);
-    assert_eq!(snapshot(sb.home()), moving, "--dry-run --move wrote something");
+    assert_eq!(
+        snapshot(sb.home()),
+        moving,
+        "--dry-run --move wrote something"
+    );
     let plan = dry_move.json();
     assert_eq!(item(&plan, "codex")["action"], "moved");
     assert_eq!(item(&plan, "codex")["profile"], "codex");
@@ -218,9 +273,19 @@ fn move_backs_up_then_imports_then_removes() {
     run.assert_code(0);
     let report = run.json();
     for (source, bytes, path, profile) in [
-        ("seed-file", &seed_bytes, sb.seed_path(), "claude-oauth-auth"),
+        (
+            "seed-file",
+            &seed_bytes,
+            sb.seed_path(),
+            "claude-oauth-auth",
+        ),
         ("codex", &codex_bytes, codex_path(&sb), "codex"),
-        ("claude-code", &cc_bytes, sb.claude_code_path(), "claude-code"),
+        (
+            "claude-code",
+            &cc_bytes,
+            sb.claude_code_path(),
+            "claude-code",
+        ),
     ] {
         let it = item(&report, source);
         assert_eq!(it["action"], "moved", "{it:#}");
@@ -235,7 +300,10 @@ fn move_backs_up_then_imports_then_removes() {
     // The environment cannot be removed: copied, and said so.
     let env = item(&report, "seed-env");
     assert_eq!(env["action"], "imported");
-    assert!(env["detail"].as_str().unwrap().contains("the variables stay set"));
+    assert!(env["detail"]
+        .as_str()
+        .unwrap()
+        .contains("the variables stay set"));
     // No lock file is left beside the removed seed file.
     assert!(!sb.seed_path().with_file_name("auth.json.lock").exists());
 
@@ -258,11 +326,17 @@ fn move_backs_up_then_imports_then_removes() {
 #[test]
 fn a_profile_holding_another_credential_is_never_overwritten() {
     let sb = seeded();
-    sb.login(Some("claude-oauth-auth"), ENV_ACCESS.replace("Env", "Oth").as_str());
+    sb.login(
+        Some("claude-oauth-auth"),
+        ENV_ACCESS.replace("Env", "Oth").as_str(),
+    );
     let before = std::fs::read(sb.credentials_path("claude-oauth-auth")).unwrap();
     let report = sb.run(&["import", "--json"]).json();
     assert_eq!(item(&report, "seed-file")["profile"], "claude-oauth-auth-2");
-    assert_eq!(std::fs::read(sb.credentials_path("claude-oauth-auth")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(sb.credentials_path("claude-oauth-auth")).unwrap(),
+        before
+    );
     let token = sb.run(&["token", "--profile", "claude-oauth-auth-2"]);
     assert_eq!(token.stdout, format!("{SEED_ACCESS}\n"));
 }
@@ -296,7 +370,8 @@ fn the_keyring_guide_entries_are_imported_from_the_secret_service() {
     if !require_secret_service() {
         return;
     }
-    let Some(python) = test_python("the_keyring_guide_entries_are_imported_from_the_secret_service")
+    let Some(python) =
+        test_python("the_keyring_guide_entries_are_imported_from_the_secret_service")
     else {
         return;
     };
@@ -305,7 +380,12 @@ fn the_keyring_guide_entries_are_imported_from_the_secret_service() {
     sb.set("DBUS_SESSION_BUS_ADDRESS", &bus);
     let py = |script: &str| {
         let prelude = "import keyring\nfrom keyring.backends.SecretService import Keyring\nkeyring.set_keyring(Keyring())\n";
-        let run = run_python(&python, &sb, &[("DBUS_SESSION_BUS_ADDRESS", &bus)], &format!("{prelude}{script}"));
+        let run = run_python(
+            &python,
+            &sb,
+            &[("DBUS_SESSION_BUS_ADDRESS", &bus)],
+            &format!("{prelude}{script}"),
+        );
         run.assert_code(0);
         run.stdout
     };

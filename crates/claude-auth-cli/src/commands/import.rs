@@ -49,7 +49,9 @@ fn print(report: &ImportReport) {
         warn("some sources could not be imported (see above); they were left untouched");
     }
     match (report.dry_run, report.changed) {
-        (true, true) => eprintln!("Dry run: nothing was written. Run without --dry-run to do the above."),
+        (true, true) => {
+            eprintln!("Dry run: nothing was written. Run without --dry-run to do the above.")
+        }
         (true, false) => eprintln!("Dry run: nothing to change."),
         (false, true) => success("Imported. See `claude-auth profile list`."),
         (false, false) => eprintln!("Nothing changed."),

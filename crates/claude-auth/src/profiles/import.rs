@@ -305,7 +305,10 @@ impl Profiles {
             Target::New(name) => {
                 let (location, notices) = self.store_imported(&taken.credential, &name)?;
                 record.add(source.id(), &taken.credential, &name)?;
-                (name.clone(), format!("imported as profile {name} ({location}){notices}"))
+                (
+                    name.clone(),
+                    format!("imported as profile {name} ({location}){notices}"),
+                )
             }
         };
         item.profile = Some(name);
@@ -334,10 +337,12 @@ impl Profiles {
                 &crate::openai::home::codex_home(env),
                 crate::openai::codex_lock::AUTH_LOCK_TIMEOUT,
             )?)),
-            ImportSource::ClaudeCode => Some(Box::new(crate::engine::lock::ClaudeCodeLock::acquire(
-                self.resolver.claude_code().config_dir(),
-                crate::engine::lock::ClaudeCodeLockTimings::default(),
-            )?)),
+            ImportSource::ClaudeCode => {
+                Some(Box::new(crate::engine::lock::ClaudeCodeLock::acquire(
+                    self.resolver.claude_code().config_dir(),
+                    crate::engine::lock::ClaudeCodeLockTimings::default(),
+                )?))
+            }
             _ => None,
         })
     }
@@ -518,7 +523,11 @@ fn write_backup(own: &std::path::Path, source: ImportSource, raw: &[u8]) -> Resu
     let dir = own.join("import-backups");
     let now = now_unix();
     for n in 0..100u32 {
-        let suffix = if n == 0 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let path = dir.join(format!("{}-{now}{suffix}.bak", source.id()));
         if std::fs::symlink_metadata(&path).is_err() {
             secure_file::write_atomic_strict(&path, raw, 0o600)?;

@@ -40,14 +40,19 @@ fn the_guide_keyring_entries_are_copied_once_then_moved() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut p, keyring) = setup(tmp.path());
     keyring.set(GUIDE_SERVICE, "access_token", ACCESS).unwrap();
-    keyring.set(GUIDE_SERVICE, "refresh_token", REFRESH).unwrap();
+    keyring
+        .set(GUIDE_SERVICE, "refresh_token", REFRESH)
+        .unwrap();
 
     let first = run(&mut p, false, false);
     let it = item(&first, ImportSource::GuideKeyring);
     assert_eq!(it.action, ImportAction::Imported, "{}", it.detail);
     assert_eq!(it.profile.as_deref(), Some("claude-bedrock-cursor"));
     assert!(first.changed);
-    let held = p.load_imported(&Provider::Anthropic, "claude-bedrock-cursor").unwrap().unwrap();
+    let held = p
+        .load_imported(&Provider::Anthropic, "claude-bedrock-cursor")
+        .unwrap()
+        .unwrap();
     let set = held.token_set().unwrap();
     assert_eq!(set.access_token.expose(), ACCESS);
     assert_eq!(set.refresh_token.as_ref().unwrap().expose(), REFRESH);
@@ -56,7 +61,10 @@ fn the_guide_keyring_entries_are_copied_once_then_moved() {
     let second = run(&mut p, false, false);
     let it = item(&second, ImportSource::GuideKeyring);
     assert_eq!(it.action, ImportAction::AlreadyImported);
-    assert_eq!(it.detail, "already imported as claude-bedrock-cursor; nothing changed");
+    assert_eq!(
+        it.detail,
+        "already imported as claude-bedrock-cursor; nothing changed"
+    );
     assert!(!second.changed);
     assert_eq!(keyring.names().len(), 2, "the entries stay without --move");
 
@@ -75,13 +83,22 @@ fn the_guide_keyring_entries_are_copied_once_then_moved() {
 fn a_refresh_token_without_an_access_token_is_reported_and_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut p, keyring) = setup(tmp.path());
-    keyring.set(GUIDE_SERVICE, "refresh_token", REFRESH).unwrap();
+    keyring
+        .set(GUIDE_SERVICE, "refresh_token", REFRESH)
+        .unwrap();
     let report = run(&mut p, false, true);
     let it = item(&report, ImportSource::GuideKeyring);
     assert_eq!(it.action, ImportAction::Error);
-    assert!(it.detail.contains("\"access_token\" is not"), "{}", it.detail);
+    assert!(
+        it.detail.contains("\"access_token\" is not"),
+        "{}",
+        it.detail
+    );
     assert!(report.has_errors());
-    assert_eq!(keyring.text(GUIDE_SERVICE, "refresh_token").as_deref(), Some(REFRESH));
+    assert_eq!(
+        keyring.text(GUIDE_SERVICE, "refresh_token").as_deref(),
+        Some(REFRESH)
+    );
 }
 
 #[test]
@@ -89,7 +106,9 @@ fn an_import_is_recognised_after_the_profile_token_rotated() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut p, keyring) = setup(tmp.path());
     keyring.set(GUIDE_SERVICE, "access_token", ACCESS).unwrap();
-    keyring.set(GUIDE_SERVICE, "refresh_token", REFRESH).unwrap();
+    keyring
+        .set(GUIDE_SERVICE, "refresh_token", REFRESH)
+        .unwrap();
     run(&mut p, false, false);
     // A refresh of the profile rotates both tokens.
     let mut set = TokenSet::access_only(Secret::new(format!("{ACCESS}x")), Provider::Anthropic);
@@ -115,7 +134,10 @@ fn a_name_holding_another_credential_is_never_overwritten() {
     let report = run(&mut p, false, false);
     let it = item(&report, ImportSource::GuideKeyring);
     assert_eq!(it.profile.as_deref(), Some("claude-bedrock-cursor-2"));
-    let kept = p.load_imported(&Provider::Anthropic, "claude-bedrock-cursor").unwrap().unwrap();
+    let kept = p
+        .load_imported(&Provider::Anthropic, "claude-bedrock-cursor")
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.secret().expose(), format!("{ACCESS}z"));
 }
 

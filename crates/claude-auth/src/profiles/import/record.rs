@@ -35,7 +35,10 @@ pub(super) struct Record {
 
 fn fingerprints(credential: &Credential) -> Vec<String> {
     let mut out = vec![fingerprint(credential.secret())];
-    if let Some(refresh) = credential.token_set().and_then(|s| s.refresh_token.as_ref()) {
+    if let Some(refresh) = credential
+        .token_set()
+        .and_then(|s| s.refresh_token.as_ref())
+    {
         out.push(fingerprint(refresh));
     }
     out
@@ -77,7 +80,12 @@ impl Record {
     }
 
     /// Record that `source`'s `credential` went into `profile`, and save.
-    pub(super) fn add(&mut self, source: &str, credential: &Credential, profile: &str) -> Result<()> {
+    pub(super) fn add(
+        &mut self,
+        source: &str,
+        credential: &Credential,
+        profile: &str,
+    ) -> Result<()> {
         self.doc.imports.push(Entry {
             source: source.to_owned(),
             provider: credential.provider().as_str().to_owned(),
@@ -85,7 +93,8 @@ impl Record {
             fingerprints: fingerprints(credential),
             at: now_unix(),
         });
-        let value = serde_json::to_value(&self.doc).map_err(|e| Error::parse(&self.path, e.to_string()))?;
+        let value =
+            serde_json::to_value(&self.doc).map_err(|e| Error::parse(&self.path, e.to_string()))?;
         write_atomic(&self.path, &to_json_bytes(&value), 0o600)
     }
 }

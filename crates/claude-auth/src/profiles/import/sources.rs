@@ -67,7 +67,9 @@ pub(super) fn location(r: &Resolver, source: ImportSource) -> String {
             GUIDE_ACCOUNTS[0], GUIDE_ACCOUNTS[1]
         ),
         ImportSource::GuideConfig => guide_config_path(r).display().to_string(),
-        ImportSource::SeedEnv => "environment variables CLAUDE_ACCESS_TOKEN / CLAUDE_REFRESH_TOKEN".into(),
+        ImportSource::SeedEnv => {
+            "environment variables CLAUDE_ACCESS_TOKEN / CLAUDE_REFRESH_TOKEN".into()
+        }
         ImportSource::ClaudeCode => r.claude_code().path().display().to_string(),
         ImportSource::Codex => codex_auth_path(r).display().to_string(),
     }
@@ -137,7 +139,9 @@ pub(super) fn parse_file(
     path: &Path,
 ) -> Result<Option<Credential>> {
     match source {
-        ImportSource::SeedFile => parse_seed_file(bytes, path).map(|c| Some(with_claude_client(r, c))),
+        ImportSource::SeedFile => {
+            parse_seed_file(bytes, path).map(|c| Some(with_claude_client(r, c)))
+        }
         ImportSource::ClaudeCode => parse_claude_code(bytes, path).map(Some),
         ImportSource::Codex => {
             let auth = CodexAuth::parse(bytes, path)?;
@@ -146,10 +150,13 @@ pub(super) fn parse_file(
                 .map_err(|m| Error::parse(path, m))
         }
         ImportSource::GuideConfig => {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| Error::parse(path, "not UTF-8 text"))?;
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| Error::parse(path, "not UTF-8 text"))?;
             text.parse::<toml::Table>().map_err(|e| {
-                Error::parse(path, format!("not TOML: {}", e.message().trim().replace('\n', "; ")))
+                Error::parse(
+                    path,
+                    format!("not TOML: {}", e.message().trim().replace('\n', "; ")),
+                )
             })?;
             Ok(None)
         }
@@ -220,7 +227,13 @@ fn read_env(r: &Resolver) -> State {
             None => State::Absent("CLAUDE_ACCESS_TOKEN is not set".into()),
         };
     };
-    match token_set(r, access, refresh, "CLAUDE_ACCESS_TOKEN", "CLAUDE_REFRESH_TOKEN") {
+    match token_set(
+        r,
+        access,
+        refresh,
+        "CLAUDE_ACCESS_TOKEN",
+        "CLAUDE_REFRESH_TOKEN",
+    ) {
         Ok(credential) => State::Found(Taken {
             credential,
             raw: Zeroizing::new(Vec::new()),
@@ -240,7 +253,9 @@ fn token_set(
 ) -> std::result::Result<Credential, String> {
     let access = Secret::token(access, access_name)?;
     let mut set = crate::credential::TokenSet::access_only(access, crate::Provider::Anthropic);
-    set.refresh_token = refresh.map(|v| Secret::token(v, refresh_name)).transpose()?;
+    set.refresh_token = refresh
+        .map(|v| Secret::token(v, refresh_name))
+        .transpose()?;
     Ok(with_claude_client(r, Credential::OAuth(set)))
 }
 
@@ -277,7 +292,13 @@ fn read_guide_keyring(r: &Resolver) -> State {
         };
     };
     let name = |account: &str| format!("keyring service {GUIDE_SERVICE:?}, account {account:?}");
-    match token_set(r, access, refresh, &name("access_token"), &name("refresh_token")) {
+    match token_set(
+        r,
+        access,
+        refresh,
+        &name("access_token"),
+        &name("refresh_token"),
+    ) {
         Ok(credential) => {
             let mut entries = serde_json::Map::new();
             for (account, value) in GUIDE_ACCOUNTS.iter().zip(&values) {
