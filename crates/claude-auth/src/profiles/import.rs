@@ -195,7 +195,7 @@ impl Profiles {
     fn import_found(
         &mut self,
         item: &mut ImportItem,
-        taken: Taken,
+        taken: Box<Taken>,
         options: ImportOptions,
         record: &mut Record,
         own: &std::path::Path,
@@ -242,7 +242,7 @@ impl Profiles {
         record.add(source.id(), credential, &name)?;
         let stays = match source {
             ImportSource::SeedEnv => "the variables stay set (unset them once you use the profile: the profile's refresh rotates the refresh token they hold)".to_owned(),
-            _ => format!("the source stays (its refresh token stops working once claude-auth refreshes this copy): remove it, or run `claude-auth import --move`"),
+            _ => "the source stays (its refresh token stops working once claude-auth refreshes this copy): remove it, or run `claude-auth import --move`".to_owned(),
         };
         item.action = ImportAction::Imported;
         item.detail = format!("imported as profile {name} ({location}){notices}; {stays}");

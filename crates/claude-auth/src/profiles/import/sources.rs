@@ -46,7 +46,7 @@ pub(super) enum State {
     /// It parses but holds no credential; what it holds.
     NoCredential(String),
     /// A credential, and the bytes a `--move` backs up.
-    Found(Taken),
+    Found(Box<Taken>),
 }
 
 /// A credential as read, with the source's raw contents (for the backup).
@@ -121,10 +121,10 @@ fn read_file(r: &Resolver, source: ImportSource, path: &Path) -> State {
         Err(e) => return State::Broken(e.to_string()),
     };
     match parse_file(r, source, &bytes, path) {
-        Ok(Some(credential)) => State::Found(Taken {
+        Ok(Some(credential)) => State::Found(Box::new(Taken {
             credential,
             raw: bytes,
-        }),
+        })),
         Ok(None) => State::NoCredential(guide_config_detail(&bytes)),
         Err(e) => State::Broken(e.to_string()),
     }
@@ -234,10 +234,10 @@ fn read_env(r: &Resolver) -> State {
         "CLAUDE_ACCESS_TOKEN",
         "CLAUDE_REFRESH_TOKEN",
     ) {
-        Ok(credential) => State::Found(Taken {
+        Ok(credential) => State::Found(Box::new(Taken {
             credential,
             raw: Zeroizing::new(Vec::new()),
-        }),
+        })),
         Err(m) => State::Broken(m),
     }
 }
@@ -307,10 +307,10 @@ fn read_guide_keyring(r: &Resolver) -> State {
                 }
             }
             let doc = serde_json::json!({"service": GUIDE_SERVICE, "entries": entries});
-            State::Found(Taken {
+            State::Found(Box::new(Taken {
                 credential,
                 raw: Zeroizing::new(crate::secure_file::to_json_bytes(&doc)),
-            })
+            }))
         }
         Err(m) => State::Broken(m),
     }
