@@ -44,17 +44,39 @@ fn cand(class: CandidateClass, source: SourceId, login: &str, winner: bool) -> C
 
 fn candidates() -> Vec<Candidate> {
     vec![
-        cand(CandidateClass::AnthropicSubscription, SourceId::ClaudeCode, "claude-code", true),
-        cand(CandidateClass::AnthropicApiKey, SourceId::ExternalCommand, "external-command", false),
-        cand(CandidateClass::OpenaiSubscription, SourceId::Codex, "codex", true),
-        cand(CandidateClass::OpenaiApiKey, SourceId::OpenaiExternalCommand, "openai-external-command", false),
+        cand(
+            CandidateClass::AnthropicSubscription,
+            SourceId::ClaudeCode,
+            "claude-code",
+            true,
+        ),
+        cand(
+            CandidateClass::AnthropicApiKey,
+            SourceId::ExternalCommand,
+            "external-command",
+            false,
+        ),
+        cand(
+            CandidateClass::OpenaiSubscription,
+            SourceId::Codex,
+            "codex",
+            true,
+        ),
+        cand(
+            CandidateClass::OpenaiApiKey,
+            SourceId::OpenaiExternalCommand,
+            "openai-external-command",
+            false,
+        ),
     ]
 }
 
 fn snapshot(provider: Provider, five_hour: f64, now: u64) -> UsageSnapshot {
     let mut s = UsageSnapshot::new(provider, SnapshotSource::Endpoint, now - 30);
-    s.windows.push(Window::new("five_hour", "5h", five_hour).timed(Some(18_000), Some(now + 9_000)));
-    s.windows.push(Window::new("seven_day", "7d", 20.0).timed(Some(604_800), Some(now + 86_400)));
+    s.windows
+        .push(Window::new("five_hour", "5h", five_hour).timed(Some(18_000), Some(now + 9_000)));
+    s.windows
+        .push(Window::new("seven_day", "7d", 20.0).timed(Some(604_800), Some(now + 86_400)));
     s
 }
 
@@ -64,8 +86,16 @@ fn bench(c: &mut Criterion) {
     let view = UsageView::default()
         .with_usage("claude-code", snapshot(Provider::Anthropic, 85.0, now))
         .with_usage("codex", snapshot(Provider::Openai, 30.0, now))
-        .with_latency(ClassLatency { class: CandidateClass::AnthropicApiKey, median_ms: 900, samples: 100 })
-        .with_latency(ClassLatency { class: CandidateClass::OpenaiSubscription, median_ms: 1_400, samples: 60 });
+        .with_latency(ClassLatency {
+            class: CandidateClass::AnthropicApiKey,
+            median_ms: 900,
+            samples: 100,
+        })
+        .with_latency(ClassLatency {
+            class: CandidateClass::OpenaiSubscription,
+            median_ms: 1_400,
+            samples: 60,
+        });
     let inputs = Inputs {
         candidates: &list,
         view: &view,
@@ -87,7 +117,10 @@ fn bench(c: &mut Criterion) {
     let state = tempfile::tempdir().unwrap();
     let usage_dir = state.path().join("usage");
     std::fs::create_dir_all(&usage_dir).unwrap();
-    for (provider, login, pct) in [(Provider::Anthropic, "claude-code", 85.0), (Provider::Openai, "codex", 30.0)] {
+    for (provider, login, pct) in [
+        (Provider::Anthropic, "claude-code", 85.0),
+        (Provider::Openai, "codex", 30.0),
+    ] {
         let body = serde_json::json!({"snapshot": snapshot(provider.clone(), pct, now)});
         let path = usage_dir.join(format!("{provider}-{login}.json"));
         claude_auth::secure_file::write_atomic(&path, body.to_string().as_bytes(), 0o600).unwrap();
@@ -97,7 +130,15 @@ fn bench(c: &mut Criterion) {
         .map(|i| RequestRecord {
             at: now - 600 + i / 4,
             provider: if i % 2 == 0 { "anthropic" } else { "openai" }.into(),
-            profile: Some(["claude-code", "external-command", "codex", "openai-external-command"][(i % 4) as usize].into()),
+            profile: Some(
+                [
+                    "claude-code",
+                    "external-command",
+                    "codex",
+                    "openai-external-command",
+                ][(i % 4) as usize]
+                    .into(),
+            ),
             status: 200,
             latency_ms: Some(500 + (i * 37) % 1_000),
             ..RequestRecord::default()
@@ -108,7 +149,10 @@ fn bench(c: &mut Criterion) {
     c.bench_function("view_load+decide/subscription-first", |b| {
         b.iter(|| {
             let view = UsageView::load(state.path(), &list, now);
-            let inputs = Inputs { view: &view, ..inputs };
+            let inputs = Inputs {
+                view: &view,
+                ..inputs
+            };
             black_box(decide(&inputs, Strategy::SubscriptionFirst, None).unwrap())
         })
     });
