@@ -21,6 +21,8 @@
 //!   entry, JWT claims, the ChatGPT OAuth client's facts): the foundations
 //!   of OpenAI as a second provider, not yet in the resolution chain.
 //! - [`usage`]: subscription windows, API-key limits, pace, and the usage ledger.
+//! - [`budgets`]: token budgets for agents and profiles, counted and
+//!   enforced at the proxy.
 //! - [`Providers`]: both vendors at once: a manager per provider (built on
 //!   first use), their logins, the active provider and why, `switch`.
 //! - [`select`]: which usable credential to use (strategies, task hints,
@@ -44,6 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod agents;
+pub mod budgets;
 pub mod config;
 pub mod credential;
 pub mod doors;

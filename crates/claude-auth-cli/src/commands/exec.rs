@@ -104,6 +104,7 @@ fn private_proxy(
         Some(key.clone()),
     );
     config.access_log = false;
+    config.budgets = crate::commands::budget_book(&manager, &usable.provenance, usage.as_ref())?;
     config.usage = usage.clone();
     config.local_agent = agent.map(|(a, _)| a.clone());
     let handle = runtime.block_on(start(manager, config))?;

@@ -184,3 +184,54 @@ pub fn usage_sink(
         agent,
     )
 }
+
+/// How often a proxy re-reads the shared ledger for budgets, in
+/// milliseconds (default: [`claude_auth::budgets::DEFAULT_REFRESH`]); 0
+/// reads it before every request that has a budget.
+pub const BUDGET_REFRESH_VAR: &str = "CLAUDE_AUTH_BUDGET_REFRESH_MS";
+
+/// The budgets a proxy with `usage`'s login checks: the login's profile
+/// budget (`[profiles.<name>] budget`) and the budgets of agent sessions
+/// whose keys it accepts. `None` without the ledger (budgets count from
+/// it), which is an error when the profile has a budget.
+pub fn budget_book(
+    manager: &claude_auth::AuthManager,
+    provenance: &claude_auth::manager::Provenance,
+    usage: Option<&claude_auth::usage::writer::UsageSink>,
+) -> Result<Option<std::sync::Arc<claude_auth::budgets::BudgetBook>>, Failure> {
+    use claude_auth::budgets::{BookConfig, BudgetBook, ProfileBudget, DEFAULT_REFRESH};
+    let settings = manager.resolver().settings();
+    let profile = provenance.profile.as_ref().and_then(|name| {
+        settings.profile_budget(name).map(|budget| ProfileBudget {
+            name: name.clone(),
+            budget,
+        })
+    });
+    let Some(usage) = usage else {
+        return match profile {
+            Some(p) => Err(Failure::usage(format!(
+                "profile {:?} has a budget ({}), which is counted in the usage ledger, and the ledger is off or could not be opened",
+                p.name, p.budget
+            ))
+            .with_hint("turn the ledger on ([usage] ledger = true) or remove the profile's budget")),
+            None => Ok(None),
+        };
+    };
+    let refresh = match std::env::var(BUDGET_REFRESH_VAR) {
+        Ok(v) => std::time::Duration::from_millis(v.trim().parse().map_err(|_| {
+            Failure::usage(format!(
+                "{BUDGET_REFRESH_VAR}={v:?} is not a whole number of milliseconds"
+            ))
+        })?),
+        Err(_) => DEFAULT_REFRESH,
+    };
+    let config = BookConfig {
+        provider: usage.provider.clone(),
+        login: std::sync::Arc::clone(&usage.login),
+        profile,
+        refresh,
+    };
+    BudgetBook::new(config, usage.writer.clone())
+        .map(Some)
+        .map_err(|e| Failure::error(format!("budgets: {e}")))
+}

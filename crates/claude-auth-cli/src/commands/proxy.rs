@@ -84,6 +84,8 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             local_key.clone(),
         );
         config.access_log = !args.quiet;
+        config.budgets =
+            crate::commands::budget_book(&manager, &usable.provenance, usage.as_ref())?;
         config.usage = usage;
         config.failover = failover;
         config.agent_keys = agent_keys(&manager);

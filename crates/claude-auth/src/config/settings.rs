@@ -29,6 +29,7 @@
 //!
 //! [profiles.work]
 //! storage = "keyring"
+//! budget = "50%5h"                # or "500k/5h": refused by the proxy past it
 //!
 //! [openai]
 //! issuer = "https://auth.openai.com"   # the ChatGPT issuer (a loopback one in tests)
@@ -135,6 +136,11 @@ pub struct OpenaiSettings {
 pub struct ProfileSettings {
     /// Where this profile's credential is stored.
     pub storage: Option<StorageKind>,
+    /// A budget for every request through a proxy with this login, agent
+    /// or not: tokens per a rolling period (`"500k/5h"`) or a share of a
+    /// window (`"50%5h"`); checked when the settings load
+    /// ([`Settings::profile_budget`]).
+    pub budget: Option<String>,
 }
 
 /// Default time a fetched usage answer is trusted.
@@ -336,8 +342,11 @@ impl Settings {
         if let Some(service) = file.keyring.service {
             s.keyring_service = service;
         }
-        for name in file.profiles.keys() {
+        for (name, profile) in &file.profiles {
             crate::config::locations::validate_profile_name(name, &setting("profiles"))?;
+            if let Some(text) = &profile.budget {
+                check_profile_budget(text, &setting(&format!("profiles.{name}.budget")))?;
+            }
         }
         s.profiles = file.profiles;
         s.providers = file.providers;
@@ -443,6 +452,12 @@ impl Settings {
             .unwrap_or(self.storage)
     }
 
+    /// A profile's budget (`[profiles.<name>] budget`), checked at load.
+    pub fn profile_budget(&self, profile: &str) -> Option<crate::budgets::Budget> {
+        let text = self.profiles.get(profile)?.budget.as_deref()?;
+        check_profile_budget(text, "budget").ok()
+    }
+
     /// The sources after the spec's tiers, in order, without disabled ones.
     pub fn enabled_extra_sources(&self) -> Vec<SourceId> {
         self.extra_order
@@ -450,6 +465,22 @@ impl Settings {
             .copied()
             .filter(|id| !self.disabled.contains(id))
             .collect()
+    }
+}
+
+/// A profile's budget: a share of a window, or tokens per a period (a
+/// profile has no session to count a plain token count over).
+fn check_profile_budget(text: &str, setting: &str) -> Result<crate::budgets::Budget> {
+    use crate::budgets::Budget;
+    let bad = |message: String| Error::Setting {
+        setting: setting.to_owned(),
+        message,
+    };
+    match Budget::parse(text, "budget").map_err(bad)? {
+        Budget::Tokens { per: None, tokens } => Err(bad(format!(
+            "budget {tokens} has no period: a profile's token budget counts over a rolling period (\"{tokens}/5h\" or \"{tokens}/7d\"); or give a share of a window (\"50%5h\")"
+        ))),
+        budget => Ok(budget),
     }
 }
 

@@ -131,3 +131,41 @@ fn unknown_keys_are_errors_naming_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn profile_budgets_are_checked_at_load() {
+    use crate::budgets::{Budget, WindowRef};
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[profiles.work]\nbudget = \"50%5h\"\n[profiles.ci]\nbudget = \"500k/5h\"\n",
+    )
+    .unwrap();
+    let s = Settings::from_file(&path).unwrap();
+    assert_eq!(
+        s.profile_budget("work"),
+        Some(Budget::Share {
+            percent: 50.0,
+            window: WindowRef::FiveHours
+        })
+    );
+    assert_eq!(
+        s.profile_budget("ci"),
+        Some(Budget::Tokens {
+            tokens: 500_000,
+            per: Some(18_000)
+        })
+    );
+    assert_eq!(s.profile_budget("other"), None);
+    for (text, why) in [
+        ("500k", "budget 500000 has no period"),
+        ("50%1h", "the window must be 5h or 7d"),
+        ("lots", "is not a number of tokens"),
+    ] {
+        std::fs::write(&path, format!("[profiles.work]\nbudget = \"{text}\"\n")).unwrap();
+        let err = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("(profiles.work.budget)"), "{err}");
+        assert!(err.contains(why), "{text}: {err}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod ledger;
 pub mod openai;
 mod partial;
+pub mod spent;
 pub mod tap;
 pub mod time;
 mod window;

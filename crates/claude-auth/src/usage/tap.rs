@@ -219,6 +219,13 @@ impl UsageTap {
         }
     }
 
+    /// The tokens counted so far, as a budget counts them
+    /// ([`budget_tokens`](super::spent::budget_tokens)): a stream's input
+    /// from its first event, its output as the deltas report it.
+    pub fn budget_tokens(&self) -> u64 {
+        super::spent::budget_tokens(&self.usage)
+    }
+
     /// The counts, once the body has ended; `None` when it carried none.
     pub fn finish(mut self) -> Option<TokenUsage> {
         match self.kind {

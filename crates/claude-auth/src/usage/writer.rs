@@ -68,11 +68,17 @@ struct State {
     /// Write now: a flush or the last handle is waiting.
     urgent: bool,
     closed: bool,
+    /// The sequence number of the last entry queued (1 for the first).
+    last_seq: u64,
 }
 
 struct Queue {
     state: Mutex<State>,
     wake: Condvar,
+    /// Odd while a batch is being written; bumped before and after.
+    epoch: AtomicU64,
+    /// Every entry up to this sequence number has been written (or failed).
+    committed: AtomicU64,
 }
 
 impl Queue {
@@ -97,6 +103,7 @@ impl std::fmt::Debug for LedgerWriter {
 
 struct Inner {
     queue: Arc<Queue>,
+    path: std::path::PathBuf,
     dropped: AtomicU64,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -122,7 +129,10 @@ impl LedgerWriter {
         let queue = Arc::new(Queue {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            epoch: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
         });
+        let path = ledger.path().to_owned();
         let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
             .name("claude-auth-ledger".into())
@@ -130,37 +140,58 @@ impl LedgerWriter {
         Ok(LedgerWriter {
             inner: Arc::new(Inner {
                 queue,
+                path,
                 dropped: AtomicU64::new(0),
                 thread: Mutex::new(Some(thread)),
             }),
         })
     }
 
-    fn send(&self, entry: Entry) {
+    /// Queue an entry; its sequence number, or `None` when it was dropped.
+    fn send(&self, entry: Entry) -> Option<u64> {
         let queue = &self.inner.queue;
         let mut st = queue.lock();
         if st.entries.len() >= QUEUE || st.closed {
             drop(st);
             self.inner.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
+            return None;
         }
         st.entries.push(entry);
+        st.last_seq += 1;
+        let seq = st.last_seq;
         let wake = std::mem::take(&mut st.idle);
         drop(st);
         if wake {
             queue.wake.notify_one();
         }
+        Some(seq)
+    }
+
+    /// The ledger's file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.inner.path
+    }
+
+    /// Where the writer is, for a reader that must know exactly which of
+    /// this writer's entries a query of the ledger saw (budgets): the
+    /// epoch, odd while a batch is being written, and the sequence number
+    /// up to which every entry is written. A query made while the epoch
+    /// stayed the same and even saw exactly the entries up to that number.
+    pub fn progress(&self) -> (u64, u64) {
+        let q = &self.inner.queue;
+        let epoch = q.epoch.load(Ordering::Acquire);
+        (epoch, q.committed.load(Ordering::Acquire))
     }
 
     /// Queue one request's record.
     pub fn record(&self, record: RequestRecord) {
-        self.send(Entry::Request(record));
+        let _ = self.send(Entry::Request(record));
     }
 
     /// Queue an event for the ledger's `events` table (a failover, a
     /// budget refusal): rare, so it rides the same queue as requests.
     pub fn event(&self, event: Event) {
-        self.send(Entry::Event(event));
+        let _ = self.send(Entry::Event(event));
     }
 
     /// Queue a response's rate-limit headers as a login's latest; only the
@@ -189,7 +220,7 @@ impl LedgerWriter {
         if headers.is_empty() {
             return;
         }
-        self.send(Entry::Limits {
+        let _ = self.send(Entry::Limits {
             provider: provider.clone(),
             login: login(),
             at: at(),
@@ -221,10 +252,8 @@ impl LedgerWriter {
 /// Wait for a batch: the first entry (or a flush), then up to
 /// [`BATCH_WINDOW`] more unless something is urgent. `None` once closed
 /// and empty.
-fn next_batch(
-    queue: &Queue,
-    spare: Vec<Entry>,
-) -> Option<(Vec<Entry>, Vec<std::sync::mpsc::Sender<()>>)> {
+/// Also returns the sequence number of the batch's last entry.
+fn next_batch(queue: &Queue, spare: Vec<Entry>) -> Option<Batch> {
     let mut st = queue.lock();
     while st.entries.is_empty() && st.flushes.is_empty() && !st.closed {
         st.idle = true;
@@ -251,13 +280,18 @@ fn next_batch(
     st.urgent = false;
     let entries = std::mem::replace(&mut st.entries, spare);
     let flushes = std::mem::take(&mut st.flushes);
-    Some((entries, flushes))
+    Some((entries, flushes, st.last_seq))
 }
+
+type Batch = (Vec<Entry>, Vec<std::sync::mpsc::Sender<()>>, u64);
 
 fn run(ledger: &Ledger, queue: &Queue) {
     let mut spare = Vec::new();
-    while let Some((mut batch, flushes)) = next_batch(queue, spare) {
+    while let Some((mut batch, flushes, upto)) = next_batch(queue, spare) {
+        queue.epoch.fetch_add(1, Ordering::AcqRel);
         write(ledger, &batch);
+        queue.committed.store(upto, Ordering::Release);
+        queue.epoch.fetch_add(1, Ordering::AcqRel);
         batch.clear();
         spare = batch;
         for done in flushes {
@@ -402,8 +436,15 @@ impl UsageSink {
         self.writer.event(event);
     }
 
-    /// A response ended (or was abandoned): one ledger row.
-    pub fn finished(&self, status: u16, usage: Option<TokenUsage>, started: Instant) {
+    /// A response ended (or was abandoned): one ledger row. Returns the
+    /// row's sequence number in the writer ([`LedgerWriter::progress`]), or
+    /// `None` when the queue was full and the row was dropped.
+    pub fn finished(
+        &self,
+        status: u16,
+        usage: Option<TokenUsage>,
+        started: Instant,
+    ) -> Option<u64> {
         self.writer.send(Entry::Finished(Finished {
             at: crate::credential::now_unix(),
             provider: self.provider.clone(),
@@ -412,6 +453,6 @@ impl UsageSink {
             status,
             usage: usage.unwrap_or_default(),
             latency_ms: u64::try_from(started.elapsed().as_millis()).ok(),
-        }));
+        }))
     }
 }

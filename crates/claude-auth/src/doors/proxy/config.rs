@@ -67,6 +67,10 @@ pub struct ProxyConfig {
     /// session in the ledger (a shared proxy), attributing its requests to
     /// it; `None`: only the local key.
     pub agent_keys: Option<crate::agents::AgentKeys>,
+    /// The budgets checked before each request is forwarded (agents' and
+    /// the login's profile's); `None`: none. Its counts come from the
+    /// responses `usage` meters, so it needs `usage` set.
+    pub budgets: Option<std::sync::Arc<crate::budgets::BudgetBook>>,
 }
 
 impl ProxyConfig {
@@ -92,6 +96,7 @@ impl ProxyConfig {
             failover: None,
             local_agent: None,
             agent_keys: None,
+            budgets: None,
         }
     }
 }

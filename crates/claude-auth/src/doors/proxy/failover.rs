@@ -127,7 +127,7 @@ pub(super) async fn forward(
     path_and_query: PathAndQuery,
     mut headers: HeaderMap,
     body: ClientBody,
-    (started, agent): (Instant, Option<&AgentRef>),
+    (started, agent, charge): (Instant, Option<&AgentRef>, Option<crate::budgets::Charge>),
 ) -> Response<ProxyBody> {
     strip(&mut headers, is_dropped_from_request);
     headers.insert(header::HOST, shared.target.host.clone());
@@ -252,7 +252,7 @@ pub(super) async fn forward(
                 continue;
             }
         }
-        return relay_with(shared, usage, resp, started, agent);
+        return relay_with(shared, usage, resp, (started, agent, charge));
     }
     json_error(
         StatusCode::TOO_MANY_REQUESTS,

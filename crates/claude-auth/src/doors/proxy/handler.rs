@@ -20,6 +20,7 @@ use super::target::Target;
 use super::upstream::Upstream;
 use super::{ProxyBody, ProxyConfig, RelayedBody, UpstreamBody};
 use crate::agents::AgentRef;
+use crate::budgets::Charge;
 use crate::credential::Credential;
 use crate::engine::manager::AuthManager;
 use crate::error::{Error, Result};
@@ -158,13 +159,13 @@ pub(super) fn relay(
     upstream: Response<RelayedBody>,
     started: Instant,
     agent: Option<&AgentRef>,
+    charge: Option<Charge>,
 ) -> Response<ProxyBody> {
     relay_with(
         shared,
         shared.config.usage.as_ref(),
         upstream,
-        started,
-        agent,
+        (started, agent, charge),
     )
 }
 
@@ -174,8 +175,7 @@ pub(super) fn relay_with(
     shared: &Shared,
     usage: Option<&crate::usage::writer::UsageSink>,
     upstream: Response<RelayedBody>,
-    started: Instant,
-    agent: Option<&AgentRef>,
+    (started, agent, charge): (Instant, Option<&AgentRef>, Option<Charge>),
 ) -> Response<ProxyBody> {
     let target = &shared.target;
     let (mut parts, body) = upstream.into_parts();
@@ -188,7 +188,14 @@ pub(super) fn relay_with(
                 .headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            MeteredBody::metered(body, sink, content_type, parts.status.as_u16(), started)
+            MeteredBody::metered(
+                body,
+                sink,
+                content_type,
+                parts.status.as_u16(),
+                started,
+                charge,
+            )
         }
     };
     strip(&mut parts.headers, is_hop_by_hop);
@@ -301,6 +308,14 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         Ok(agent) => agent,
         Err(resp) => return resp,
     };
+    // Budgets: before anything is forwarded (or a credential obtained).
+    let charge = match &shared.config.budgets {
+        None => None,
+        Some(book) => match book.admit(agent.as_ref().map(|a| a.session)) {
+            Ok(charge) => charge,
+            Err(refusal) => return budget_refusal(book.provider(), &refusal),
+        },
+    };
     let Some(path_and_query) = shared.target.join(req.uri().path_and_query()) else {
         return json_error(
             StatusCode::BAD_REQUEST,
@@ -319,7 +334,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
             path_and_query,
             headers,
             body,
-            (started, agent.as_ref()),
+            (started, agent.as_ref(), charge),
         );
         return Box::pin(forward).await;
     }
@@ -355,7 +370,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     let bytes = match plan {
         BodyPlan::Stream(body) => {
             return match send(shared, method, path_and_query, headers, Either::Right(body)).await {
-                Ok(r) => relay(shared, r, started, agent.as_ref()),
+                Ok(r) => relay(shared, r, started, agent.as_ref(), charge),
                 Err(resp) => resp,
             };
         }
@@ -374,7 +389,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         Err(resp) => return resp,
     };
     let Some(headers) = retry_headers.filter(|_| first.status() == StatusCode::UNAUTHORIZED) else {
-        return relay(shared, first, started, agent.as_ref());
+        return relay(shared, first, started, agent.as_ref(), charge);
     };
     // One forced refresh and one retry; boxed for the same reason as connecting.
     drop(first);
@@ -385,7 +400,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         path_and_query,
         headers,
         bytes,
-        (started, agent.as_ref()),
+        (started, agent.as_ref(), charge),
     ))
     .await
 }
@@ -397,7 +412,7 @@ pub(super) async fn retry_after_401(
     path_and_query: PathAndQuery,
     mut headers: HeaderMap,
     bytes: Bytes,
-    (started, agent): (Instant, Option<&AgentRef>),
+    (started, agent, charge): (Instant, Option<&AgentRef>, Option<Charge>),
 ) -> Response<ProxyBody> {
     let refreshed = match shared.manager.force_refresh(credential.secret()).await {
         Ok(o) => o.credential,
@@ -426,7 +441,22 @@ pub(super) async fn retry_after_401(
     )
     .await
     {
-        Ok(r) => relay(shared, r, started, agent),
+        Ok(r) => relay(shared, r, started, agent, charge),
         Err(resp) => resp,
     }
+}
+
+/// A request refused for its budget: a 429 in the provider's error shape
+/// that the SDKs do not retry.
+pub(super) fn budget_refusal(
+    provider: &crate::credential::Provider,
+    refusal: &crate::budgets::Refusal,
+) -> Response<ProxyBody> {
+    let mut resp = Response::new(full(refusal.body(provider)));
+    *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = resp.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let (name, value) = crate::budgets::refusal::NO_RETRY;
+    headers.insert(name, HeaderValue::from_static(value));
+    resp
 }

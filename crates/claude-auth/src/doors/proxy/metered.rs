@@ -11,6 +11,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
+use crate::budgets::Charge;
+use crate::usage::spent::budget_tokens;
 use crate::usage::tap::UsageTap;
 use crate::usage::writer::UsageSink;
 
@@ -19,6 +21,8 @@ struct Meter {
     sink: UsageSink,
     status: u16,
     started: Instant,
+    /// The budgets this response counts against, as it streams.
+    charge: Option<Charge>,
 }
 
 /// A body, metered when a sink is set.
@@ -40,6 +44,7 @@ impl<B> MeteredBody<B> {
         content_type: Option<&str>,
         status: u16,
         started: Instant,
+        charge: Option<Charge>,
     ) -> Self {
         MeteredBody {
             inner,
@@ -48,6 +53,7 @@ impl<B> MeteredBody<B> {
                 sink,
                 status,
                 started,
+                charge,
             })),
         }
     }
@@ -59,8 +65,14 @@ impl<B> MeteredBody<B> {
                 sink,
                 status,
                 started,
+                charge,
             } = *m;
-            sink.finished(status, tap.finish(), started);
+            let usage = tap.finish();
+            let tokens = usage.as_ref().map_or(0, budget_tokens);
+            let seq = sink.finished(status, usage, started);
+            if let Some(charge) = charge {
+                charge.finish(tokens, seq);
+            }
         }
     }
 }
@@ -87,6 +99,9 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let (Some(m), Some(data)) = (self.meter.as_mut(), frame.data_ref()) {
                     m.tap.feed_bytes(data);
+                    if let Some(charge) = m.charge.as_mut() {
+                        charge.progress(m.tap.budget_tokens());
+                    }
                 }
             }
             Poll::Ready(None) => self.finish(),
