@@ -78,3 +78,63 @@ fn the_dashboard_lists_each_providers_logins_with_the_winner() {
     assert_eq!(data.active, Ok(Provider::Anthropic));
     assert!(data.providers.iter().all(|p| p.ok));
 }
+
+#[test]
+fn running_agents_come_from_the_ledger_through_the_library() {
+    use crate::tui::model::{running_agents, Agents};
+    use claude_auth::agents::sessions::{close, register, Ending, NewSession};
+    use claude_auth::usage::ledger::Ledger;
+    let (_dir, env) = sandbox();
+    let now = claude_auth::credential::now_unix();
+    assert_eq!(
+        running_agents(&env, now),
+        Agents::Running(Vec::new()),
+        "no ledger: none (and none created)"
+    );
+    assert!(!claude_auth::usage::state_dir(&env)
+        .join("usage.db")
+        .exists());
+    let ledger = Ledger::open_in(&claude_auth::usage::state_dir(&env)).unwrap();
+    // This test's own process stands for the agent's child: it is running.
+    let provider = Provider::Anthropic;
+    let running = register(
+        &ledger,
+        &NewSession {
+            id: "reviewer-1",
+            provider: &provider,
+            profile: Some("profile-work"),
+            pid: Some(std::process::id()),
+            budget: Some("20%5h"),
+            key_hash: None,
+        },
+        now - 60,
+    )
+    .unwrap();
+    let ended = register(
+        &ledger,
+        &NewSession {
+            id: "done",
+            provider: &provider,
+            profile: None,
+            pid: Some(std::process::id()),
+            budget: None,
+            key_hash: None,
+        },
+        now - 30,
+    )
+    .unwrap();
+    close(&ledger, ended, Ending::Exited(0), now).unwrap();
+    match running_agents(&env, now) {
+        Agents::Running(list) => {
+            assert_eq!(list.len(), 1, "{list:?}");
+            assert_eq!(list[0].id, "reviewer-1");
+            assert_eq!(list[0].provider, "anthropic");
+            assert_eq!(list[0].login.as_deref(), Some("profile-work"));
+            assert_eq!(list[0].budget.as_deref(), Some("20%5h"));
+            assert_eq!(list[0].running_secs, 60);
+        }
+        other => panic!("{other:?}"),
+    }
+    close(&ledger, running, Ending::Exited(0), now).unwrap();
+    assert_eq!(running_agents(&env, now), Agents::Running(Vec::new()));
+}

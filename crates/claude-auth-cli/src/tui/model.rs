@@ -76,11 +76,65 @@ pub struct UsageItem {
     pub report: UsageReport,
 }
 
+/// One running agent (`exec --agent-id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentLine {
+    /// The agent id.
+    pub id: String,
+    /// The provider it was started with.
+    pub provider: String,
+    /// The login it uses (`profile-work`).
+    pub login: Option<String>,
+    /// How long it has run, seconds.
+    pub running_secs: u64,
+    /// Its requests so far.
+    pub requests: u64,
+    /// Its tokens so far (input, output and cache).
+    pub tokens: u64,
+    /// Its budget as given (`200000`, `20%5h`).
+    pub budget: Option<String>,
+}
+
 /// The running agents panel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Agents {
-    /// Nothing can list agent sessions in this build yet.
-    Unavailable,
+    /// The agent sessions running now (from the usage ledger).
+    Running(Vec<AgentLine>),
+    /// Why they could not be read.
+    Error(String),
+}
+
+/// The running agent sessions, through the library
+/// ([`claude_auth::agents::sessions::list`], which also closes sessions
+/// whose process is gone). No ledger yet: none (the ledger is not created
+/// just to look).
+pub fn running_agents(env: &claude_auth::Env, now: u64) -> Agents {
+    use claude_auth::agents::sessions::{list, ListOptions, SessionState};
+    use claude_auth::usage::ledger::{Ledger, FILE_NAME};
+    let dir = claude_auth::usage::state_dir(env);
+    if !dir.join(FILE_NAME).exists() {
+        return Agents::Running(Vec::new());
+    }
+    let sessions = Ledger::open_in(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|l| list(&l, ListOptions::default(), now).map_err(|e| e.to_string()));
+    match sessions {
+        Ok(list) => Agents::Running(
+            list.into_iter()
+                .filter(|s| s.state == SessionState::Running)
+                .map(|s| AgentLine {
+                    tokens: s.usage.total_tokens(),
+                    requests: s.usage.requests,
+                    id: s.id,
+                    provider: s.provider,
+                    login: s.profile,
+                    running_secs: s.duration_secs,
+                    budget: s.budget,
+                })
+                .collect(),
+        ),
+        Err(e) => Agents::Error(format!("agent sessions could not be read: {e}")),
+    }
 }
 
 /// Everything the dashboard shows.
@@ -291,7 +345,7 @@ pub fn load(providers: &Providers) -> Dashboard {
         rows,
         warnings,
         usage,
-        agents: Agents::Unavailable,
+        agents: running_agents(providers.env(), read_at),
     }
 }
 

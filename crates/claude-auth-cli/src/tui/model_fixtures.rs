@@ -6,7 +6,7 @@ use claude_auth::usage::fetch::UsageReport;
 use claude_auth::usage::{SnapshotSource, UsageSnapshot, Window};
 use claude_auth::Provider;
 
-use super::{Agents, Dashboard, ProviderInfo, Row, RowState, UsageItem};
+use super::{AgentLine, Agents, Dashboard, ProviderInfo, Row, RowState, UsageItem};
 
 /// The fixtures' "now" (2026-12-05T12:00:00Z).
 pub const NOW: u64 = 1_796_472_000;
@@ -137,6 +137,25 @@ pub fn dashboard() -> Dashboard {
             "Anthropic: the keyring is unavailable: profile ci fell back to a file".into(),
         ],
         usage,
-        agents: Agents::Unavailable,
+        agents: Agents::Running(vec![
+            AgentLine {
+                id: "reviewer-1".into(),
+                provider: "anthropic".into(),
+                login: Some("profile-work".into()),
+                running_secs: 12 * 60 + 5,
+                requests: 34,
+                tokens: 120_480,
+                budget: Some("20%5h".into()),
+            },
+            AgentLine {
+                id: "tests".into(),
+                provider: "openai".into(),
+                login: Some("codex".into()),
+                running_secs: 95,
+                requests: 3,
+                tokens: 8_200,
+                budget: None,
+            },
+        ]),
     }
 }

@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row as TableRow, Table, TableS
 use ratatui::Frame;
 
 use crate::tui::app::App;
-use crate::tui::model::{Agents, Dashboard, Row, RowState};
-use crate::tui::widgets::{expiry, pace_style, truncate, window_line, Theme};
+use crate::tui::model::{AgentLine, Agents, Dashboard, Row, RowState};
+use crate::tui::widgets::{coarse, expiry, pace_style, truncate, window_line, Theme};
 
 /// The keys, as the footer lists them.
 pub const FOOTER: &str =
@@ -54,6 +54,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     };
     let warnings = warning_lines(data);
     let rows = data.rows.len().clamp(1, 8) as u16;
+    let agents_height = match &data.agents {
+        Agents::Running(list) => list.len().clamp(1, 3) as u16 + 1,
+        Agents::Error(_) => 2,
+    };
     let width = usize::from(area.width.max(1));
     let wrapped: usize = warnings
         .iter()
@@ -69,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(rows + 2),
         Constraint::Length(2),
         Constraint::Min(2),
-        Constraint::Length(2),
+        Constraint::Length(agents_height),
         Constraint::Length(warn_height),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -80,10 +84,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(detail_lines(app, data, theme)), details);
     draw_usage(frame, usage, app, data, theme);
     let agent_lines: Vec<Line> = match &data.agents {
-        Agents::Unavailable => vec![Line::styled(
-            " Agent sessions are not listed by this build yet",
+        Agents::Running(list) if list.is_empty() => vec![Line::styled(
+            " No running agents (claude-auth exec --agent-id ID starts one)",
             theme.dim(),
         )],
+        Agents::Running(list) => list.iter().map(agent_line).collect(),
+        Agents::Error(e) => vec![Line::styled(format!(" {e}"), theme.error())],
     };
     frame.render_widget(Paragraph::new(agent_lines).block(section("Agents")), agents);
     if !warnings.is_empty() {
@@ -105,6 +111,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     frame.render_widget(Paragraph::new(notice_line(app, theme)), notice);
     frame.render_widget(Paragraph::new(Line::styled(FOOTER, theme.dim())), footer);
+}
+
+fn agent_line(a: &AgentLine) -> Line<'static> {
+    let tokens = if a.tokens >= 10_000 {
+        format!("{:.1}k", a.tokens as f64 / 1000.0)
+    } else {
+        a.tokens.to_string()
+    };
+    Line::raw(format!(
+        " {:<12} {:<9} {:<13} {:>5}  {:>4} req {:>6} tok  budget {}",
+        truncate(&a.id, 12),
+        a.provider,
+        truncate(a.login.as_deref().unwrap_or("-"), 13),
+        coarse(a.running_secs),
+        a.requests,
+        tokens,
+        a.budget.as_deref().unwrap_or("none")
+    ))
 }
 
 fn title_line(data: &Dashboard, theme: Theme) -> Line<'static> {
