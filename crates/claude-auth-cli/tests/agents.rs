@@ -12,6 +12,10 @@
 //! - `kill -9` of the child (exec records the signal) and of exec itself
 //!   (the session stays running while the child lives, and is closed as
 //!   died by the first read after it is gone).
+//!
+//! The agents send their requests with curl (a Debian package `scripts/test`
+//! installs); without it the tests that need it fail under `CI` and say they
+//! skipped otherwise.
 
 mod common;
 mod upstream;
@@ -43,6 +47,16 @@ while [ "$i" -lt "$n" ]; do
     "$ANTHROPIC_BASE_URL/v1/messages" >> "$out"
   i=$((i+1))
 done"#;
+
+/// Whether curl can run (else [`common::require_env`] reports it).
+fn have_curl() -> bool {
+    let ok = Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    common::require_env(ok, "curl is not installed (Debian package curl)")
+}
 
 fn sandbox(upstream: &Upstream) -> Sandbox {
     let mut sb = Sandbox::new();
@@ -163,11 +177,42 @@ fn exec_records_the_session_and_its_exit_code() {
         "{}",
         bad.stderr
     );
+    // --proxy-url needs an agent, and a loopback http URL.
+    sb.run(&["exec", "--proxy-url", "http://127.0.0.1:1", "--", "true"])
+        .assert_code(2);
+    let far = sb.run(&[
+        "exec",
+        "--agent-id",
+        "x",
+        "--proxy-url",
+        "http://example.com:8787",
+        "--",
+        "true",
+    ]);
+    far.assert_code(2);
+    assert!(
+        far.stderr
+            .contains("--proxy-url \"http://example.com:8787\": it must be a loopback address"),
+        "{}",
+        far.stderr
+    );
+    let env = sb
+        .command(&["exec", "--agent-id", "x", "--", "true"])
+        .env("CLAUDE_AUTH_PROXY_URL", "https://127.0.0.1:8787")
+        .output()
+        .unwrap();
+    assert_eq!(env.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&env.stderr).contains(
+        "CLAUDE_AUTH_PROXY_URL \"https://127.0.0.1:8787\": the shared proxy speaks plain http on loopback"
+    ));
     assert_eq!(agents(&sb).len(), 1);
 }
 
 #[test]
 fn requests_through_a_private_proxy_are_the_agents() {
+    if !have_curl() {
+        return;
+    }
     let upstream = Upstream::start();
     let sb = sandbox(&upstream);
     let out = sb.root().join("codes");
@@ -259,6 +304,9 @@ fn status_with(url: &str, key: &str) -> u16 {
 
 #[test]
 fn a_shared_proxy_attributes_each_agents_requests_and_refuses_closed_and_unknown_keys() {
+    if !have_curl() {
+        return;
+    }
     let upstream = Upstream::start();
     let sb = sandbox(&upstream);
     let proxy = shared_proxy(&sb);
