@@ -131,7 +131,13 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         None => None,
     };
     let (provider, usable, besides) =
-        match crate::commands::select::for_exec(global, args.strategy, args.task, args.provider)? {
+        match crate::commands::select::for_exec(
+            global,
+            args.strategy,
+            args.task,
+            args.provider,
+            args.agent_id.as_deref(),
+        )? {
             Some((provider, usable)) => (provider, usable, None),
             None => {
                 let logins = logins(global, args.provider, true, usable_failure)?;

@@ -75,6 +75,7 @@ pub fn run(global: &GlobalArgs, args: &SelectArgs) -> CommandResult {
             task: args.task,
             provider: args.provider.map(Provider::from),
             dry_run: args.dry_run,
+            agent: None,
         })
         .map_err(select_failure)?;
     if global.json {
@@ -158,6 +159,7 @@ pub fn for_exec(
     strategy: Option<Strategy>,
     task: Option<TaskHint>,
     provider: Option<ProviderArg>,
+    agent: Option<&str>,
 ) -> Result<Option<(Provider, Usable)>, Failure> {
     let providers = providers(global)?;
     if strategy.is_none() && task.is_none() {
@@ -173,6 +175,7 @@ pub fn for_exec(
             task,
             provider: provider.map(Provider::from),
             dry_run: false,
+            agent: agent.map(str::to_owned),
         })
         .map_err(select_failure)?;
     let d = selection.decision;

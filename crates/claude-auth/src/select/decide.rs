@@ -44,8 +44,10 @@ pub struct SelectRequest {
     /// Only this provider's credentials (a client that speaks one API:
     /// Claude Code cannot be sent to OpenAI).
     pub provider: Option<Provider>,
-    /// Do not record the decision in preferences.json.
+    /// Do not record the decision (preferences.json, the ledger's `events`).
     pub dry_run: bool,
+    /// The agent the choice is for (`exec --agent-id`), for the ledger's event.
+    pub agent: Option<String>,
 }
 
 /// A candidate that was not chosen, and why.

@@ -8,6 +8,8 @@ use crate::select::decide::{decide, Decision, Inputs, NoChoice, SelectRequest};
 use crate::select::preferences::{effective, record_selection, Effective};
 use crate::select::view::UsageView;
 use crate::select::Candidate;
+use crate::usage::events::{Event, EVENT_SELECTION};
+use crate::usage::ledger::Ledger;
 use crate::usage::state_dir;
 
 /// Why [`Providers::select`] could not choose.
@@ -46,7 +48,8 @@ impl Providers {
     /// `CLAUDE_AUTH_STRATEGY` > preferences.json > `[selection]` > the
     /// task's default > `manual`), every usable candidate, their cached
     /// usage (no network call), the strategy's choice with its reason; the
-    /// choice is recorded as the last selection unless `dry_run`.
+    /// choice is recorded as the last selection (preferences.json) and as a
+    /// `selection` event in the usage ledger, unless `dry_run`.
     /// `request.provider` narrows the candidates to one provider.
     ///
     /// ```no_run
@@ -103,6 +106,21 @@ impl Providers {
             match record_selection(self.env(), &decision) {
                 Ok(_) => recorded = true,
                 Err(e) => notes.push(format!("the decision was not recorded: {e}")),
+            }
+            if self.settings().usage_ledger {
+                let event = Event {
+                    at: decision.at,
+                    kind: EVENT_SELECTION.into(),
+                    agent: request.agent.clone(),
+                    provider: Some(decision.provider.as_str().into()),
+                    profile: Some(decision.candidate.login.clone()),
+                    detail: format!("chose {}: {}", decision.candidate.describe(), decision.reason),
+                };
+                if let Err(e) = Ledger::open_in(&state_dir(self.env()))
+                    .and_then(|l| l.record_event(&event))
+                {
+                    notes.push(format!("the decision was not written to the usage ledger: {e}"));
+                }
             }
         }
         Ok(Selection {
