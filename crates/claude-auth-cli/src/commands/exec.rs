@@ -130,20 +130,19 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         Some(_) => exec_agent::proxy_url(args.proxy_url.as_deref())?,
         None => None,
     };
-    let (provider, usable, besides) =
-        match crate::commands::select::for_exec(
-            global,
-            args.strategy,
-            args.task,
-            args.provider,
-            args.agent_id.as_deref(),
-        )? {
-            Some((provider, usable)) => (provider, usable, None),
-            None => {
-                let logins = logins(global, args.provider, true, usable_failure)?;
-                (logins.provider, logins.chosen, logins.besides)
-            }
-        };
+    let (provider, usable, besides) = match crate::commands::select::for_exec(
+        global,
+        args.strategy,
+        args.task,
+        args.provider,
+        args.agent_id.as_deref(),
+    )? {
+        Some((provider, usable)) => (provider, usable, None),
+        None => {
+            let logins = logins(global, args.provider, true, usable_failure)?;
+            (logins.provider, logins.chosen, logins.besides)
+        }
+    };
     let marker = usable
         .profile
         .clone()

@@ -114,12 +114,18 @@ impl Providers {
                     agent: request.agent.clone(),
                     provider: Some(decision.provider.as_str().into()),
                     profile: Some(decision.candidate.login.clone()),
-                    detail: format!("chose {}: {}", decision.candidate.describe(), decision.reason),
+                    detail: format!(
+                        "chose {}: {}",
+                        decision.candidate.describe(),
+                        decision.reason
+                    ),
                 };
-                if let Err(e) = Ledger::open_in(&state_dir(self.env()))
-                    .and_then(|l| l.record_event(&event))
+                if let Err(e) =
+                    Ledger::open_in(&state_dir(self.env())).and_then(|l| l.record_event(&event))
                 {
-                    notes.push(format!("the decision was not written to the usage ledger: {e}"));
+                    notes.push(format!(
+                        "the decision was not written to the usage ledger: {e}"
+                    ));
                 }
             }
         }

@@ -99,8 +99,16 @@ fn a_subscription_at_85_percent_in_the_ledger_sends_subscription_first_to_the_ap
     let selection: Vec<_> = events.iter().filter(|e| e.kind == "selection").collect();
     assert_eq!(selection.len(), 1);
     assert_eq!(
-        (selection[0].provider.as_deref(), selection[0].profile.as_deref(), selection[0].detail.clone()),
-        (Some("anthropic"), Some("anthropic-api-key"), format!("chose anthropic-api-key (ANTHROPIC_API_KEY): {}", d.reason))
+        (
+            selection[0].provider.as_deref(),
+            selection[0].profile.as_deref(),
+            selection[0].detail.clone()
+        ),
+        (
+            Some("anthropic"),
+            Some("anthropic-api-key"),
+            format!("chose anthropic-api-key (ANTHROPIC_API_KEY): {}", d.reason)
+        )
     );
     // Under 80 % again (a later response): the subscription.
     ledger
