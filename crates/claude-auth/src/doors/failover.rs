@@ -197,7 +197,7 @@ pub struct FallbackChain {
 impl crate::Providers {
     /// The failover chain for a door that speaks `provider`'s API, from
     /// `[selection] fallback`; `None` when failover is off (no `fallback`,
-    /// or `failover = false`). An entry of the other provider is skipped
+    /// `failover = false`, or `failover` off in preferences.json). An entry of the other provider is skipped
     /// (a Messages API client cannot be sent to OpenAI, nor the reverse;
     /// `claude-auth chat`, which owns its request shape, can cross), and so
     /// is an entry with no usable credential; each skip says why.
@@ -206,7 +206,11 @@ impl crate::Providers {
         provider: &crate::Provider,
     ) -> crate::Result<Option<FallbackChain>> {
         let selection = &self.settings().selection;
-        if !selection.failover_enabled() {
+        // On or off as `select` says: preferences.json (what `switch` and
+        // the TUI write) over `[selection] failover`; never without a list.
+        let effective =
+            crate::select::preferences::effective(self.env(), self.settings(), None, None, None)?;
+        if !effective.failover.value {
             return Ok(None);
         }
         let candidates = self.candidates();

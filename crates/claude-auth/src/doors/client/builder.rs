@@ -1,14 +1,16 @@
 //! [`ClientBuilder`]: the client's settings (base URL, retries, timeouts,
-//! backoff, betas, the usage sink) and their defaults.
+//! backoff, betas, the usage sink, failover) and their defaults.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::failover::{ClientFailover, Notify};
 use super::{
     resolve_base_url, Client, ClientError, Inner, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES,
     DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 use crate::config::provider::DEFAULT_BASE_URL;
+use crate::doors::failover::{FallbackChain, Switch};
 use crate::engine::manager::{AuthManager, ManagerOptions};
 use crate::oauth::token_client::USER_AGENT;
 use crate::source::{ResolveOptions, Resolver};
@@ -43,6 +45,8 @@ pub struct ClientBuilder {
     max_retry_after: Duration,
     betas: Vec<String>,
     usage: Option<UsageSink>,
+    failover: Option<FallbackChain>,
+    on_failover: Option<Notify>,
 }
 
 impl ClientBuilder {
@@ -63,7 +67,27 @@ impl ClientBuilder {
             max_retry_after: Duration::from_secs(60),
             betas: Vec::new(),
             usage: None,
+            failover: None,
+            on_failover: None,
         }
+    }
+
+    /// Fail over along `chain` ([`Providers::fallback_chain`](crate::Providers::fallback_chain)
+    /// for Anthropic): requests go to its first entry, and a request an
+    /// entry rejects goes to the next (see [`crate::doors::failover`]); the
+    /// client's own manager is then not used for requests. An empty chain
+    /// leaves failover off.
+    pub fn failover(mut self, chain: FallbackChain) -> Self {
+        self.failover = Some(chain);
+        self
+    }
+
+    /// Called at every failover switch, with the switch (from-class,
+    /// to-class, why; its `Display` is the one-line notice, billing
+    /// included), besides the `tracing` warning and the ledger event.
+    pub fn on_failover(mut self, notify: impl Fn(&Switch) + Send + Sync + 'static) -> Self {
+        self.on_failover = Some(Notify(Arc::new(notify)));
+        self
     }
 
     /// Record every response's rate-limit headers and every message's
@@ -172,6 +196,9 @@ impl ClientBuilder {
                 backoff_base: self.backoff_base,
                 backoff_max: self.backoff_max,
                 max_retry_after: self.max_retry_after,
+                failover: self.failover.and_then(|chain| {
+                    ClientFailover::new(chain, self.usage.as_ref(), self.on_failover)
+                }),
                 betas: self.betas,
                 usage: self.usage,
             }),

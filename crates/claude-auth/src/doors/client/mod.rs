@@ -17,7 +17,10 @@
 //! 5xx, 529 and connection errors; `retry-after-ms` / `retry-after` are
 //! honoured up to a minute; two retries by default). A 401 triggers exactly
 //! one [`AuthManager::force_refresh`] with the rejected token and, when that
-//! yields a different token, one more try. Streams are decoded into typed
+//! yields a different token, one more try. With failover on (`[selection]
+//! fallback`, [`ClientBuilder::failover`]) a request an entry rejects goes
+//! to the next Anthropic entry, and every switch is announced (`failover`).
+//! Streams are decoded into typed
 //! [`StreamEvent`]s as the bytes arrive ([`MessageStream`]).
 //!
 //! ```no_run
@@ -47,6 +50,7 @@
 mod builder;
 pub mod error;
 mod events;
+mod failover;
 mod meta;
 mod models;
 pub mod sse;
@@ -73,6 +77,7 @@ use crate::usage::writer::UsageSink;
 
 pub use builder::ClientBuilder;
 pub use error::{ApiError, ClientError};
+pub use failover::FailoverCallback;
 pub use meta::{RateLimits, Response, ResponseMeta};
 pub use stream::MessageStream;
 pub use types::{
@@ -127,6 +132,7 @@ struct Inner {
     max_retry_after: Duration,
     betas: Vec<String>,
     usage: Option<UsageSink>,
+    failover: Option<failover::ClientFailover>,
 }
 
 /// The Messages API client: cheap to clone (one shared connection pool and
@@ -296,9 +302,16 @@ impl Client {
 
     /// A client for the credential this process's environment selects
     /// (the full resolution chain, settings included), with its base URL.
+    /// With `[selection] fallback` set (failover on), it fails over along
+    /// the list's Anthropic entries.
     pub fn from_env() -> Result<Client, ClientError> {
-        let resolver = Resolver::new(Env::from_process())?;
-        ClientBuilder::from_resolver(resolver, ManagerOptions::default())?.build()
+        let env = Env::from_process();
+        let resolver = Resolver::new(env.clone())?;
+        let mut builder = ClientBuilder::from_resolver(resolver, ManagerOptions::default())?;
+        if let Some(chain) = crate::Providers::new(env)?.fallback_chain(&Provider::Anthropic)? {
+            builder = builder.failover(chain);
+        }
+        builder.build()
     }
 
     /// Where requests go, without a trailing slash.
@@ -342,8 +355,8 @@ impl Client {
             stream: true,
         };
         let started = std::time::Instant::now();
-        let (response, meta, url) = self.execute(&call).await?;
-        let meter = self.inner.usage.clone().map(|sink| {
+        let (response, meta, url, usage) = self.execute(&call).await?;
+        let meter = usage.map(|sink| {
             let content_type = response
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -374,12 +387,12 @@ impl Client {
 
     async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Response<T>, ClientError> {
         let started = std::time::Instant::now();
-        let (response, meta, url) = self.execute(call).await?;
+        let (response, meta, url, usage) = self.execute(call).await?;
         let bytes = response
             .bytes()
             .await
             .map_err(|e| Transport::Http(e).into_error(&url, self.inner.timeout, meta.attempts))?;
-        if let Some(sink) = &self.inner.usage {
+        if let Some(sink) = &usage {
             // A ledger row for what carried token counts (messages).
             let mut tap = UsageTap::for_content_type(Some("application/json"));
             tap.feed(&bytes);
@@ -452,14 +465,10 @@ impl Client {
     async fn execute(
         &self,
         call: &Call<'_>,
-    ) -> Result<(reqwest::Response, ResponseMeta, String), ClientError> {
+    ) -> Result<(reqwest::Response, ResponseMeta, String, Option<UsageSink>), ClientError> {
         let inner = &*self.inner;
         let url = format!("{}{}", inner.base_url, call.path);
-        let obtained = inner.manager.obtain().await?;
-        if let Some(warning) = &obtained.warning {
-            tracing::warn!("{warning}");
-        }
-        let mut credential = obtained.credential;
+        let (mut entry, mut credential) = self.obtain_entry().await?;
         let mut refreshed_after_401 = false;
         let mut retries = 0u32;
         let mut attempts = 0u32;
@@ -507,13 +516,13 @@ impl Client {
                 }
             };
             let status = response.status().as_u16();
-            if let Some(sink) = &inner.usage {
+            if let Some(sink) = self.entry_usage(entry) {
                 sink.headers(response.headers());
             }
             if response.status().is_success() {
                 let meta = ResponseMeta::from_response(status, response.headers(), attempts);
                 tracing::debug!(status, request_id = ?meta.request_id, "API response");
-                return Ok((response, meta, url));
+                return Ok((response, meta, url, self.entry_usage(entry).cloned()));
             }
             let headers = response.headers().clone();
             let body = read_error_body(response, inner.timeout).await;
@@ -521,7 +530,11 @@ impl Client {
             tracing::debug!(status, request_id = ?error.request_id, error_type = ?error.error_type, "API error");
             if status == 401 && !refreshed_after_401 {
                 refreshed_after_401 = true;
-                match inner.manager.force_refresh(credential.secret()).await {
+                match self
+                    .entry_manager(entry)
+                    .force_refresh(credential.secret())
+                    .await
+                {
                     Ok(fresh) if fresh.credential.secret() != credential.secret() => {
                         tracing::debug!("401: retrying once with the refreshed credential");
                         credential = fresh.credential;
@@ -530,12 +543,29 @@ impl Client {
                     Ok(_) => {}
                     // A refreshable login that cannot be refreshed: the
                     // manager's error says what to do (log in again).
+                    // With failover, a login gone for good is a rejection.
+                    Err(e) if e.login_required() && self.login_gone(entry) => {
+                        (entry, credential) = self.obtain_entry().await?;
+                        refreshed_after_401 = false;
+                        continue;
+                    }
                     Err(e) if credential.can_refresh() => return Err(e.into()),
                     Err(e) => {
                         tracing::debug!(error = %e, "401: the credential cannot be refreshed")
                     }
                 }
                 return Err(ClientError::Api(Box::new(error)));
+            }
+            match self.fails_over(entry, &credential, status, &headers) {
+                // Rejected: the next entry, announced; nothing free: the
+                // rejection as it is (retrying a full window is pointless).
+                Some(true) => {
+                    (entry, credential) = self.obtain_entry().await?;
+                    refreshed_after_401 = false;
+                    continue;
+                }
+                Some(false) => return Err(ClientError::Api(Box::new(error))),
+                None => {}
             }
             let should_retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
                 Some("true") => true,
