@@ -154,7 +154,10 @@ fn picker_login_to_claude_through_the_browser_then_switch_to_openai_and_quit() {
         s.contains("profile default") && s.contains(EMAIL) && footer(s)
     });
     let anthropic = dash.row_with("Anthropic profile default").unwrap();
-    assert!(anthropic.contains("✓") && anthropic.contains(EMAIL), "{dash}");
+    assert!(
+        anthropic.contains("✓") && anthropic.contains(EMAIL),
+        "{dash}"
+    );
 
     // Select the OpenAI row and switch to it.
     let openai_row = dash

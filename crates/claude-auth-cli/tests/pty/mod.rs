@@ -136,6 +136,8 @@ struct State {
     eof: bool,
     /// The child's exit.
     exit: Option<ExitStatus>,
+    /// When the waiter thread saw it.
+    exit_at: Option<Instant>,
 }
 
 struct Shared {
@@ -321,6 +323,7 @@ impl Pty {
                 last_output: None,
                 eof: false,
                 exit: None,
+                exit_at: None,
             }),
             changed: Condvar::new(),
         });
@@ -373,7 +376,11 @@ impl Pty {
                 let status = child
                     .wait()
                     .unwrap_or_else(|_| ExitStatus::with_exit_code(255));
-                shared.lock().exit = Some(status);
+                let at = Instant::now();
+                let mut state = shared.lock();
+                state.exit = Some(status);
+                state.exit_at = Some(at);
+                drop(state);
                 shared.changed.notify_all();
             });
         }
@@ -434,6 +441,11 @@ impl Pty {
     /// sequences included).
     pub fn output(&self) -> String {
         String::from_utf8_lossy(&self.shared.lock().raw).into_owned()
+    }
+
+    /// When the exit was seen (`wait` returned in the waiter thread).
+    pub fn exit_seen(&self) -> Option<Instant> {
+        self.shared.lock().exit_at
     }
 
     /// The terminal modes now.
