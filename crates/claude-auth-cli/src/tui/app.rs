@@ -82,6 +82,9 @@ pub enum Update {
     },
 }
 
+/// The notice while usage is asked for.
+const ASKING_USAGE: &str = "Asking for usage…";
+
 /// A line shown above the footer until the next key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
@@ -115,6 +118,8 @@ pub struct App {
     pub rows_area: Cell<Rect>,
     /// The first visible row.
     pub offset: Cell<usize>,
+    /// The latest usage the background refresh sent.
+    pub fresh_usage: Option<Vec<UsageItem>>,
     /// Leave when back on the dashboard (`claude-auth login` opened the
     /// picker alone).
     pub picker_only: bool,
@@ -135,6 +140,7 @@ impl App {
             rows_area: Cell::new(Rect::default()),
             offset: Cell::new(0),
             picker_only: false,
+            fresh_usage: None,
         }
     }
 
@@ -245,7 +251,10 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('u') => {
-                self.busy = Some("Asking for usage…".into());
+                self.notice = Some(Notice {
+                    text: ASKING_USAGE.into(),
+                    error: false,
+                });
                 vec![Request::Usage]
             }
             KeyCode::F(5) | KeyCode::Char('R') => vec![Request::Reload],
@@ -390,13 +399,13 @@ impl App {
     pub fn on_update(&mut self, update: Update) {
         match update {
             Update::Dashboard(data) => {
-                let data = *data;
-                // Keep the usage fetched in the background over the cache's copy.
-                let usage = self.data.take().map(|d| d.usage).filter(|u| !u.is_empty());
-                self.data = Some(Dashboard {
-                    usage: usage.unwrap_or(data.usage.clone()),
-                    ..data
-                });
+                let mut data = *data;
+                // The usage asked in the background beats the cache's copy
+                // read with the dashboard (it may even have come first).
+                if let Some(fresh) = &self.fresh_usage {
+                    data.usage = fresh.clone();
+                }
+                self.data = Some(data);
                 self.selected = self.selected.min(self.row_count().saturating_sub(1));
                 // The picker's lines follow what was just read.
                 if let Screen::Picker(p) = &mut self.screen {
@@ -406,12 +415,16 @@ impl App {
                 }
             }
             Update::Usage(items) => {
-                if self.busy.as_deref() == Some("Asking for usage…") {
-                    self.busy = None;
+                if self.notice.as_ref().is_some_and(|n| n.text == ASKING_USAGE) {
+                    self.notice = Some(Notice {
+                        text: "Usage read again".into(),
+                        error: false,
+                    });
                 }
                 if let Some(d) = &mut self.data {
-                    d.usage = items;
+                    d.usage = items.clone();
                 }
+                self.fresh_usage = Some(items);
             }
             Update::Login(update) => {
                 if let Screen::Login(login, _) = &mut self.screen {

@@ -296,3 +296,21 @@ fn log_out_asks_first_and_only_for_what_logout_removes() {
         [Request::Logout(Provider::Openai, None, true)]
     ));
 }
+
+#[test]
+fn usage_that_arrives_before_the_dashboard_is_kept() {
+    let mut app = App::new(fixtures::NOW, false);
+    let fresh = fixtures::dashboard().usage[..1].to_vec();
+    app.on_update(Update::Usage(fresh.clone()));
+    app.on_update(Update::Dashboard(Box::new(fixtures::dashboard())));
+    assert_eq!(app.data.as_ref().unwrap().usage, fresh);
+    // u asks again without blocking the other keys.
+    assert!(matches!(app.on_key(ch('u')).as_slice(), [Request::Usage]));
+    assert!(app.busy.is_none());
+    app.on_update(Update::Usage(Vec::new()));
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("Usage read again")
+    );
+    assert!(app.data.as_ref().unwrap().usage.is_empty());
+}

@@ -75,7 +75,7 @@ pub fn require_terminal() -> Result<(), Failure> {
 /// Run `claude-auth tui`.
 pub fn run(global: &GlobalArgs) -> CommandResult {
     require_terminal()?;
-    let worker = worker::start(global);
+    let worker = worker::start(global, true);
     let signals = terminal::Signals::install();
     let app = App::new(claude_auth::credential::now_unix(), color_allowed());
     event_loop(app, &worker, &signals)?;
@@ -87,7 +87,7 @@ pub fn run(global: &GlobalArgs) -> CommandResult {
 /// printed as the other logins print theirs.
 pub fn run_login_picker(global: &GlobalArgs) -> CommandResult {
     require_terminal()?;
-    let worker = worker::start(global);
+    let worker = worker::start(global, false);
     let signals = terminal::Signals::install();
     let mut app = App::new(claude_auth::credential::now_unix(), color_allowed());
     app.picker_only = true;

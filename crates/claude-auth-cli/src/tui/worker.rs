@@ -45,13 +45,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Start the dispatcher and the usage refresher.
-pub fn start(global: &GlobalArgs) -> Worker {
+pub fn start(global: &GlobalArgs, with_usage: bool) -> Worker {
     let (requests, inbox) = mpsc::channel::<Request>();
     let (outbox, updates) = mpsc::channel::<Update>();
     let (usage_now, usage_inbox) = mpsc::channel::<()>();
     let usage_out = outbox.clone();
     let usage_global = global.clone();
-    thread::spawn(move || usage_loop(&usage_global, &usage_inbox, &usage_out));
+    if with_usage {
+        thread::spawn(move || usage_loop(&usage_global, &usage_inbox, &usage_out));
+    }
     let global = global.clone();
     thread::spawn(move || dispatch(&global, &inbox, &outbox, &usage_now));
     Worker { requests, updates }
@@ -63,7 +65,11 @@ fn usage_loop(global: &GlobalArgs, asked: &Receiver<()>, out: &Sender<Update>) {
     let Ok(rt) = runtime() else { return };
     loop {
         let mut ttl = claude_auth::usage::fetch::DEFAULT_TTL;
-        if let Ok(providers) = providers(global) {
+        let providers = providers(global);
+        if providers.is_err() && out.send(Update::Usage(Vec::new())).is_err() {
+            return;
+        }
+        if let Ok(providers) = providers {
             ttl = Duration::from_secs(
                 providers
                     .resolver(&Provider::Anthropic)
