@@ -28,6 +28,11 @@ mod usage_view;
 
 use std::process::ExitCode;
 
+/// mimalloc: fewer instructions per allocation than glibc's malloc, which
+/// the proxy feels (BENCHMARKS.md, Stop 10).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 
 use claude_auth::store::StorageKind;

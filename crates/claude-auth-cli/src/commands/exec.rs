@@ -219,8 +219,12 @@ fn run_child(
     let private = |i: usize, door: &Door| *door == Door::Proxy && (i > 0 || proxy_url.is_none());
     let runtime = if doors.iter().enumerate().any(|(i, (_, d))| private(i, d)) {
         Some(
+            // One worker, as `claude-auth proxy` runs on one thread: a
+            // request and its upstream exchange are driven in one task, so
+            // a second worker only adds wake-ups across threads. (A worker
+            // thread, not the current thread: this one waits for the child.)
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(1)
                 .enable_all()
                 .build()
                 .map_err(|e| Failure::error(format!("could not start the async runtime: {e}")))?,

@@ -139,52 +139,34 @@ pub(super) struct Head {
 /// Interim (1xx) responses before it are consumed and skipped.
 pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Option<Head>> {
     loop {
-        // Where each name and value is in `buf`: the head is then split off
-        // and frozen, and the values are slices of it, not copies.
-        let mut spans = [Span::default(); MAX_HEADERS];
-        let (len, code, minor, count) = {
-            let mut fields =
-                [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut []);
-            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
-                &mut response,
-                buf,
-                &mut fields,
-            );
-            let len = match parsed {
-                Ok(httparse::Status::Complete(len)) => len,
-                Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD => {
-                    return Err(invalid("the upstream's response head is too large"))
-                }
-                Ok(httparse::Status::Partial) => return Ok(None),
-                Err(httparse::Error::TooManyHeaders) => {
-                    return Err(invalid("the upstream's response has too many headers"))
-                }
-                Err(_) => return Err(invalid("the upstream's response head is malformed")),
-            };
-            if len > MAX_HEAD {
+        // The head is split off and frozen first, then parsed: the values
+        // are slices of it, not copies.
+        let Some(len) = head_end(buf) else {
+            if buf.len() >= MAX_HEAD {
                 return Err(invalid("the upstream's response head is too large"));
             }
-            let base = buf.as_ptr() as usize;
-            // Offsets within the head: below MAX_HEAD, they fit a u32.
-            let offset = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
-            let count = response.headers.len();
-            for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
-                *span = Span {
-                    name: offset(field.name.as_bytes()),
-                    name_len: field.name.len() as u32,
-                    value: offset(field.value),
-                    value_len: field.value.len() as u32,
-                };
-            }
-            (
-                len,
-                response.code.unwrap_or(0),
-                response.version.unwrap_or(1),
-                count,
-            )
+            return Ok(None);
         };
+        if len > MAX_HEAD {
+            return Err(invalid("the upstream's response head is too large"));
+        }
         let head = buf.split_to(len).freeze();
+        let mut fields =
+            [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            &head,
+            &mut fields,
+        );
+        match parsed {
+            Ok(httparse::Status::Complete(n)) if n == len => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(invalid("the upstream's response has too many headers"))
+            }
+            _ => return Err(invalid("the upstream's response head is malformed")),
+        }
+        let code = response.code.unwrap_or(0);
         let status =
             StatusCode::from_u16(code).map_err(|_| invalid("the upstream's status is invalid"))?;
         if status.is_informational() {
@@ -193,21 +175,24 @@ pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Opti
             }
             continue;
         }
-        let mut headers = HeaderMap::with_capacity(count);
-        for span in &spans[..count] {
-            let (name, value) = span.ranges();
-            let name = HeaderName::from_bytes(&head[name])
+        let mut headers = HeaderMap::with_capacity(response.headers.len());
+        // What framing needs, noted on the way: no lookups afterwards.
+        let mut seen = Seen::default();
+        for field in response.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| invalid("the upstream sent an invalid header name"))?;
-            let value = HeaderValue::from_maybe_shared(head.slice(value))
+            let value = HeaderValue::from_maybe_shared(head.slice_ref(field.value))
                 .map_err(|_| invalid("the upstream sent an invalid header value"))?;
+            seen.note(&name);
             headers.append(name, value);
         }
+        let minor = response.version.unwrap_or(1);
         let version = if minor == 0 {
             Version::HTTP_10
         } else {
             Version::HTTP_11
         };
-        let (framing, keep_alive) = framing(method, status, version, &headers)?;
+        let (framing, keep_alive) = framing(method, status, version, &headers, seen)?;
         return Ok(Some(Head {
             status,
             version,
@@ -218,22 +203,33 @@ pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Opti
     }
 }
 
-/// Where a header's name and value are in a response head.
-#[derive(Clone, Copy, Default)]
-struct Span {
-    name: u32,
-    name_len: u32,
-    value: u32,
-    value_len: u32,
+/// The end of the response head at the front of `buf` (after its empty
+/// line), if it is all there. Lines end in CRLF or, leniently, LF.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\n', buf).find_map(|i| match buf.get(i + 1..) {
+        Some([b'\n', ..]) => Some(i + 2),
+        Some([b'\r', b'\n', ..]) => Some(i + 3),
+        _ => None,
+    })
 }
 
-impl Span {
-    fn ranges(&self) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        let range = |at: u32, len: u32| at as usize..(at + len) as usize;
-        (
-            range(self.name, self.name_len),
-            range(self.value, self.value_len),
-        )
+/// Which of the headers framing depends on a response has.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    connection: bool,
+    transfer_encoding: bool,
+    content_length: bool,
+}
+
+impl Seen {
+    fn note(&mut self, name: &HeaderName) {
+        if name == header::CONNECTION {
+            self.connection = true;
+        } else if name == header::TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+        } else if name == header::CONTENT_LENGTH {
+            self.content_length = true;
+        }
     }
 }
 
@@ -253,11 +249,12 @@ fn framing(
     status: StatusCode,
     version: Version,
     headers: &HeaderMap,
+    seen: Seen,
 ) -> io::Result<(Framing, bool)> {
     let mut keep_alive = if version == Version::HTTP_10 {
-        has_token(headers, header::CONNECTION, "keep-alive")
+        seen.connection && has_token(headers, header::CONNECTION, "keep-alive")
     } else {
-        !has_token(headers, header::CONNECTION, "close")
+        !(seen.connection && has_token(headers, header::CONNECTION, "close"))
     };
     if *method == Method::HEAD
         || status == StatusCode::NO_CONTENT
@@ -265,8 +262,8 @@ fn framing(
     {
         return Ok((Framing::Empty, keep_alive));
     }
-    let encodings = headers.get_all(header::TRANSFER_ENCODING);
-    if encodings.iter().next().is_some() {
+    if seen.transfer_encoding {
+        let encodings = headers.get_all(header::TRANSFER_ENCODING);
         // Chunked when it is the last coding; anything else runs to the end
         // of the connection. A length beside it is ignored, and such a
         // connection is not used again.
@@ -277,7 +274,7 @@ fn framing(
             .map(str::trim)
             .rfind(|t| !t.is_empty());
         let chunked = last.is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
-        if headers.contains_key(header::CONTENT_LENGTH) {
+        if seen.content_length {
             keep_alive = false;
         }
         if chunked {
@@ -286,7 +283,10 @@ fn framing(
         return Ok((Framing::Close, false));
     }
     let mut length: Option<u64> = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
+    let lengths = seen
+        .content_length
+        .then(|| headers.get_all(header::CONTENT_LENGTH));
+    for value in lengths.iter().flatten() {
         for part in value.as_bytes().split(|&b| b == b',') {
             let part = part.trim_ascii();
             if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {

@@ -292,3 +292,14 @@ fn a_body_until_close_ends_with_the_connection() {
     let (body, done) = decode_all(Framing::Empty, b"", 4).unwrap();
     assert!(body.is_empty() && done);
 }
+
+#[test]
+fn a_head_whose_lines_end_in_lf_alone_is_read_too() {
+    let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\ncontent-length: 2\n\nokNEXT"[..]);
+    let head = parse_head(&mut buf, &Method::GET).unwrap().unwrap();
+    assert_eq!(head.framing, Framing::Length(2));
+    assert_eq!(&buf[..], b"okNEXT");
+    assert!(head_of(b"HTTP/1.1 200 OK\ncontent-length: 2\n", &Method::GET)
+        .unwrap()
+        .is_none());
+}

@@ -97,12 +97,14 @@ pub(super) async fn plan_body(
     limit: usize,
     may_retry: bool,
 ) -> std::result::Result<BodyPlan, Response<ProxyBody>> {
+    if !may_retry {
+        return Ok(BodyPlan::Stream(body));
+    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     match declared {
-        _ if !may_retry => Ok(BodyPlan::Stream(body)),
         Some(n) if n > limit => Ok(BodyPlan::Stream(body)),
         _ => {
             let limited = http_body_util::Limited::new(body, limit);

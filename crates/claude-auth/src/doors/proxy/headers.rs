@@ -25,20 +25,21 @@ pub(super) fn is_hop_by_hop(name: &str) -> bool {
     )
 }
 
-/// Every name [`is_hop_by_hop`] or [`is_dropped_from_request`] drops.
-const DROPPABLE: [&str; 12] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "x-api-key",
-    "authorization",
+/// Every name [`is_hop_by_hop`] or [`is_dropped_from_request`] drops, as
+/// header names (removing by name hashes it; by `&str` it is parsed first).
+static DROPPABLE: [HeaderName; 12] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+    X_API_KEY,
+    header::AUTHORIZATION,
 ];
 
 /// What a client sends that never goes upstream: hop-by-hop headers and its
@@ -52,40 +53,41 @@ pub(super) fn is_dropped_from_request(name: &str) -> bool {
 /// usual case (one or two, or none) costs a few string comparisons rather
 /// than a hash lookup for every name that might be there.
 pub(super) fn strip(headers: &mut HeaderMap, dropped: fn(&str) -> bool) {
-    // Headers the sender named in `Connection` are hop-by-hop too (RFC 9110
-    // 7.6.1). Rare beyond `keep-alive`/`close`, so nothing is allocated
-    // without them.
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
-        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-        .collect();
-    for name in &listed {
-        headers.remove(name);
-    }
     // Each name is there once, and no more than 12 names are ever dropped.
-    // They are remembered by their static spelling: cloning a name parsed
+    // They are remembered by their index in DROPPABLE: cloning a name parsed
     // from the request would allocate.
-    let mut found: [Option<&'static str>; 12] = [None; 12];
+    let mut found = [usize::MAX; 12];
     let mut others: Vec<HeaderName> = Vec::new();
     let mut n = 0;
     for name in headers.keys() {
         if n < found.len() && dropped(name.as_str()) {
-            match DROPPABLE.iter().find(|known| **known == name.as_str()) {
-                Some(known) => found[n] = Some(known),
+            match DROPPABLE.iter().position(|known| known == name) {
+                Some(i) => found[n] = i,
                 None => others.push(name.clone()),
             }
             n += 1;
         }
     }
+    // Headers the sender named in `Connection` are hop-by-hop too (RFC 9110
+    // 7.6.1). Rare beyond `keep-alive`/`close`, so nothing is allocated
+    // without them, and nothing looked up without a `Connection` header.
+    if found.contains(&0) {
+        let listed = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok());
+        others.extend(listed);
+    }
     let mut chunked = false;
-    for name in found.iter().flatten() {
-        chunked |= *name == "transfer-encoding";
-        headers.remove(*name);
+    for &i in found.iter().take(n) {
+        if let Some(name) = DROPPABLE.get(i) {
+            chunked |= *name == header::TRANSFER_ENCODING;
+            headers.remove(name);
+        }
     }
     for name in &others {
         headers.remove(name);
