@@ -186,3 +186,86 @@ fn expired_credentials_that_cannot_be_refreshed_are_not_candidates() {
     stored.set_active("old").unwrap();
     assert!(p.candidates().is_empty());
 }
+
+/// A loopback token endpoint: answers every request with a rotated token
+/// set and counts them.
+fn token_stand() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut first, mut length) = (String::new(), 0usize);
+            reader.read_line(&mut first).unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let (status, answer) = if first.starts_with("POST /v1/oauth/token ") {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ("200 OK", json!({"access_token": "sk-ant-oat01-PinnedNewAAAA", "refresh_token": "sk-ant-ort01-PinnedNewRefresh", "expires_in": 28800, "token_type": "Bearer"}).to_string())
+            } else {
+                ("404 Not Found", "{}".to_owned())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn a_pinned_shadowed_subscription_is_refreshed_and_its_rotated_token_persisted_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, hits) = token_stand();
+    let e = env(tmp.path())
+        .with("ANTHROPIC_API_KEY", ANT_KEY)
+        .with("ANTHROPIC_BASE_URL", &url);
+    let resolver = crate::source::Resolver::with_settings(e.clone(), Settings::default());
+    // A refreshable login due for refresh (inside the 300 s threshold).
+    let mut set = TokenSet::access_only(Secret::new(OAT), Provider::Anthropic);
+    set.refresh_token = Some(Secret::new("sk-ant-ort01-PinnedOldRefresh"));
+    set.client_id = Some("pinned-test".into());
+    set.expires_at = Some(crate::credential::now_unix() + 60);
+    let files = resolver.profile_files();
+    files.write_config_if_missing("default", &set, None).unwrap();
+    files.write_credentials("default", &set).unwrap();
+    let p = Providers::with_settings(e, Settings::default());
+    let subscription = p
+        .candidates()
+        .into_iter()
+        .find(|c| c.class == CandidateClass::AnthropicSubscription)
+        .unwrap();
+    assert!(!subscription.winner, "ANTHROPIC_API_KEY wins the chain");
+    let m = p.manager_for(&subscription).unwrap();
+    let got = m.obtain().await.unwrap();
+    assert!(got.refreshed);
+    assert_eq!(got.credential.secret().expose(), "sk-ant-oat01-PinnedNewAAAA");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Persisted (the rotated refresh token too) before it was handed out.
+    let stored = resolver.load_profile("default").unwrap().unwrap();
+    let stored = stored.credential.unwrap();
+    assert_eq!(stored.secret().expose(), "sk-ant-oat01-PinnedNewAAAA");
+    assert_eq!(
+        stored.token_set().unwrap().refresh_token.as_ref().unwrap().expose(),
+        "sk-ant-ort01-PinnedNewRefresh"
+    );
+    // A second engine for the same candidate adopts it: no second grant.
+    let again = p.manager_for(&subscription).unwrap().obtain().await.unwrap();
+    assert_eq!(again.credential.secret().expose(), "sk-ant-oat01-PinnedNewAAAA");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
