@@ -242,7 +242,9 @@ async fn a_pinned_shadowed_subscription_is_refreshed_and_its_rotated_token_persi
     set.client_id = Some("pinned-test".into());
     set.expires_at = Some(crate::credential::now_unix() + 60);
     let files = resolver.profile_files();
-    files.write_config_if_missing("default", &set, None).unwrap();
+    files
+        .write_config_if_missing("default", &set, None)
+        .unwrap();
     files.write_credentials("default", &set).unwrap();
     let p = Providers::with_settings(e, Settings::default());
     let subscription = p
@@ -254,18 +256,35 @@ async fn a_pinned_shadowed_subscription_is_refreshed_and_its_rotated_token_persi
     let m = p.manager_for(&subscription).unwrap();
     let got = m.obtain().await.unwrap();
     assert!(got.refreshed);
-    assert_eq!(got.credential.secret().expose(), "sk-ant-oat01-PinnedNewAAAA");
+    assert_eq!(
+        got.credential.secret().expose(),
+        "sk-ant-oat01-PinnedNewAAAA"
+    );
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     // Persisted (the rotated refresh token too) before it was handed out.
     let stored = resolver.load_profile("default").unwrap().unwrap();
     let stored = stored.credential.unwrap();
     assert_eq!(stored.secret().expose(), "sk-ant-oat01-PinnedNewAAAA");
     assert_eq!(
-        stored.token_set().unwrap().refresh_token.as_ref().unwrap().expose(),
+        stored
+            .token_set()
+            .unwrap()
+            .refresh_token
+            .as_ref()
+            .unwrap()
+            .expose(),
         "sk-ant-ort01-PinnedNewRefresh"
     );
     // A second engine for the same candidate adopts it: no second grant.
-    let again = p.manager_for(&subscription).unwrap().obtain().await.unwrap();
-    assert_eq!(again.credential.secret().expose(), "sk-ant-oat01-PinnedNewAAAA");
+    let again = p
+        .manager_for(&subscription)
+        .unwrap()
+        .obtain()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.credential.secret().expose(),
+        "sk-ant-oat01-PinnedNewAAAA"
+    );
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -299,7 +299,9 @@ fn a_head_whose_lines_end_in_lf_alone_is_read_too() {
     let head = parse_head(&mut buf, &Method::GET).unwrap().unwrap();
     assert_eq!(head.framing, Framing::Length(2));
     assert_eq!(&buf[..], b"okNEXT");
-    assert!(head_of(b"HTTP/1.1 200 OK\ncontent-length: 2\n", &Method::GET)
-        .unwrap()
-        .is_none());
+    assert!(
+        head_of(b"HTTP/1.1 200 OK\ncontent-length: 2\n", &Method::GET)
+            .unwrap()
+            .is_none()
+    );
 }
