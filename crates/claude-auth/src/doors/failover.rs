@@ -206,6 +206,11 @@ impl crate::Providers {
         provider: &crate::Provider,
     ) -> crate::Result<Option<FallbackChain>> {
         let selection = &self.settings().selection;
+        // Never on without a list: nothing else is read (a bad
+        // CLAUDE_AUTH_STRATEGY or preferences file cannot stop a door then).
+        if selection.fallback.is_empty() {
+            return Ok(None);
+        }
         // On or off as `select` says: preferences.json (what `switch` and
         // the TUI write) over `[selection] failover`; never without a list.
         let effective =
