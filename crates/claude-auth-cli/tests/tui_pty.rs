@@ -289,3 +289,75 @@ fn a_resize_redraws_at_the_new_size() {
     pty.key(Key::Char('q'));
     assert_clean_exit(&pty);
 }
+
+#[test]
+fn a_mouse_click_on_a_row_selects_it() {
+    let sb = both_vendors();
+    let pty = dashboard(&sb);
+    let screen = pty.screen();
+    let row = screen
+        .rows
+        .iter()
+        .position(|r| r.contains("OpenAI    Codex login"))
+        .unwrap();
+    // A left press and release on that row, in the SGR encoding the TUI
+    // turned on (1-based column;row).
+    pty.send(format!("\x1b[<0;20;{}M\x1b[<0;20;{}m", row + 1, row + 1));
+    pty.wait_for("the OpenAI row selected by the click", LIMIT, |s| {
+        s.row_with("OpenAI    Codex login")
+            .is_some_and(|r| r.starts_with("> "))
+    });
+    pty.key(Key::Char('q'));
+    assert_clean_exit(&pty);
+}
+
+#[test]
+fn no_color_draws_no_colour_and_the_marks_stay() {
+    // Colour on: some foreground colour is set.
+    let sb = both_vendors();
+    let pty = dashboard(&sb);
+    pty.key(Key::Char('q'));
+    assert_clean_exit(&pty);
+    assert!(
+        pty.output().contains("\x1b[38;"),
+        "no colour at all without NO_COLOR"
+    );
+
+    let mut sb = both_vendors();
+    sb.set("NO_COLOR", "1");
+    let pty = dashboard(&sb);
+    let screen = pty.screen();
+    assert!(screen.contains("> ✓ Anthropic profile work"), "{screen}");
+    pty.key(Key::Char('q'));
+    assert_clean_exit(&pty);
+    let output = pty.output();
+    assert!(
+        !output.contains("\x1b[38;"),
+        "a colour was drawn under NO_COLOR"
+    );
+    for code in 30..=37 {
+        assert!(
+            !output.contains(&format!("\x1b[{code}m")),
+            "colour {code} under NO_COLOR"
+        );
+    }
+}
+
+#[test]
+fn login_alone_on_a_terminal_opens_the_picker_and_esc_leaves_it() {
+    let sb = both_vendors();
+    let pty = Pty::spawn(&sb.command(&["login"]), 24, 80);
+    let (picker, _) = pty.wait_text("Where do you want to log in?", LIMIT);
+    assert!(picker.alternate, "{picker}");
+    for choice in ["1  OpenAI", "2  Claude", "3  Smart selection"] {
+        assert!(picker.contains(choice), "{choice}\n{picker}");
+    }
+    pty.key(Key::Esc);
+    let status = pty.wait_exit(LIMIT);
+    pty.assert_restored();
+    // Cancelled: 130, and the reason on the main screen after the restore.
+    assert_eq!(status.exit_code(), 130, "{status:?}\n{}", pty.screen());
+    assert_eq!(pty.screen().text.trim(), "error: login cancelled");
+    // Nothing was logged in.
+    assert!(!sb.credentials_path("default").exists());
+}
