@@ -100,7 +100,7 @@ enum After {
     /// Closes the connection.
     Close,
     /// Keeps it open this long, then closes it.
-    CloseAfter(Duration),
+    CloseLater(Duration),
 }
 
 /// An upstream answering each request with the raw bytes `answer` gives
@@ -117,7 +117,7 @@ async fn canned(answer: fn(&str) -> (Vec<u8>, After)) -> Upstream {
             match after {
                 After::KeepOpen => {}
                 After::Close => return,
-                After::CloseAfter(d) => {
+                After::CloseLater(d) => {
                     tokio::time::sleep(d).await;
                     return;
                 }
@@ -317,7 +317,7 @@ fn bodies(line: &str) -> (Vec<u8>, After) {
         "/chunked-not-last" => (
             "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, x-zip\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
                 .into(),
-            After::CloseAfter(Duration::from_millis(200)),
+            After::CloseLater(Duration::from_millis(200)),
         ),
         "/chunk-overflow" => (
             "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
@@ -618,7 +618,7 @@ async fn a_transfer_encoding_whose_last_value_cannot_be_read_is_not_taken_as_chu
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntransfer-encoding: x-".to_vec();
         raw.push(0xff);
         raw.extend_from_slice(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n");
-        (raw, After::CloseAfter(Duration::from_millis(300)))
+        (raw, After::CloseLater(Duration::from_millis(300)))
     })
     .await;
     let handle = proxy(&up).await;
