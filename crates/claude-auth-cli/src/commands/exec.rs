@@ -33,6 +33,7 @@ use claude_auth::usage::writer::UsageSink;
 use claude_auth::Secret;
 
 use crate::commands::exec_agent::{self, Session};
+use crate::commands::exec_budget;
 use crate::commands::provider::{logins, ProviderArg};
 use crate::commands::{usable_failure, Usable};
 use crate::output::{CommandResult, Failure};
@@ -58,6 +59,22 @@ pub struct ExecArgs {
         conflicts_with = "raw_token"
     )]
     pub proxy_url: Option<String>,
+    /// With --agent-id: at most N tokens over the agent's session (200000, 200k, 2M); a proxy (a private one unless --proxy-url) answers requests past it with a 429
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "agent_id",
+        conflicts_with_all = ["budget", "raw_token"]
+    )]
+    pub budget_tokens: Option<String>,
+    /// With --agent-id: a budget as tokens (N, or per a rolling period: 500k/5h) or as a share of a window (20%5h, 10%7d), estimated from the ledger
+    #[arg(
+        long,
+        value_name = "BUDGET",
+        requires = "agent_id",
+        conflicts_with = "raw_token"
+    )]
+    pub budget: Option<String>,
     /// The active provider for the child (default: the active provider); the other one's variables are given too when it has a usable credential, with ACTIVE_AUTH_PROVIDER naming this one
     #[arg(long, value_enum, value_name = "PROVIDER")]
     pub provider: Option<ProviderArg>,
@@ -130,6 +147,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         Some(_) => exec_agent::proxy_url(args.proxy_url.as_deref())?,
         None => None,
     };
+    let budget = exec_budget::parse(args.budget_tokens.as_deref(), args.budget.as_deref())?;
     let (provider, usable, besides) = match crate::commands::select::for_exec(
         global,
         args.strategy,
@@ -159,7 +177,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
             .env(ACTIVE_AUTH_PROVIDER, provider.as_str());
     }
 
-    let choice = if args.proxy {
+    // A budget is enforced by a proxy.
+    let choice = if args.proxy || budget.is_some() {
         DoorChoice::Proxy
     } else if args.raw_token {
         DoorChoice::RawToken
@@ -181,10 +200,24 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> CommandResult {
         Some(_) if proxied => Some(exec_agent::new_key()?),
         _ => None,
     };
+    if budget.is_some() && !usable.manager.resolver().settings().usage_ledger {
+        return Err(Failure::usage(
+            "a budget is counted in the usage ledger, which the settings turn off ([usage] ledger = false)",
+        ));
+    }
     let session = match &args.agent_id {
-        Some(id) => Session::register(&usable, id, None, agent_key.as_ref(), proxy_url.is_some())?,
+        Some(id) => Session::register(
+            &usable,
+            id,
+            budget.as_ref().map(|(text, _)| text.as_str()),
+            agent_key.as_ref(),
+            proxy_url.is_some() || budget.is_some(),
+        )?,
         None => None,
     };
+    if args.agent_id.is_some() {
+        cmd.envs(exec_budget::agent_env(&usable, budget.as_ref()));
+    }
     let result = run_child(
         args,
         cmd,

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod env;
 pub mod exec;
 pub mod exec_agent;
+pub mod exec_budget;
 pub mod failover;
 pub mod import;
 pub mod login;

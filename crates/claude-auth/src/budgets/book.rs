@@ -3,6 +3,8 @@
 //! under a microsecond; the memory is kept true by reading the shared
 //! ledger when it is older than the refresh interval (default
 //! [`DEFAULT_REFRESH`]), so budgets hold across every proxy on the machine.
+//! A read costs the rows added since the previous one, not a budget's
+//! history ([`Tallies`]).
 //!
 //! What is counted against a budget, at any moment:
 //!
@@ -33,7 +35,7 @@ use super::spec::{Budget, WindowRef};
 use crate::credential::{now_unix, Provider};
 use crate::usage::events::{Event, EVENT_BUDGET_REFUSED};
 use crate::usage::ledger::Ledger;
-use crate::usage::spent::{Scope, Spent};
+use crate::usage::spent::{Scope, Spent, Tallies};
 use crate::usage::writer::LedgerWriter;
 use crate::usage::UsageSnapshot;
 
@@ -113,6 +115,8 @@ struct State {
     limits: Option<UsageSnapshot>,
     /// Each window's estimate (or why there is none) at the last read.
     estimates: Vec<(WindowRef, Result<WindowEstimate, String>)>,
+    /// What the ledger holds, read incrementally.
+    tallies: Tallies,
 }
 
 /// A window as the latest headers report it and when it began, or why
@@ -313,7 +317,7 @@ impl BudgetBook {
             if before % 2 == 1 {
                 continue;
             }
-            let spent = match self.ledger.spent(&scopes) {
+            let spent = match st.tallies.spent(&self.ledger, &scopes) {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!("budgets: could not read the ledger: {e}");

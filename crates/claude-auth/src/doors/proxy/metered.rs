@@ -103,6 +103,11 @@ where
                         charge.progress(m.tap.budget_tokens());
                     }
                 }
+                // The last frame: counted before the client has it, so
+                // its next request already sees these tokens.
+                if self.inner.is_end_stream() {
+                    self.finish();
+                }
             }
             Poll::Ready(None) => self.finish(),
             _ => {}
