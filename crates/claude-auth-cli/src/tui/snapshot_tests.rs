@@ -257,3 +257,27 @@ fn preferences() {
     assert!(matches!(app.screen, Screen::Dashboard));
     assert_eq!(app.busy.as_deref(), Some("Saving preferences…"));
 }
+
+#[test]
+fn tiny_terminals_draw_without_panicking() {
+    let mut screens = vec![loaded(), App::new(fixtures::NOW, false)];
+    let mut with = |screen: Screen| {
+        let mut app = loaded();
+        app.screen = screen;
+        screens.push(app);
+    };
+    with(Screen::Help);
+    with(Screen::Picker(Picker::new(Some(&fixtures::dashboard()))));
+    with(Screen::Login(
+        Box::new(LoginScreen::new(LoginMethod::OpenaiApiKey)),
+        Picker::new(None),
+    ));
+    with(Screen::Confirm(
+        Confirm::logout(fixtures::dashboard().rows.first()).unwrap(),
+    ));
+    for app in &screens {
+        for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 10), (60, 15)] {
+            render(app, w, h);
+        }
+    }
+}
