@@ -538,11 +538,10 @@ async fn a_few_interim_answers_are_skipped_and_the_final_one_is_relayed() {
 // Findings: each fails on today's code (see AGENTS.md, "Changes", review).
 // ---------------------------------------------------------------------------
 
-/// Finding 1. RFC 9112 puts no number on interim (1xx) responses, but every
+/// Finding 1 (fixed; this test guards it). RFC 9112 puts no number on interim (1xx) responses, but every
 /// state needs a bound: an upstream that sends `100 Continue` forever keeps
 /// the proxy parsing them, and its client waiting, for as long as it likes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 1: an endless stream of 1xx interim answers holds the request forever (no bound, no timeout)"]
 async fn an_endless_stream_of_interim_answers_is_a_502_not_a_hang() {
     let up = scripted(|number, mut conn, seen| async move {
         let Some(head) = read_head(&mut conn).await else {
@@ -569,14 +568,13 @@ async fn an_endless_stream_of_interim_answers_is_a_502_not_a_hang() {
     handle.shutdown(Duration::from_secs(1)).await;
 }
 
-/// Finding 2. RFC 9110 8.6 / RFC 9112 6.3 (5): a `Content-Length` list of
+/// Finding 2 (fixed; this test guards it). RFC 9110 8.6 / RFC 9112 6.3 (5): a `Content-Length` list of
 /// identical values may be accepted as that one value, and a recipient that
 /// does so replaces it with the single value before forwarding. The proxy
 /// accepts `2, 2` and forwards it as it is, which its own clients refuse
 /// (Node's llhttp: "Invalid character in Content-Length"; Go's net/http:
 /// "bad Content-Length").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 2: an accepted Content-Length list (`2, 2`) is forwarded unchanged, not as one value"]
 async fn a_content_length_list_it_accepts_is_forwarded_as_one_value() {
     let up = canned(|_| {
         (
@@ -603,7 +601,7 @@ async fn a_content_length_list_it_accepts_is_forwarded_as_one_value() {
     handle.shutdown(Duration::from_secs(5)).await;
 }
 
-/// Finding 3. RFC 9112 6.3 (4): the body of a response whose final transfer
+/// Finding 3 (fixed; this test guards it). RFC 9112 6.3 (4): the body of a response whose final transfer
 /// coding is not `chunked` runs until the connection closes. `h1::framing`
 /// skips `Transfer-Encoding` values that are not visible ASCII when it looks
 /// for the last coding, so `chunked` followed by a value holding an obs-text
@@ -611,7 +609,6 @@ async fn a_content_length_list_it_accepts_is_forwarded_as_one_value() {
 /// is in fact unknown. hyper's client looks at the last value only, and
 /// does not take such a response as chunked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 3: a Transfer-Encoding whose last value is not ASCII is skipped, and an earlier `chunked` frames the body"]
 async fn a_transfer_encoding_whose_last_value_cannot_be_read_is_not_taken_as_chunked() {
     let up = canned(|_| {
         let mut raw =
@@ -731,4 +728,34 @@ async fn an_upstream_that_never_answers_is_a_gateway_error_not_a_hang() {
     assert!(status == 502 || status == 504, "{status} {body:?}");
     assert!(started.elapsed() <= Duration::from_secs(620));
     handle.shutdown(Duration::from_secs(1)).await;
+}
+
+/// Finding 6 (fixed; this test guards it). RFC 9112 6.1: "a server or client that receives an HTTP/1.0
+/// message containing a Transfer-Encoding header field MUST treat the
+/// message as if the framing is faulty, even if a Content-Length is present,
+/// and close the connection after processing the message" (the sender may
+/// hold back part of it). `h1::framing` frames it by the Transfer-Encoding
+/// and keeps the connection when the answer says `connection: keep-alive`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_1_0_answer_with_transfer_encoding_ends_its_connection() {
+    let up = canned(|line| {
+        let raw: &[u8] = if line.contains("/te10") {
+            b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n\
+              2\r\nok\r\n0\r\n\r\n"
+        } else {
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+        };
+        (raw.to_vec(), After::KeepOpen)
+    })
+    .await;
+    let handle = proxy(&up).await;
+    let http = client(Duration::from_secs(10));
+    let _ = fetch(&http, format!("{}/te10", handle.url())).await;
+    let (status, body) = fetch(&http, format!("{}/plain", handle.url())).await;
+    assert_eq!((status, body.unwrap()), (200, b"ok".to_vec()));
+    assert_eq!(
+        up.connections(),
+        [(0, "/te10".to_owned()), (1, "/plain".to_owned())]
+    );
+    handle.shutdown(Duration::from_secs(5)).await;
 }

@@ -6,7 +6,8 @@
 //!
 //! Bounded everywhere: a response head of at most [`MAX_HEAD`] bytes and
 //! [`MAX_HEADERS`] fields, a chunk-size line of at most [`MAX_CHUNK_LINE`]
-//! bytes, trailers of at most [`MAX_TRAILERS`] bytes (read and dropped).
+//! bytes, trailers of at most [`MAX_TRAILERS`] bytes (read and dropped),
+//! interim (1xx) responses of at most [`MAX_HEAD`] bytes in all.
 //! What it cannot frame without doubt (two different `Content-Length`s, a
 //! `101`, a malformed chunk) is an error: the request fails with a 502 and
 //! the connection is closed.
@@ -137,7 +138,20 @@ pub(super) struct Head {
 /// Read a response head from the front of `buf`, for a request of `method`.
 /// `Ok(None)`: not all of it is there yet (`buf` is left as it is).
 /// Interim (1xx) responses before it are consumed and skipped.
+#[cfg(test)]
 pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Option<Head>> {
+    parse_head_counting(buf, method, &mut 0)
+}
+
+/// [`parse_head`], with `interim` the bytes of interim responses already
+/// skipped in this exchange: together they may take no more than
+/// [`MAX_HEAD`], so an upstream cannot keep a request waiting with an
+/// endless stream of them.
+pub(super) fn parse_head_counting(
+    buf: &mut BytesMut,
+    method: &Method,
+    interim: &mut usize,
+) -> io::Result<Option<Head>> {
     loop {
         // The head is split off and frozen first, then parsed: the values
         // are slices of it, not copies.
@@ -173,6 +187,10 @@ pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Opti
             if status == StatusCode::SWITCHING_PROTOCOLS {
                 return Err(invalid("the upstream switched protocols unasked"));
             }
+            *interim += len;
+            if *interim > MAX_HEAD {
+                return Err(invalid("the upstream sent too many interim responses"));
+            }
             continue;
         }
         let mut headers = HeaderMap::with_capacity(response.headers.len());
@@ -192,7 +210,7 @@ pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Opti
         } else {
             Version::HTTP_11
         };
-        let (framing, keep_alive) = framing(method, status, version, &headers, seen)?;
+        let (framing, keep_alive) = framing(method, status, version, &mut headers, seen)?;
         return Ok(Some(Head {
             status,
             version,
@@ -248,7 +266,7 @@ fn framing(
     method: &Method,
     status: StatusCode,
     version: Version,
-    headers: &HeaderMap,
+    headers: &mut HeaderMap,
     seen: Seen,
 ) -> io::Result<(Framing, bool)> {
     let mut keep_alive = if version == Version::HTTP_10 {
@@ -263,18 +281,19 @@ fn framing(
         return Ok((Framing::Empty, keep_alive));
     }
     if seen.transfer_encoding {
-        let encodings = headers.get_all(header::TRANSFER_ENCODING);
-        // Chunked when it is the last coding; anything else runs to the end
-        // of the connection. A length beside it is ignored, and such a
-        // connection is not used again.
-        let last = encodings
+        // Chunked when it is the last coding (of the last field: one that
+        // cannot be read is not chunked, as in hyper); anything else runs to
+        // the end of the connection. A length beside it is ignored, and such
+        // a connection is not used again; nor is one whose HTTP/1.0 answer
+        // has a Transfer-Encoding (RFC 9112 6.1: its framing is faulty).
+        let last = headers
+            .get_all(header::TRANSFER_ENCODING)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|t| !t.is_empty());
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').map(str::trim).rfind(|t| !t.is_empty()));
         let chunked = last.is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
-        if seen.content_length {
+        if seen.content_length || version == Version::HTTP_10 {
             keep_alive = false;
         }
         if chunked {
@@ -283,11 +302,13 @@ fn framing(
         return Ok((Framing::Close, false));
     }
     let mut length: Option<u64> = None;
+    let mut parts = 0;
     let lengths = seen
         .content_length
         .then(|| headers.get_all(header::CONTENT_LENGTH));
     for value in lengths.iter().flatten() {
         for part in value.as_bytes().split(|&b| b == b',') {
+            parts += 1;
             let part = part.trim_ascii();
             if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
                 return Err(invalid("the upstream sent an invalid Content-Length"));
@@ -298,6 +319,12 @@ fn framing(
             }
             length = Some(n);
         }
+    }
+    // A list of one length repeated (`2, 2`, or the field twice) is that
+    // length (RFC 9112 6.3 (5)), and goes on as one value (RFC 9110 8.6):
+    // many clients refuse the list.
+    if let Some(n) = length.filter(|_| parts > 1) {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
     }
     Ok(match length {
         Some(0) => (Framing::Empty, keep_alive),

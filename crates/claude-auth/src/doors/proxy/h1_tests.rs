@@ -305,3 +305,38 @@ fn a_head_whose_lines_end_in_lf_alone_is_read_too() {
             .is_none()
     );
 }
+
+#[test]
+fn framing_by_the_last_field_http_1_0_codings_length_lists_and_interim_floods() {
+    // The last Transfer-Encoding field cannot be read: not chunked.
+    let mut raw =
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntransfer-encoding: x-".to_vec();
+    raw.push(0xff);
+    raw.extend_from_slice(b"\r\n\r\n");
+    let head = head_of(&raw, &Method::GET).unwrap().unwrap();
+    assert_eq!((head.framing, head.keep_alive), (Framing::Close, false));
+    // HTTP/1.0 with a coding: framed by it, the connection not kept.
+    let raw = b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n";
+    let head = head_of(raw, &Method::GET).unwrap().unwrap();
+    assert_eq!((head.framing, head.keep_alive), (Framing::Chunked, false));
+    // One length repeated: that length, passed on as one value.
+    let raw = b"HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\ncontent-length: 2\r\n\r\n";
+    let head = head_of(raw, &Method::GET).unwrap().unwrap();
+    assert_eq!(head.framing, Framing::Length(2));
+    let lengths: Vec<&str> = head
+        .headers
+        .get_all("content-length")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(lengths, ["2"]);
+    // Interim answers: at most MAX_HEAD bytes of them in one exchange,
+    // however they are split between reads.
+    let mut interim = 0;
+    let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\n".repeat(2000)[..]);
+    assert!(parse_head_counting(&mut buf, &Method::GET, &mut interim)
+        .unwrap()
+        .is_none());
+    let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\n".repeat(2000)[..]);
+    assert!(parse_head_counting(&mut buf, &Method::GET, &mut interim).is_err());
+}

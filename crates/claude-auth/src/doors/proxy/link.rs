@@ -167,6 +167,8 @@ struct Sending {
     body_done: bool,
     /// Everything written and flushed.
     sent: bool,
+    /// Bytes of interim (1xx) responses skipped so far.
+    interim: usize,
 }
 
 impl Link {
@@ -224,6 +226,7 @@ impl Link {
             chunked: length.is_none(),
             body_done: false,
             sent: false,
+            interim: 0,
         };
         match body {
             Outgoing::Buffered(bytes) => {
@@ -261,7 +264,7 @@ impl Link {
         let answered = Failed { retry: false };
         loop {
             if !self.rbuf.is_empty() {
-                match h1::parse_head(&mut self.rbuf, method) {
+                match h1::parse_head_counting(&mut self.rbuf, method, &mut s.interim) {
                     Ok(Some(head)) => return Poll::Ready(Ok((head, s.sent))),
                     Ok(None) => {}
                     Err(_) => return Poll::Ready(Err(answered)),
