@@ -132,7 +132,16 @@ fn event_loop(
                 maybe_panic(panic_at, TestPanic::Frame);
             }
         }
-        if event::poll(Duration::from_millis(100)).map_err(io)? {
+        // The worker's answers arrive on a channel crossterm cannot wait on:
+        // while one is due (the first dashboard, a running action) look at
+        // it every 2 ms, so the frame it brings is not held back by the
+        // poll; otherwise 100 ms, which the countdown's 1 s tick needs.
+        let wait = if app.data.is_none() || app.busy.is_some() {
+            Duration::from_millis(2)
+        } else {
+            Duration::from_millis(100)
+        };
+        if event::poll(wait).map_err(io)? {
             let requests = match event::read().map_err(io)? {
                 Event::Key(key) if key.kind != KeyEventKind::Release => {
                     maybe_panic(panic_at, TestPanic::Key);
