@@ -50,6 +50,14 @@ pub struct ProxyConfig {
     /// While HTTP/2 requests are in progress, ping the client this often and
     /// close the connection when a ping is not answered within as long.
     pub http2_keep_alive: Duration,
+    /// How long the upstream may keep a request waiting: for the response
+    /// head (counted from when the request starts going out), and for each
+    /// silent gap in the
+    /// response body. Past it the client gets a 502 (or its body fails)
+    /// and the connection is dropped. The official SDKs wait 10 minutes for
+    /// a response, so the default is as long: the proxy never cuts what
+    /// the client still waits for.
+    pub upstream_timeout: Duration,
     /// Connections served at once; more wait in the kernel's backlog until
     /// one closes.
     pub max_connections: usize,
@@ -76,7 +84,8 @@ pub struct ProxyConfig {
 impl ProxyConfig {
     /// Defaults: 1 MiB retry buffer, access log on, 10 s connect timeout,
     /// 30 s to send the headers, 30 s idle, 300 s for a request body (at most
-    /// 30 s without a byte of it), 60 s for a blocked write, HTTP/2 pings every 20 s, 1,024
+    /// 30 s without a byte of it), 60 s for a blocked write, HTTP/2 pings every 20 s, 600 s for the upstream to answer
+    /// (and between two reads of its body), 1,024
     /// connections.
     pub fn new(listen: SocketAddr, upstream: impl Into<String>, local_key: Option<Secret>) -> Self {
         ProxyConfig {
@@ -91,6 +100,7 @@ impl ProxyConfig {
             body_timeout: Duration::from_secs(300),
             send_timeout: Duration::from_secs(60),
             http2_keep_alive: Duration::from_secs(20),
+            upstream_timeout: Duration::from_secs(600),
             max_connections: 1024,
             usage: None,
             failover: None,

@@ -8,10 +8,12 @@
 //! its answer cross no task or thread boundary, and the connection costs
 //! nothing while it sits idle in the pool.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::Either;
@@ -169,6 +171,9 @@ struct Sending {
     sent: bool,
     /// Bytes of interim (1xx) responses skipped so far.
     interim: usize,
+    /// Some byte of this request reached the socket: a non-idempotent
+    /// request is then never sent again (RFC 9110 9.2.2).
+    wrote_any: bool,
 }
 
 impl Link {
@@ -227,6 +232,7 @@ impl Link {
             body_done: false,
             sent: false,
             interim: 0,
+            wrote_any: false,
         };
         match body {
             Outgoing::Buffered(bytes) => {
@@ -274,10 +280,12 @@ impl Link {
                 match self.poll_send(cx, body, s) {
                     Poll::Ready(Ok(())) => continue,
                     // The upstream closed or reset the connection before it
-                    // had the whole request: it cannot have acted on it.
+                    // had the whole request. Sent again only when none of it
+                    // went out, or when sending it twice is harmless
+                    // (idempotent), as nginx and hyper do.
                     Poll::Ready(Err(SendError::Upstream)) => {
                         return Poll::Ready(Err(Failed {
-                            retry: body.replayable(),
+                            retry: body.replayable() && (!s.wrote_any || method.is_idempotent()),
                         }))
                     }
                     Poll::Ready(Err(SendError::Client)) => return Poll::Ready(Err(answered)),
@@ -303,6 +311,7 @@ impl Link {
         let io = Pin::new(&mut self.io);
         if s.written < self.wbuf.len() {
             let n = std::task::ready!(ready_write(io.poll_write(cx, &self.wbuf[s.written..])))?;
+            s.wrote_any |= n > 0;
             s.written += n;
             if s.written == self.wbuf.len() {
                 self.wbuf.clear();
@@ -312,6 +321,7 @@ impl Link {
         }
         if let Some(piece) = s.piece.as_mut() {
             let n = std::task::ready!(ready_write(io.poll_write(cx, piece)))?;
+            s.wrote_any |= n > 0;
             let _ = piece.split_to(n);
             if piece.is_empty() {
                 s.piece = None;
@@ -398,15 +408,30 @@ pub(super) struct PooledBody {
     decoder: Decoder,
     pool: Arc<Pool>,
     keep_alive: bool,
+    /// The longest silent gap allowed between two reads of the body.
+    gap_limit: Duration,
+    /// Armed the first time a read has to wait; moved on when data comes.
+    gap: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Data came since the timer was last set: set it afresh at the next wait.
+    gap_stale: bool,
 }
 
 impl PooledBody {
-    pub(super) fn new(link: Link, head: &Head, sent_whole: bool, pool: Arc<Pool>) -> PooledBody {
+    pub(super) fn new(
+        link: Link,
+        head: &Head,
+        sent_whole: bool,
+        pool: Arc<Pool>,
+        gap_limit: Duration,
+    ) -> PooledBody {
         let mut body = PooledBody {
             link: Some(link),
             decoder: Decoder::new(head.framing),
             pool,
             keep_alive: head.keep_alive && sent_whole,
+            gap_limit,
+            gap: None,
+            gap_stale: false,
         };
         if body.decoder.is_done() {
             body.finish();
@@ -440,9 +465,29 @@ impl Body for PooledBody {
             };
             let decoded = match this.decoder.decode(&mut link.rbuf) {
                 Ok(Decoded::NeedMore) => match link.poll_fill(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        // Silent upstream: bounded (ProxyConfig::upstream_timeout).
+                        let deadline = tokio::time::Instant::now() + this.gap_limit;
+                        let gap = this
+                            .gap
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                        if std::mem::take(&mut this.gap_stale) {
+                            gap.as_mut().reset(deadline);
+                        }
+                        if gap.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        this.link = None;
+                        return Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the upstream sent nothing of the body for too long",
+                        ))));
+                    }
                     Poll::Ready(Ok(0)) => this.decoder.eof(),
-                    Poll::Ready(Ok(_)) => continue,
+                    Poll::Ready(Ok(_)) => {
+                        this.gap_stale = true;
+                        continue;
+                    }
                     Poll::Ready(Err(e)) => Err(e),
                 },
                 other => other,

@@ -47,6 +47,7 @@ impl Upstream {
         if system_proxy.is_some() {
             let http = reqwest::Client::builder()
                 .connect_timeout(config.connect_timeout)
+                .read_timeout(config.upstream_timeout)
                 .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .tcp_nodelay(true)
                 .redirect(reqwest::redirect::Policy::none())
@@ -77,6 +78,7 @@ impl Upstream {
             connector: HttpsConnector::from((http, tls)),
             origin: probe,
             connect_timeout: config.connect_timeout,
+            read_timeout: config.upstream_timeout,
             idle: Mutex::new(Vec::new()),
         })))
     }
@@ -136,6 +138,9 @@ pub(super) struct Pool {
     /// `scheme://authority/…` of the upstream, for the connector.
     pub(super) origin: Uri,
     pub(super) connect_timeout: Duration,
+    /// How long the upstream may take to answer, and to send each piece of
+    /// its body ([`ProxyConfig::upstream_timeout`]).
+    pub(super) read_timeout: Duration,
     /// Most recently used last.
     pub(super) idle: Mutex<Vec<(Link, Instant)>>,
 }
@@ -210,12 +215,21 @@ impl Pool {
                 // which the server keeps per connection (1,000 SSE streams: 1,000 of them).
                 None => (Box::pin(pool.connect()).await?, false),
             };
-            match link
-                .exchange(&parts.method, &path_and_query, &parts.headers, &mut body)
-                .await
-            {
+            let exchange = link.exchange(&parts.method, &path_and_query, &parts.headers, &mut body);
+            // An upstream that never answers: the connection is dropped
+            // (never pooled) and the client gets a 502.
+            let Ok(exchanged) = tokio::time::timeout(pool.read_timeout, exchange).await else {
+                return Err(SendFailed { connect: false });
+            };
+            match exchanged {
                 Ok((head, sent_whole)) => {
-                    let body = PooledBody::new(link, &head, sent_whole, Arc::clone(pool));
+                    let body = PooledBody::new(
+                        link,
+                        &head,
+                        sent_whole,
+                        Arc::clone(pool),
+                        pool.read_timeout,
+                    );
                     let mut resp = Response::new(body);
                     *resp.status_mut() = head.status;
                     *resp.version_mut() = head.version;
