@@ -50,6 +50,31 @@ pub struct Row {
     pub location: Option<String>,
 }
 
+impl Row {
+    /// A row with nothing known of its credential (a source that failed,
+    /// a stored profile not read).
+    pub fn bare(
+        provider: Provider,
+        source: String,
+        profile: Option<String>,
+        state: RowState,
+    ) -> Row {
+        Row {
+            provider,
+            source,
+            profile,
+            state,
+            kind: None,
+            masked: None,
+            account: None,
+            plan: None,
+            expires_at: None,
+            refreshable: false,
+            location: None,
+        }
+    }
+}
+
 /// One provider's chain, summed up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderInfo {
@@ -215,19 +240,7 @@ pub fn chain_rows(report: &StatusReport) -> Vec<Row> {
             };
             Some(match &line.credential {
                 Some(c) => row_from_summary(provider, source, state, c),
-                None => Row {
-                    provider: provider.clone(),
-                    source,
-                    profile: None,
-                    state,
-                    kind: None,
-                    masked: None,
-                    account: None,
-                    plan: None,
-                    expires_at: None,
-                    refreshable: false,
-                    location: None,
-                },
+                None => Row::bare(provider.clone(), source, None, state),
             })
         })
         .collect()
@@ -251,19 +264,12 @@ fn stored_profile_rows(providers: &Providers, rows: &mut Vec<Row>) {
                     row.profile = Some(entry.name.clone());
                     row
                 }
-                (None, error) => Row {
-                    provider: anthropic.clone(),
+                (None, error) => Row::bare(
+                    anthropic.clone(),
                     source,
-                    profile: Some(entry.name.clone()),
-                    state: RowState::Error(error.clone().unwrap_or_default()),
-                    kind: None,
-                    masked: None,
-                    account: None,
-                    plan: None,
-                    expires_at: None,
-                    refreshable: false,
-                    location: None,
-                },
+                    Some(entry.name.clone()),
+                    RowState::Error(error.clone().unwrap_or_default()),
+                ),
             });
         }
     }
@@ -276,19 +282,12 @@ fn stored_profile_rows(providers: &Providers, rows: &mut Vec<Row>) {
             {
                 continue;
             }
-            rows.push(Row {
-                provider: openai.clone(),
-                source: format!("profile {name}"),
-                profile: Some(name),
-                state: RowState::Stored,
-                kind: None,
-                masked: None,
-                account: None,
-                plan: None,
-                expires_at: None,
-                refreshable: false,
-                location: None,
-            });
+            rows.push(Row::bare(
+                openai.clone(),
+                format!("profile {name}"),
+                Some(name),
+                RowState::Stored,
+            ));
         }
     }
 }

@@ -12,19 +12,7 @@ use super::{AgentLine, Agents, Dashboard, ProviderInfo, Row, RowState, UsageItem
 pub const NOW: u64 = 1_796_472_000;
 
 fn row(provider: Provider, source: &str, state: RowState) -> Row {
-    Row {
-        provider,
-        source: source.into(),
-        profile: None,
-        state,
-        kind: None,
-        masked: None,
-        account: None,
-        plan: None,
-        expires_at: None,
-        refreshable: false,
-        location: None,
-    }
+    Row::bare(provider, source.into(), None, state)
 }
 
 /// The dashboard.
