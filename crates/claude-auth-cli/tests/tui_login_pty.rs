@@ -150,8 +150,12 @@ fn picker_login_to_claude_through_the_browser_then_switch_to_openai_and_quit() {
 
     // Enter: the dashboard, with the new login winning for Anthropic.
     pty.key(Key::Enter);
+    // (Waits for the dashboard's row itself: the success panel also says
+    // "profile default" and the email, and may still be on screen.)
     let (dash, _) = pty.wait_for("the dashboard with the new login", LIMIT, |s| {
-        s.contains("profile default") && s.contains(EMAIL) && footer(s)
+        footer(s)
+            && s.row_with("Anthropic profile default")
+                .is_some_and(|r| r.contains(EMAIL))
     });
     let anthropic = dash.row_with("Anthropic profile default").unwrap();
     assert!(
