@@ -107,6 +107,8 @@ impl Signals {
         ] {
             let _ = signal_hook::flag::register(sig, Arc::clone(&signals.flag));
         }
+        #[cfg(unix)]
+        watchdog();
         signals
     }
 
@@ -114,4 +116,27 @@ impl Signals {
     pub fn received(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
     }
+}
+
+/// The event loop leaves within one poll of a signal and restores the
+/// terminal on its way out. When it cannot — a terminal that hung up under
+/// it, where crossterm's reads of the closed tty return at once and its
+/// poll never comes back (seen: an orphaned `tui` at 88 % CPU after its pty
+/// closed) — this thread ends the process 2 s after the signal, restoring
+/// what it can first.
+#[cfg(unix)]
+fn watchdog() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("tui-signal-watchdog".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                restore();
+                std::process::exit(128 + sig);
+            }
+        });
 }
