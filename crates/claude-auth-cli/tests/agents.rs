@@ -48,16 +48,6 @@ while [ "$i" -lt "$n" ]; do
   i=$((i+1))
 done"#;
 
-/// Whether curl can run (else [`common::require_env`] reports it).
-fn have_curl() -> bool {
-    let ok = Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    common::require_env(ok, "curl is not installed (Debian package curl)")
-}
-
 fn sandbox(upstream: &Upstream) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.set("ANTHROPIC_API_KEY", API_KEY)
@@ -210,7 +200,7 @@ fn exec_records_the_session_and_its_exit_code() {
 
 #[test]
 fn requests_through_a_private_proxy_are_the_agents() {
-    if !have_curl() {
+    if !common::require_curl() {
         return;
     }
     let upstream = Upstream::start();
@@ -304,7 +294,7 @@ fn status_with(url: &str, key: &str) -> u16 {
 
 #[test]
 fn a_shared_proxy_attributes_each_agents_requests_and_refuses_closed_and_unknown_keys() {
-    if !have_curl() {
+    if !common::require_curl() {
         return;
     }
     let upstream = Upstream::start();

@@ -115,15 +115,6 @@ while [ "$i" -le "$n" ]; do
   i=$((i+1))
 done"#;
 
-fn have_curl() -> bool {
-    let ok = std::process::Command::new("curl")
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    common::require_env(ok, "curl is not installed (Debian package curl)")
-}
-
 /// A sandbox with an API key of each vendor, sending to `up`.
 fn key_sandbox(up: &Upstream) -> Sandbox {
     let mut sb = Sandbox::new();
@@ -207,7 +198,7 @@ const A1_MESSAGE: &str = "claude-auth: agent \"a1\" has spent its budget of 12: 
 
 #[test]
 fn four_agents_behind_one_proxy_one_is_refused_the_others_go_on_anthropic() {
-    if !have_curl() {
+    if !common::require_curl() {
         return;
     }
     let (up, _sb, agents) = four_agents("anthropic");
@@ -225,7 +216,7 @@ fn four_agents_behind_one_proxy_one_is_refused_the_others_go_on_anthropic() {
 
 #[test]
 fn four_agents_behind_one_proxy_one_is_refused_the_others_go_on_openai() {
-    if !have_curl() {
+    if !common::require_curl() {
         return;
     }
     let (up, _sb, agents) = four_agents("openai");

@@ -26,7 +26,7 @@ use serde_json::Value;
 mod require_env;
 #[allow(unused_imports)] // each test file uses a different part
 pub use require_env::{
-    missing_env, missing_env_named, require_env, require_secret_service, under_ci,
+    missing_env, missing_env_named, require_curl, require_env, require_secret_service, under_ci,
 };
 
 /// The binary under test.

@@ -65,3 +65,14 @@ pub fn require_secret_service() -> bool {
         "no private Secret Service (CLAUDE_AUTH_TEST_SECRET_SERVICE is not 1)",
     )
 }
+
+/// `curl` runs (Debian package curl; `scripts/test` installs it); else
+/// [`missing_env`] and `false`.
+pub fn require_curl() -> bool {
+    let ok = std::process::Command::new("curl")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    require_env(ok, "curl is not installed (Debian package curl)")
+}
