@@ -275,12 +275,14 @@ async fn a_stalled_upload_the_upstream_answered_early_does_not_hold_up_other_req
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let up = upstream(0).await;
     let handle = proxy(&up).await;
-    // Client A announces 1,000 bytes, sends 10 and stalls; the upstream
+    // Client A announces 100,000 bytes, sends 10 and stalls; the upstream
     // answers at once, so the proxy has A's whole answer while the upstream
-    // connection is still busy receiving A's body.
+    // connection is still busy receiving A's body. (A body under 16 KiB
+    // would not reach the upstream before it is whole: its head waits for
+    // it, to go out in one write.)
     let mut a = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
     a.write_all(
-        b"POST /v1/early HTTP/1.1\r\nhost: proxy\r\ncontent-length: 1000\r\n\r\n0123456789",
+        b"POST /v1/early HTTP/1.1\r\nhost: proxy\r\ncontent-length: 100000\r\n\r\n0123456789",
     )
     .await
     .unwrap();

@@ -342,3 +342,73 @@ async fn a_request_body_of_unknown_length_goes_upstream_chunked() {
     );
     handle.shutdown(Duration::from_secs(5)).await;
 }
+
+/// A small body of known length goes upstream in the same write as its
+/// head (one segment, one wake-up of the upstream), as nginx sends a
+/// buffered request, even when the client sends the body later. The client
+/// asks `Expect: 100-continue` and sends the body only once the proxy has
+/// asked for it, so a proxy that wrote the head first would show the
+/// upstream the head alone in its first read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_body_of_known_length_goes_upstream_in_one_write_with_its_head() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let up = Upstream {
+        addr: listener.local_addr().unwrap(),
+        seen: Arc::new(Mutex::new(Seen::new())),
+    };
+    let (first_read, first) = tokio::sync::oneshot::channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = conn.read(&mut buf).await.unwrap();
+        let got = buf[..n].to_vec();
+        let mut all = got.clone();
+        let _ = first_read.send(got);
+        while !all.ends_with(b"0123456789") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the request ended early");
+            all.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        let _ = conn.read(&mut buf).await;
+    });
+    let handle = proxy(&up).await;
+    let addr = handle.url().trim_start_matches("http://").to_owned();
+    let mut client = TcpStream::connect(addr.as_str()).await.unwrap();
+    client
+        .write_all(
+            format!(
+                "POST /v1/messages HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+                 content-length: 10\r\nexpect: 100-continue\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = client.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    client.write_all(b"0123456789").await.unwrap();
+    let first = String::from_utf8(first.await.unwrap()).unwrap();
+    assert!(
+        first.starts_with("POST /v1/messages HTTP/1.1\r\n"),
+        "{first}"
+    );
+    assert!(
+        first.ends_with("\r\n\r\n0123456789"),
+        "the upstream's first read should hold the head and the body: {first:?}"
+    );
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"ok") {
+        let n = client.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+}

@@ -174,6 +174,10 @@ struct Sending {
     /// Some byte of this request reached the socket: a non-idempotent
     /// request is then never sent again (RFC 9110 9.2.2).
     wrote_any: bool,
+    /// A small body of known length is on its way from the client: the
+    /// head waits for it, so that both go out in one write (one segment,
+    /// one wake-up of the upstream), as a buffering proxy sends them.
+    hold_head: bool,
 }
 
 impl Link {
@@ -233,6 +237,7 @@ impl Link {
             sent: false,
             interim: 0,
             wrote_any: false,
+            hold_head: false,
         };
         match body {
             Outgoing::Buffered(bytes) => {
@@ -249,7 +254,9 @@ impl Link {
                     self.wbuf.extend_from_slice(b"0\r\n\r\n");
                 }
             }
-            Outgoing::Stream { .. } => {}
+            Outgoing::Stream { .. } => {
+                sending.hold_head = length.is_some_and(|n| n < COPY_BELOW as u64);
+            }
         }
         let result =
             std::future::poll_fn(|cx| self.poll_exchange(cx, method, body, &mut sending)).await;
@@ -309,7 +316,7 @@ impl Link {
         s: &mut Sending,
     ) -> Poll<Result<(), SendError>> {
         let io = Pin::new(&mut self.io);
-        if s.written < self.wbuf.len() {
+        if (s.body_done || !s.hold_head) && s.written < self.wbuf.len() {
             let n = std::task::ready!(ready_write(io.poll_write(cx, &self.wbuf[s.written..])))?;
             s.wrote_any |= n > 0;
             s.written += n;
@@ -333,7 +340,7 @@ impl Link {
                 s.body_done = true;
                 return Poll::Ready(Ok(()));
             };
-            match Pin::new(body).poll_frame(cx) {
+            match Pin::new(&mut *body).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Err(_))) => return Poll::Ready(Err(SendError::Client)),
                 Poll::Ready(Some(Ok(frame))) => {
@@ -342,16 +349,12 @@ impl Link {
                     if let Ok(data) = frame.into_data() {
                         self.queue_piece(s, data);
                     }
-                }
-                Poll::Ready(None) => {
-                    s.body_done = true;
-                    if s.chunked {
-                        if s.chunk_open {
-                            self.wbuf.extend_from_slice(b"\r\n");
-                        }
-                        self.wbuf.extend_from_slice(b"0\r\n\r\n");
+                    // The last piece: no second round for the end.
+                    if body.is_end_stream() {
+                        self.end_body(s);
                     }
                 }
+                Poll::Ready(None) => self.end_body(s),
             }
             return Poll::Ready(Ok(()));
         }
@@ -362,6 +365,17 @@ impl Link {
             }
             Poll::Ready(Err(_)) => Poll::Ready(Err(SendError::Upstream)),
             Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The client's body has ended: the chunked framing's last chunk.
+    fn end_body(&mut self, s: &mut Sending) {
+        s.body_done = true;
+        if s.chunked {
+            if s.chunk_open {
+                self.wbuf.extend_from_slice(b"\r\n");
+            }
+            self.wbuf.extend_from_slice(b"0\r\n\r\n");
         }
     }
 
