@@ -8,7 +8,7 @@
 //!   through a shared `claude-auth proxy` with `--proxy-url` (two agents at
 //!   once) are attributed to the right agent;
 //! - a closed session's key and an unknown key are refused by the shared
-//!   proxy;
+//!   proxy, and so is the key of a session for the other provider;
 //! - `kill -9` of the child (exec records the signal) and of exec itself
 //!   (the session stays running while the child lives, and is closed as
 //!   died by the first read after it is gone).
@@ -17,6 +17,7 @@
 //! installs); without it the tests that need it fail under `CI` and say they
 //! skipped otherwise.
 
+mod budgets_support;
 mod common;
 mod upstream;
 
@@ -474,4 +475,83 @@ fn kill_9_of_exec_leaves_the_session_running_until_the_child_is_gone() {
     assert_eq!(a["state"], "died");
     assert_eq!(a["exitCode"], Value::Null);
     assert!(a["ended"].as_u64().is_some());
+}
+
+/// An open session for agent `id` of `provider`, with `key`, as `exec
+/// --agent-id` registers it (watching this test process, which lives).
+fn open_session(sb: &Sandbox, id: &str, provider: &claude_auth::Provider, key: &str) {
+    use claude_auth::agents::{key_hash, sessions, NewSession};
+    let ledger = claude_auth::usage::ledger::Ledger::open_in(&sb.own_dir().join("state")).unwrap();
+    let hash = key_hash(key);
+    sessions::register(
+        &ledger,
+        &NewSession {
+            id,
+            provider,
+            profile: None,
+            pid: Some(std::process::id()),
+            budget: None,
+            key_hash: Some(&hash),
+        },
+        common::now(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_shared_proxy_refuses_the_key_of_an_agent_whose_session_is_for_the_other_provider() {
+    use budgets_support::{post, Proxy};
+    use claude_auth::Provider;
+    let upstream = Upstream::start();
+    let mut sb = sandbox(&upstream);
+    sb.set(
+        "OPENAI_API_KEY",
+        "sk-proj-agents-test-Vc9Xq3Hm7Jd1Fs5Gb0YeRk8Nw2Lp6",
+    )
+    .set("OPENAI_BASE_URL", format!("{}/v1", upstream.url));
+    let anthropic = Proxy::start(&sb, &["proxy", "--quiet"], &[]);
+    let openai = Proxy::start(&sb, &["proxy", "--provider", "openai", "--quiet"], &[]);
+    let claude_key = claude_auth::agents::generate_agent_key().unwrap();
+    let gpt_key = claude_auth::agents::generate_agent_key().unwrap();
+    open_session(&sb, "writer", &Provider::Anthropic, claude_key.expose());
+    open_session(&sb, "coder", &Provider::Openai, gpt_key.expose());
+    let message =
+        r#"{"model":"claude-test-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#;
+    let chat = r#"{"model":"gpt-test-1","messages":[{"role":"user","content":"hi"}]}"#;
+    let (a, o) = (anthropic.hostport(), openai.hostport());
+
+    // Each proxy serves the agents of its own provider.
+    assert_eq!(
+        post(&a, "/v1/messages", claude_key.expose(), message).status,
+        200
+    );
+    assert_eq!(
+        post(&o, "/chat/completions", gpt_key.expose(), chat).status,
+        200
+    );
+    assert_eq!(upstream.requests().len(), 2);
+
+    // The OpenAI agent's key at the Anthropic proxy: Anthropic's 401.
+    let refused = post(&a, "/v1/messages", gpt_key.expose(), message);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    let body: Value = serde_json::from_str(&refused.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"type": "error", "error": {"type": "authentication_error", "message":
+            "claude-auth proxy: the key is agent \"coder\"'s, whose session is for OpenAI, but this proxy serves Anthropic's API; send the agent to a `claude-auth proxy --provider openai`, or start it with `claude-auth exec --provider anthropic --agent-id coder --proxy-url …` to use this one"}})
+    );
+    // The Anthropic agent's key at the OpenAI proxy: OpenAI's 401.
+    let refused = post(&o, "/chat/completions", claude_key.expose(), chat);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    let body: Value = serde_json::from_str(&refused.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"error": {"message":
+            "claude-auth proxy: the key is agent \"writer\"'s, whose session is for Anthropic, but this proxy serves OpenAI's API; send the agent to a `claude-auth proxy --provider anthropic`, or start it with `claude-auth exec --provider openai --agent-id writer --proxy-url …` to use this one",
+            "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})
+    );
+    // Neither refused request went upstream.
+    assert_eq!(upstream.requests().len(), 2);
 }

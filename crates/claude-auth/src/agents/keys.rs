@@ -14,11 +14,14 @@
 //!   asks: any number of unknown keys cost at most one query per gap;
 //! - the presented key's SHA-256 is compared with each open session's in
 //!   constant time.
+//!
+//! A key found comes with the provider its session is for
+//! ([`KeyHolder`]): a proxy serving the other provider's API refuses it.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{key_hash, sessions, AgentRef, KEY_PREFIX};
+use super::{key_hash, sessions, KeyHolder, KEY_PREFIX};
 use crate::oauth::pkce::constant_time_eq;
 use crate::usage::ledger::{Ledger, LedgerError};
 
@@ -30,15 +33,15 @@ pub const MIN_RELOAD_GAP: Duration = Duration::from_millis(100);
 #[derive(Default)]
 struct Snapshot {
     loaded: Option<Instant>,
-    keys: Vec<(String, AgentRef)>,
+    keys: Vec<(String, KeyHolder)>,
 }
 
 impl Snapshot {
-    fn find(&self, hash: &str) -> Option<AgentRef> {
+    fn find(&self, hash: &str) -> Option<KeyHolder> {
         let mut found = None;
-        for (h, agent) in &self.keys {
+        for (h, holder) in &self.keys {
             if constant_time_eq(h, hash) && found.is_none() {
-                found = Some(agent.clone());
+                found = Some(holder.clone());
             }
         }
         found
@@ -96,8 +99,9 @@ impl AgentKeys {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The agent whose open session `key` belongs to, or `None`.
-    pub async fn lookup(&self, key: &str) -> Option<AgentRef> {
+    /// The agent whose open session `key` belongs to, with the provider
+    /// that session is for, or `None`.
+    pub async fn lookup(&self, key: &str) -> Option<KeyHolder> {
         if !key.starts_with(KEY_PREFIX) {
             return None;
         }

@@ -35,14 +35,18 @@ async fn an_open_sessions_key_is_found_a_closed_ones_is_not() {
     let key = generate_agent_key().unwrap();
     let session = start(&writer, "alpha", key.expose());
     let found = keys.lookup(key.expose()).await.unwrap();
-    assert_eq!((&*found.id, found.session), ("alpha", session));
+    assert_eq!((&*found.agent.id, found.agent.session), ("alpha", session));
+    assert_eq!(found.provider, Provider::Anthropic);
     // From memory now.
     assert_eq!(keys.lookup(key.expose()).await, Some(found.clone()));
     assert_eq!(keys.loads(), 1);
     // A session registered after the last load is found at once.
     let other = generate_agent_key().unwrap();
     start(&writer, "beta", other.expose());
-    assert_eq!(&*keys.lookup(other.expose()).await.unwrap().id, "beta");
+    assert_eq!(
+        &*keys.lookup(other.expose()).await.unwrap().agent.id,
+        "beta"
+    );
     assert_eq!(keys.loads(), 2);
     // Closed: refused once the copy is older than RECHECK.
     close(
@@ -54,7 +58,10 @@ async fn an_open_sessions_key_is_found_a_closed_ones_is_not() {
     .unwrap();
     tokio::time::sleep(RECHECK).await;
     assert_eq!(keys.lookup(key.expose()).await, None);
-    assert_eq!(&*keys.lookup(other.expose()).await.unwrap().id, "beta");
+    assert_eq!(
+        &*keys.lookup(other.expose()).await.unwrap().agent.id,
+        "beta"
+    );
 }
 
 #[tokio::test]

@@ -47,6 +47,16 @@ pub struct AgentRef {
     pub session: i64,
 }
 
+/// An open session's key as a proxy finds it: whose it is, and the provider
+/// the session is for (a proxy serving the other provider's API refuses it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyHolder {
+    /// The agent and its session.
+    pub agent: AgentRef,
+    /// The provider the session was registered for (`agents.provider`).
+    pub provider: crate::credential::Provider,
+}
+
 /// Check an agent id: 1 to [`MAX_ID_LEN`] characters, each an ASCII letter
 /// or digit, `.`, `_` or `-`, starting with a letter or digit. The error
 /// names the rule.

@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::process;
-use super::AgentRef;
+use super::{AgentRef, KeyHolder};
 use crate::credential::Provider;
 use crate::usage::ledger::{Ledger, LedgerError};
 
@@ -197,25 +197,36 @@ pub fn close_dead(ledger: &Ledger, now: u64) -> Result<usize, LedgerError> {
     })
 }
 
-/// The key hashes of the open sessions that have one, with their agent.
-pub fn open_keys(ledger: &Ledger) -> Result<Vec<(String, AgentRef)>, LedgerError> {
-    ledger.with(|c| {
+/// The key hashes of the open sessions that have one, with their agent and
+/// the provider each session is for. A row naming a provider this build does
+/// not know is left out (its key is refused), with a warning.
+pub fn open_keys(ledger: &Ledger) -> Result<Vec<(String, KeyHolder)>, LedgerError> {
+    let rows: Vec<(String, String, i64, String)> = ledger.with(|c| {
         let mut stmt = c.prepare_cached(
-            "SELECT key_hash, id, session FROM agents
+            "SELECT key_hash, id, session, provider FROM agents
              WHERE ended IS NULL AND key_hash IS NOT NULL",
         )?;
-        let rows = stmt.query_map([], |r| {
-            let id: String = r.get(1)?;
-            Ok((
-                r.get(0)?,
-                AgentRef {
-                    id: id.into(),
-                    session: r.get(2)?,
-                },
-            ))
-        })?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         rows.collect()
-    })
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(hash, id, session, provider)| {
+            let Ok(provider) = provider.parse::<Provider>() else {
+                tracing::warn!(
+                    "agent {}: session {session} names the provider {:?}, which is unknown; its key is refused",
+                    crate::usage::clean_text(&id),
+                    crate::usage::clean_text(&provider)
+                );
+                return None;
+            };
+            let agent = AgentRef {
+                id: id.into(),
+                session,
+            };
+            Some((hash, KeyHolder { agent, provider }))
+        })
+        .collect())
 }
 
 /// Where a session is.

@@ -5,7 +5,11 @@
 //! agent's key and every request is that agent's. A shared proxy also
 //! accepts the key of any agent with an open session in the ledger
 //! ([`AgentKeys`](crate::agents::AgentKeys), cached), and attributes the
-//! request to it. Whoever it is, the request carries an
+//! request to it — when that session is for the provider whose API this
+//! proxy serves: an OpenAI agent's key is refused by an Anthropic proxy and
+//! the reverse (a 401 in the proxy's vendor's error shape, naming the
+//! session's provider and the fix), so no agent's requests are served, or
+//! counted, under the other vendor. Whoever it is, the request carries an
 //! `Option<AgentRef>` from here on: the ledger row gets its id.
 
 use hyper::header::HeaderMap;
@@ -13,8 +17,9 @@ use hyper::{Response, StatusCode};
 
 use super::handler::{json_error, Shared};
 use super::headers::presented_key;
+use super::shape::{served, vendor_error, Refused};
 use super::ProxyBody;
-use crate::agents::AgentRef;
+use crate::agents::{AgentRef, KeyHolder};
 use crate::oauth::pkce::constant_time_eq;
 use crate::usage::writer::UsageSink;
 
@@ -35,8 +40,24 @@ pub(super) async fn authenticate(
         (Some(keys), Some(key)) => keys.lookup(key).await,
         _ => None,
     };
+    let serves = served(shared);
     match agent {
-        Some(agent) => Ok(Some(agent)),
+        Some(KeyHolder { agent, provider }) if provider == *serves => Ok(Some(agent)),
+        Some(KeyHolder { agent, provider }) => Err(vendor_error(
+            serves,
+            Refused::Key,
+            &format!(
+                "claude-auth proxy: the key is agent {id:?}'s, whose session is for {theirs}, but \
+                 this proxy serves {ours}'s API; send the agent to a `claude-auth proxy --provider \
+                 {their_arg}`, or start it with `claude-auth exec --provider {our_arg} --agent-id \
+                 {id} --proxy-url …` to use this one",
+                id = &*agent.id,
+                theirs = provider.display_name(),
+                ours = serves.display_name(),
+                their_arg = provider.as_str(),
+                our_arg = serves.as_str(),
+            ),
+        )),
         // Without a local key anyone may come in; an agent key still says who.
         None if config.local_key.is_none() => Ok(config.local_agent.clone()),
         None => Err(json_error(

@@ -25,6 +25,7 @@ use hyper::{Response, StatusCode};
 use super::handler::{internal_error, json_error, plan_body, relay_with, send, BodyPlan, Shared};
 use super::headers::{inject, is_dropped_from_request, strip};
 use super::listener::ClientBody;
+use super::shape::{served, vendor_error, Refused};
 use super::ProxyBody;
 use crate::agents::AgentRef;
 use crate::credential::now_unix;
@@ -254,9 +255,10 @@ pub(super) async fn forward(
         }
         return relay_with(shared, usage, resp, (started, agent, charge));
     }
-    json_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limit_error",
+    // In the shape of the API this proxy serves, as its clients' SDKs parse it.
+    vendor_error(
+        served(shared),
+        Refused::Exhausted,
         "claude-auth proxy: every entry of the failover chain rejected the request",
     )
 }

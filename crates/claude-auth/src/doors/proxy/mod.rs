@@ -44,7 +44,8 @@
 //! Layout: `config` (settings and defaults), `listener` (accepting within
 //! limits, timeouts for every connection state), `handler` (one request:
 //! checks, credential, retry after a 401, relay, log), `failover` (the
-//! same with a chain of credentials), `headers` (what
+//! same with a chain of credentials), `shape` (the proxy's own errors in
+//! the served vendor's shape), `headers` (what
 //! crosses and what is injected), `target` (the base URL: joining paths,
 //! rewriting redirects), `upstream` (the keep-alive pool), `link` (one
 //! upstream connection and the exchange on it), `h1` (HTTP/1.1 framing).
@@ -58,6 +59,7 @@ mod headers;
 mod link;
 mod listener;
 mod metered;
+mod shape;
 mod target;
 mod upstream;
 
