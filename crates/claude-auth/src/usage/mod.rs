@@ -18,6 +18,7 @@ mod partial;
 pub mod spent;
 pub mod tap;
 pub mod time;
+mod toplevel;
 mod window;
 pub mod writer;
 

@@ -18,7 +18,8 @@
 
 use bytes::Bytes;
 
-use super::partial::{contains, Carrier, Count, Counts, Part, Text, MODEL_KEY, USAGE_KEY};
+use super::partial::{contains, Carrier, Count, Counts, Object, Part, Text, MODEL_KEY, USAGE_KEY};
+use super::toplevel::{self, Scan};
 
 /// The longest SSE line read for counts.
 pub const MAX_LINE: usize = 256 * 1024;
@@ -237,11 +238,8 @@ impl UsageTap {
                 if !contains(body, &USAGE_KEY) {
                     return None;
                 }
-                if let Ok(body) = serde_json::from_slice::<Carrier<'_>>(body) {
-                    self.take(Part {
-                        model: body.model,
-                        usage: body.usage,
-                    });
+                if let Some(part) = json_part(body) {
+                    self.take(part);
                 }
             }
             Kind::Sse if !self.buf.is_empty() && !self.skipping => {
@@ -251,6 +249,29 @@ impl UsageTap {
             _ => {}
         }
         self.seen.then_some(self.usage)
+    }
+}
+
+/// A JSON body's top-level `model` and `usage`: only those two values go
+/// through serde, unless the body is not a plain object ([`toplevel`]).
+pub(super) fn json_part(body: &[u8]) -> Option<Part<'_>> {
+    match toplevel::scan(body) {
+        Scan::Found { model, usage } => Some(Part {
+            model: match model {
+                Some(raw) => serde_json::from_slice(raw).ok()?,
+                None => Text(None),
+            },
+            usage: match usage {
+                Some(raw) => serde_json::from_slice(raw).ok()?,
+                None => Object(None),
+            },
+        }),
+        Scan::Unsure => serde_json::from_slice::<Carrier<'_>>(body)
+            .ok()
+            .map(|body| Part {
+                model: body.model,
+                usage: body.usage,
+            }),
     }
 }
 

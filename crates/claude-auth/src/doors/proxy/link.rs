@@ -105,6 +105,10 @@ pub(super) struct Link {
     /// A request head (and small body pieces with their framing).
     wbuf: Vec<u8>,
     read_size: usize,
+    /// The limit on an exchange ([`Link::exchange`]): made once per
+    /// connection and moved only when it goes off early, not a new timer
+    /// (a timer-wheel insert and removal) for every request.
+    clock: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// Why an exchange failed.
@@ -187,6 +191,7 @@ impl Link {
             rbuf: BytesMut::new(),
             wbuf: Vec::new(),
             read_size: FIRST_READ,
+            clock: None,
         }
     }
 
@@ -224,7 +229,9 @@ impl Link {
         path_and_query: &PathAndQuery,
         headers: &HeaderMap,
         body: &mut Outgoing,
+        limit: Duration,
     ) -> Result<(Head, bool), Failed> {
+        let deadline = tokio::time::Instant::now() + limit;
         self.wbuf.clear();
         let length = body.length();
         h1::encode_head(&mut self.wbuf, method, path_and_query, headers, length);
@@ -259,7 +266,17 @@ impl Link {
             }
         }
         let result =
-            std::future::poll_fn(|cx| self.poll_exchange(cx, method, body, &mut sending)).await;
+            std::future::poll_fn(
+                |cx| match self.poll_exchange(cx, method, body, &mut sending) {
+                    Poll::Ready(done) => Poll::Ready(done),
+                    // An upstream that never answers: the connection is not used
+                    // again and the client gets a 502.
+                    Poll::Pending => self
+                        .poll_clock(cx, deadline)
+                        .map(|()| Err(Failed { retry: false })),
+                },
+            )
+            .await;
         if self.wbuf.capacity() > 4 * COPY_BELOW {
             self.wbuf = Vec::new();
         }
@@ -304,6 +321,23 @@ impl Link {
                 Poll::Ready(Ok(_)) => {}
                 Poll::Pending => return Poll::Pending,
             }
+        }
+    }
+
+    /// Ready once `deadline` has passed.
+    fn poll_clock(&mut self, cx: &mut Context<'_>, deadline: tokio::time::Instant) -> Poll<()> {
+        let clock = self
+            .clock
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if deadline < clock.deadline() {
+            clock.as_mut().reset(deadline);
+        }
+        loop {
+            std::task::ready!(clock.as_mut().poll(cx));
+            if tokio::time::Instant::now() >= deadline {
+                return Poll::Ready(());
+            }
+            clock.as_mut().reset(deadline);
         }
     }
 

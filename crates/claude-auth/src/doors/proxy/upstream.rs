@@ -215,12 +215,18 @@ impl Pool {
                 // which the server keeps per connection (1,000 SSE streams: 1,000 of them).
                 None => (Box::pin(pool.connect()).await?, false),
             };
-            let exchange = link.exchange(&parts.method, &path_and_query, &parts.headers, &mut body);
-            // An upstream that never answers: the connection is dropped
-            // (never pooled) and the client gets a 502.
-            let Ok(exchanged) = tokio::time::timeout(pool.read_timeout, exchange).await else {
-                return Err(SendFailed { connect: false });
-            };
+            // Within `read_timeout`: an upstream that never answers fails
+            // the exchange, the connection is dropped (never pooled) and
+            // the client gets a 502.
+            let exchanged = link
+                .exchange(
+                    &parts.method,
+                    &path_and_query,
+                    &parts.headers,
+                    &mut body,
+                    pool.read_timeout,
+                )
+                .await;
             match exchanged {
                 Ok((head, sent_whole)) => {
                     let body = PooledBody::new(
