@@ -4,7 +4,8 @@
 //! is printed on stderr (naming both classes, the reason and that billing
 //! changes) and recorded in the usage ledger's `events`; without it the
 //! rejection comes back unchanged; a 529 or a plain 429 never fails over;
-//! every switch is announced; a stream in flight is never cut.
+//! every switch is announced (in the ledger with the agent whose request
+//! made it); a stream in flight is never cut.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -123,6 +124,11 @@ impl Proxy {
 
     /// `POST /v1/messages` with `body`: the connection, request sent.
     fn send(&self, body: &str) -> TcpStream {
+        self.send_as(&self.key, body)
+    }
+
+    /// [`send`](Self::send) with `key` as `x-api-key`.
+    fn send_as(&self, key: &str, body: &str) -> TcpStream {
         let mut stream = TcpStream::connect(&self.hostport).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -130,7 +136,7 @@ impl Proxy {
         let request = format!(
             "POST /v1/messages HTTP/1.1\r\nHost: {}\r\nx-api-key: {}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             self.hostport,
-            self.key,
+            key,
             body.len()
         );
         stream.write_all(request.as_bytes()).unwrap();
@@ -139,8 +145,13 @@ impl Proxy {
 
     /// A whole exchange: (status, head, body as sent).
     fn post(&self, body: &str) -> (u16, String, String) {
+        self.post_as(&self.key, body)
+    }
+
+    /// [`post`](Self::post) with `key` as `x-api-key`.
+    fn post_as(&self, key: &str, body: &str) -> (u16, String, String) {
         let mut raw = Vec::new();
-        self.send(body).read_to_end(&mut raw).unwrap();
+        self.send_as(key, body).read_to_end(&mut raw).unwrap();
         split(&String::from_utf8(raw).unwrap())
     }
 }
@@ -240,6 +251,43 @@ fn a_rejected_subscription_fails_over_to_the_api_key_and_says_so() {
     assert_eq!(
         events[0].detail,
         format!("proxy: {}", &notices[0]["claude-auth proxy: ".len()..])
+    );
+}
+
+#[test]
+fn a_switch_made_by_an_agents_request_on_a_shared_proxy_is_that_agents_in_the_ledger() {
+    use claude_auth::agents::{generate_agent_key, key_hash, sessions, NewSession};
+    let upstream = Upstream::start();
+    let sb = sandbox(&upstream, FALLBACK);
+    reject_subscription(&upstream, now() + 3600);
+    let proxy = Proxy::start(&sb);
+    // An agent's open session, as `exec --agent-id reviewer-1 --proxy-url`
+    // registers it (watching this test process, which lives on).
+    let key = generate_agent_key().unwrap();
+    let ledger = claude_auth::usage::ledger::Ledger::open_in(&sb.own_dir().join("state")).unwrap();
+    sessions::register(
+        &ledger,
+        &NewSession {
+            id: "reviewer-1",
+            provider: &claude_auth::Provider::Anthropic,
+            profile: None,
+            pid: Some(std::process::id()),
+            budget: None,
+            key_hash: Some(&key_hash(key.expose())),
+        },
+        now(),
+    )
+    .unwrap();
+
+    let (status, _, body) = proxy.post_as(key.expose(), MESSAGE);
+    assert_eq!(status, 200, "{body}\n{}", proxy.stderr());
+    assert_eq!(credentials(&upstream), ["subscription", "api-key"]);
+    assert_eq!(proxy.notices().len(), 1, "{}", proxy.stderr());
+    let events = failover_events(&sb, 1);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0].agent.as_deref(), events[0].profile.as_deref()),
+        (Some("reviewer-1"), Some("profile-work"))
     );
 }
 

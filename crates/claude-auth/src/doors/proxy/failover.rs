@@ -12,7 +12,7 @@
 //!
 //! Every switch prints one line on stderr (from-class → to-class, why, and
 //! that billing changes) and writes an `events` row (`kind = failover`) to
-//! the usage ledger.
+//! the usage ledger, with the agent whose request made the switch.
 
 use std::time::Instant;
 
@@ -22,6 +22,7 @@ use hyper::header::{self, HeaderMap};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Response, StatusCode};
 
+use super::agent_auth::sink_for;
 use super::handler::{internal_error, json_error, plan_body, relay_with, send, BodyPlan, Shared};
 use super::headers::{inject, is_dropped_from_request, strip};
 use super::listener::ClientBody;
@@ -88,12 +89,18 @@ impl ProxyFailover {
     }
 
     /// Say it: stderr, and the ledger under the entry it left (else the
-    /// one it took).
-    fn announce(&self, shared: &Shared, switch: &Switch, from: usize, to: usize) {
+    /// one it took), with the agent whose request made the switch.
+    fn announce(
+        &self,
+        shared: &Shared,
+        switch: &Switch,
+        (from, to): (usize, usize),
+        agent: Option<&AgentRef>,
+    ) {
         eprintln!("claude-auth proxy: {switch}");
         let sink = self.entry(shared, from).1.or(self.entry(shared, to).1);
         if let Some(sink) = sink {
-            sink.event(EVENT_FAILOVER, format!("proxy: {switch}"));
+            sink_for(sink, agent).event(EVENT_FAILOVER, format!("proxy: {switch}"));
         }
     }
 
@@ -144,7 +151,7 @@ pub(super) async fn forward(
         let now = now_unix();
         let (index, switch) = chain.rotation.pick(now);
         if let Some((from, switch)) = &switch {
-            chain.announce(shared, switch, *from, index);
+            chain.announce(shared, switch, (*from, index), agent);
         }
         let (manager, usage) = chain.entry(shared, index);
         let again = |rejection: &Rejection, body_left: bool| {
