@@ -1,5 +1,6 @@
-//! Honest failover through the real `claude-auth proxy` and a loopback
-//! Messages API: with `[selection] fallback` set, a request the
+//! Honest failover through the real `claude-auth proxy` (and `exec
+//! --proxy`'s private one) and a loopback Messages API: with
+//! `[selection] fallback` set, a request the
 //! subscription's limits reject is sent again with the API key, the switch
 //! is printed on stderr (naming both classes, the reason and that billing
 //! changes) and recorded in the usage ledger's `events`; without it the
@@ -288,6 +289,72 @@ fn a_switch_made_by_an_agents_request_on_a_shared_proxy_is_that_agents_in_the_le
     assert_eq!(
         (events[0].agent.as_deref(), events[0].profile.as_deref()),
         (Some("reviewer-1"), Some("profile-work"))
+    );
+}
+
+/// A child for `exec`: one `POST /v1/messages` with curl through what the
+/// environment points at, the body into `$1`, the status on stdout.
+const CURL_MESSAGE: &str = r#"curl -s -o "$1" -w '%{http_code}' -H "x-api-key: $ANTHROPIC_API_KEY" \
+  -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' -d "$2" \
+  "$ANTHROPIC_BASE_URL/v1/messages""#;
+
+#[test]
+fn exec_proxy_fails_over_as_the_shared_proxy_does() {
+    if !common::require_curl() {
+        return;
+    }
+    let upstream = Upstream::start();
+    let sb = sandbox(&upstream, FALLBACK);
+    reject_subscription(&upstream, now() + 3600);
+    let answer = sb.root().join("answer");
+    let answer_s = answer.display().to_string();
+    // The subscription explicitly, as `exec` would otherwise choose the key
+    // in the environment: without failover the child gets the 429.
+    let run = sb.run(&[
+        "exec",
+        "--profile",
+        "work",
+        "--proxy",
+        "--agent-id",
+        "builder",
+        "--",
+        "sh",
+        "-c",
+        CURL_MESSAGE,
+        "sh",
+        &answer_s,
+        MESSAGE,
+    ]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "200", "{}", run.stderr);
+    assert!(std::fs::read_to_string(&answer).unwrap().contains(TEXT));
+    // Sent with the subscription, rejected, sent again with the key.
+    assert_eq!(credentials(&upstream), ["subscription", "api-key"]);
+    // The same one line per switch as `claude-auth proxy`.
+    let notices: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("claude-auth proxy: failover: ") && l.contains(" -> "))
+        .collect();
+    let notice =
+        "claude-auth proxy: failover: anthropic-subscription -> anthropic-api-key (rejected: \
+        the unified rate limit status is rejected); billing changes: requests now count \
+        against pay-as-you-go API billing, not the subscription's usage windows";
+    assert_eq!(notices, [notice], "{}", run.stderr);
+    // The same event, the agent's.
+    let events = failover_events(&sb, 1);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (
+            events[0].agent.as_deref(),
+            events[0].provider.as_deref(),
+            events[0].profile.as_deref()
+        ),
+        (Some("builder"), Some("anthropic"), Some("profile-work"))
+    );
+    assert_eq!(
+        events[0].detail,
+        format!("proxy: {}", &notice["claude-auth proxy: ".len()..])
     );
 }
 

@@ -100,16 +100,29 @@ type Running = (ProxyHandle, Option<UsageSink>);
 
 /// Start a private proxy for `usable` (forwarding where `chat` would go,
 /// the same resolution) and return the variables that point the child at it.
+/// With `[selection] fallback` set it fails over as `claude-auth proxy`
+/// does: the same chain (its first entry serving), the same notice on
+/// stderr per switch and the same `failover` event in the ledger.
 fn private_proxy(
     runtime: &tokio::runtime::Runtime,
     usable: &Usable,
     agent: Option<(&AgentRef, &Secret)>,
     running: &mut Vec<Running>,
 ) -> Result<Vec<(&'static str, String)>, Failure> {
-    let manager = usable.manager.clone();
+    let mut manager = usable.manager.clone();
     let provider = usable.credential.provider();
     let id = agent.map(|(a, _)| &*a.id);
-    let usage = crate::commands::usage_sink(&manager, &usable.provenance, provider, id);
+    let mut usage = crate::commands::usage_sink(&manager, &usable.provenance, provider, id);
+    let chain = runtime.block_on(crate::commands::failover::proxy_chain(
+        provider,
+        &usable.upstream,
+        false,
+        usage.as_ref(),
+    ))?;
+    let failover = chain.map(|c| {
+        (manager, usage) = (c.manager, c.usage);
+        c.failover
+    });
     // An agent's proxy takes the agent's key as its local key.
     let key = match agent {
         Some((_, key)) => key.clone(),
@@ -123,6 +136,7 @@ fn private_proxy(
     config.access_log = false;
     config.budgets = crate::commands::budget_book(&manager, &usable.provenance, usage.as_ref())?;
     config.usage = usage.clone();
+    config.failover = failover;
     config.local_agent = agent.map(|(a, _)| a.clone());
     let handle = runtime.block_on(start(manager, config))?;
     let vars = proxy_variables(provider, handle.url(), Some(&key));
