@@ -511,3 +511,68 @@ fn the_agent_environment_carries_the_budget_the_plan_and_the_windows() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--agent-id"), "{}", run.stderr);
 }
+
+/// The ledger held by another process: SQLite's WAL locks (bytes 120–127
+/// of the `-shm` file, <https://www.sqlite.org/walformat.html>) taken with
+/// an open-file-description lock, so that every read of the ledger waits
+/// (SQLite retries for seconds) until this is dropped.
+struct LedgerHeld(#[allow(dead_code)] std::fs::File);
+
+fn hold_ledger(sb: &Sandbox) -> LedgerHeld {
+    use nix::fcntl::{fcntl, FcntlArg};
+    use nix::libc;
+    let shm = sb.own_dir().join("state").join("usage.db-shm");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&shm)
+        .unwrap();
+    let lock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 120,
+        l_len: 8,
+        l_pid: 0,
+    };
+    // Waits for the proxy's ledger writer, if it is writing.
+    fcntl(&file, FcntlArg::F_OFD_SETLKW(&lock)).unwrap();
+    LedgerHeld(file)
+}
+
+#[test]
+fn a_ledger_read_never_holds_up_the_proxy() {
+    use std::time::{Duration, Instant};
+    let up = Upstream::start();
+    let sb = sandbox(&up, "[profiles.work]\nbudget = \"1M/5h\"\n");
+    // Every request with a budget waits for a read of the ledger begun
+    // after it came in.
+    let proxy = Proxy::start(
+        &sb,
+        &["--profile", "work", "proxy"],
+        &[("CLAUDE_AUTH_BUDGET_REFRESH_MS", "0")],
+    );
+    let hp = proxy.hostport();
+    assert_eq!(post(&hp, "/v1/messages", proxy.key(), MESSAGE).status, 200);
+    let held = hold_ledger(&sb);
+    let waiting = {
+        let (hp, key) = (hp.clone(), proxy.key().to_owned());
+        std::thread::spawn(move || post(&hp, "/v1/messages", &key, MESSAGE))
+    };
+    // While that request waits for its read, the proxy's one thread goes
+    // on answering what needs no read (a wrong key's 401) at once; with
+    // the read on that thread, each waited for the ledger (seconds).
+    for _ in 0..5 {
+        let t = Instant::now();
+        assert_eq!(post(&hp, "/v1/messages", "wrong", MESSAGE).status, 401);
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "a 401 took {:?} while a budget's read waited for the ledger",
+            t.elapsed()
+        );
+    }
+    assert!(!waiting.is_finished(), "the budget's read waits");
+    drop(held);
+    let answer = waiting.join().unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(up.requests().len(), 2);
+}

@@ -1,10 +1,16 @@
 //! The proxy's budget book: before a request is forwarded, has its agent
 //! (or the proxy's profile) spent its budget? Answered from memory, in well
 //! under a microsecond; the memory is kept true by reading the shared
-//! ledger when it is older than the refresh interval (default
-//! [`DEFAULT_REFRESH`]), so budgets hold across every proxy on the machine.
-//! A read costs the rows added since the previous one, not a budget's
-//! history ([`Tallies`]).
+//! ledger so that a request is never admitted on a reading older than the
+//! refresh interval (default [`DEFAULT_REFRESH`]), so budgets hold across
+//! every proxy on the machine. A read costs the rows added since the
+//! previous one, not a budget's history ([`Tallies`]).
+//!
+//! Reads run off the proxy's thread ([`reading`]): once the reading is half
+//! the interval old, the next request starts a read in the background and
+//! is answered from the reading it has; a request whose reading is older
+//! than the interval (or whose agent session was never read) waits for a
+//! read that began late enough, without holding up other connections.
 //!
 //! What is counted against a budget, at any moment:
 //!
@@ -29,18 +35,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::estimate::{current_window, latest_snapshot, WindowEstimate};
+use super::estimate::{current_window, WindowEstimate};
 use super::refusal::{Holder, Refusal};
 use super::spec::{Budget, WindowRef};
 use crate::credential::{now_unix, Provider};
 use crate::usage::events::{Event, EVENT_BUDGET_REFUSED};
 use crate::usage::ledger::Ledger;
-use crate::usage::spent::{Scope, Spent, Tallies};
+use crate::usage::spent::Tallies;
 use crate::usage::writer::LedgerWriter;
 use crate::usage::UsageSnapshot;
 
-/// How old the book's reading of the ledger may get before a request reads
-/// it again.
+#[path = "reading.rs"]
+mod reading;
+
+/// How old the book's reading of the ledger may get before a request waits
+/// for a new one (a read starts in the background at half this age).
 pub const DEFAULT_REFRESH: Duration = Duration::from_millis(100);
 
 /// A profile's budget (`[profiles.<name>] budget`).
@@ -100,14 +109,30 @@ struct AgentEntry {
     noted: bool,
 }
 
+/// The reads of the ledger: one at a time, numbered from 1.
+#[derive(Debug, Default)]
+struct Reads {
+    /// The number of the last read started.
+    started: u64,
+    /// The number of the last read ended (well or not).
+    done: u64,
+    /// When the read under way began.
+    running: Option<Instant>,
+    /// The highest read number a request waits for.
+    wanted: u64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// By session; `None`: the session has no budget (or is unknown).
     agents: HashMap<i64, Option<AgentEntry>>,
+    /// Sessions seen at admission and not yet read.
+    unloaded: Vec<i64>,
     /// The login's tokens: over the profile budget's period for its
     /// `ledger` part; every charge's pending and in-flight tokens.
     login: Counter,
     profile_noted: bool,
+    /// When the read of the current reading began.
     refreshed: Option<Instant>,
     /// Every entry of this process's writer up to here is in `ledger`.
     applied: u64,
@@ -115,8 +140,7 @@ struct State {
     limits: Option<UsageSnapshot>,
     /// Each window's estimate (or why there is none) at the last read.
     estimates: Vec<(WindowRef, Result<WindowEstimate, String>)>,
-    /// What the ledger holds, read incrementally.
-    tallies: Tallies,
+    reads: Reads,
 }
 
 /// A window as the latest headers report it and when it began, or why
@@ -127,8 +151,12 @@ type WindowNow = Result<(crate::usage::Window, u64), String>;
 pub struct BudgetBook {
     config: BookConfig,
     ledger: Ledger,
+    /// What the ledger holds, read incrementally (by one read at a time).
+    tallies: Mutex<Tallies>,
     writer: LedgerWriter,
     state: Mutex<State>,
+    /// Told when a read ends.
+    read_done: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for BudgetBook {
@@ -159,8 +187,10 @@ impl BudgetBook {
         Ok(Arc::new(BudgetBook {
             config,
             ledger,
+            tallies: Mutex::new(Tallies::default()),
             writer,
             state: Mutex::new(State::default()),
+            read_done: tokio::sync::Notify::new(),
         }))
     }
 
@@ -177,27 +207,71 @@ impl BudgetBook {
     /// key was presented): `Err` when its agent or the profile has spent
     /// its budget (the refusal is also queued as a `budget-refused` event),
     /// else the charge its response's tokens go to (`None`: no budget
-    /// concerns it).
-    pub fn admit(self: &Arc<Self>, agent: Option<i64>) -> Result<Option<Charge>, Refusal> {
+    /// concerns it). Waits only when the reading is older than the refresh
+    /// interval or the session was never read, and then for a read on
+    /// another thread; when a read fails, the request is answered from the
+    /// reading there is.
+    pub async fn admit(self: &Arc<Self>, agent: Option<i64>) -> Result<Option<Charge>, Refusal> {
         if self.config.profile.is_none() && agent.is_none() {
             return Ok(None);
         }
-        let mut st = self.lock();
-        let mut due = st
-            .refreshed
-            .is_none_or(|t| t.elapsed() >= self.config.refresh);
-        if let Some(session) = agent {
-            if let std::collections::hash_map::Entry::Vacant(v) = st.agents.entry(session) {
-                v.insert(self.load_session(session));
-                due = true;
-            }
+        let arrived = Instant::now();
+        let refresh = self.config.refresh;
+        // A reading (or a read) that began at `t` is fresh enough for this
+        // request.
+        let recent = |t: Instant| t >= arrived || arrived.duration_since(t) < refresh;
+        let mut waited_for: Option<u64> = None;
+        loop {
+            let notified = {
+                let mut st = self.lock();
+                let known = agent.is_none_or(|s| st.agents.contains_key(&s));
+                let fresh = known && st.refreshed.is_some_and(recent);
+                if fresh || waited_for.is_some_and(|n| st.reads.done >= n) {
+                    if fresh
+                        && !refresh.is_zero()
+                        && st.reads.running.is_none()
+                        && st.refreshed.is_some_and(|t| t.elapsed() >= refresh / 2)
+                    {
+                        self.start_read(&mut st);
+                    }
+                    return self.decide(st, agent);
+                }
+                if let Some(s) = agent.filter(|_| !known) {
+                    if !st.unloaded.contains(&s) {
+                        st.unloaded.push(s);
+                    }
+                }
+                // The read under way will do if it began late enough and
+                // knows of this request's session; else the next one.
+                let n = match st.reads.running {
+                    Some(t) if known && recent(t) => st.reads.started,
+                    _ => st.reads.started + 1,
+                };
+                st.reads.wanted = st.reads.wanted.max(n);
+                if st.reads.running.is_none() {
+                    self.start_read(&mut st);
+                }
+                waited_for = Some(n);
+                if st.reads.done >= n {
+                    continue;
+                }
+                // Registered before the lock is let go: a read ending
+                // after this point wakes it.
+                self.read_done.notified()
+            };
+            notified.await;
         }
+    }
+
+    /// The answer from the reading there is.
+    fn decide(
+        self: &Arc<Self>,
+        mut st: MutexGuard<'_, State>,
+        agent: Option<i64>,
+    ) -> Result<Option<Charge>, Refusal> {
         let agent = agent.filter(|s| matches!(st.agents.get(s), Some(Some(_))));
         if self.config.profile.is_none() && agent.is_none() {
             return Ok(None);
-        }
-        if due {
-            self.refresh(&mut st);
         }
         let refusal = self.check(&mut st, agent);
         drop(st);
@@ -212,160 +286,73 @@ impl BudgetBook {
         }))
     }
 
-    /// An agent session's budget, read once per session.
-    fn load_session(&self, session: i64) -> Option<AgentEntry> {
-        let row = match self.ledger.session_budget(session) {
-            Ok(row) => row?,
-            Err(e) => {
-                tracing::warn!("budgets: could not read agent session {session}: {e}");
-                return None;
-            }
-        };
-        let text = row.budget?;
-        match Budget::parse(&text, "the agent session's budget") {
-            Ok(budget) => Some(AgentEntry {
-                id: row.id,
-                started: row.started,
-                budget,
-                text,
-                counter: Counter::default(),
-                noted: false,
-            }),
-            Err(e) => {
-                eprintln!("claude-auth proxy: agent {:?}: {e}; not enforced", row.id);
-                None
+    /// Start the next read, on tokio's blocking pool (a thread of its own
+    /// outside a runtime).
+    fn start_read(self: &Arc<Self>, st: &mut State) {
+        let plan = Self::plan(st);
+        let book = Arc::clone(self);
+        let job = move || book.read_until_satisfied(plan);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(job)),
+            Err(_) => {
+                if let Err(e) = std::thread::Builder::new()
+                    .name("claude-auth-budgets".into())
+                    .spawn(job)
+                {
+                    tracing::warn!("budgets: could not start a thread to read the ledger: {e}");
+                    st.reads.done = st.reads.started;
+                    st.reads.running = None;
+                }
             }
         }
     }
 
-    /// Read the ledger again: each budget's tokens (one snapshot) and the
-    /// login's latest headers. Kept as it was when this process's writer
-    /// was writing meanwhile three times running (the next request tries
-    /// again).
-    fn refresh(&self, st: &mut State) {
-        let now = now_unix();
-        let shares: Vec<WindowRef> = st
-            .agents
-            .values()
-            .flatten()
-            .map(|e| &e.budget)
-            .chain(self.config.profile.iter().map(|p| &p.budget))
-            .filter_map(|b| match b {
-                Budget::Share { window, .. } => Some(*window),
-                Budget::Tokens { .. } => None,
-            })
-            .collect();
-        if !shares.is_empty() {
-            st.limits = latest_snapshot(&self.ledger, &self.config.provider, &self.config.login);
-        }
-        let windows: Vec<(WindowRef, WindowNow)> = {
-            let mut seen: Vec<WindowRef> = Vec::new();
-            for w in shares {
-                if !seen.contains(&w) {
-                    seen.push(w);
-                }
-            }
-            seen.into_iter()
-                .map(|w| (w, current_window(st.limits.as_ref(), w, now)))
-                .collect()
-        };
-        let start_of = |w: WindowRef| {
-            windows
+    /// Number the next read and say what it is to look at.
+    fn plan(st: &mut State) -> reading::Plan {
+        st.reads.started += 1;
+        let began = Instant::now();
+        st.reads.running = Some(began);
+        reading::Plan {
+            began,
+            load: std::mem::take(&mut st.unloaded),
+            known: st
+                .agents
                 .iter()
-                .find(|(x, _)| *x == w)
-                .and_then(|(_, r)| r.as_ref().ok())
-                .map(|(_, start)| *start)
-        };
-        let login = |since: u64| Scope::Login {
-            provider: self.config.provider.as_str().to_owned(),
-            login: self.config.login.to_string(),
-            since,
-        };
-        let mut scopes = Vec::new();
-        let mut sessions = Vec::new();
-        for (session, entry) in &st.agents {
-            let Some(e) = entry else { continue };
-            let since = match &e.budget {
-                Budget::Tokens { per: None, .. } => e.started,
-                Budget::Tokens { per: Some(p), .. } => e.started.max(now.saturating_sub(*p)),
-                Budget::Share { window, .. } => e.started.max(start_of(*window).unwrap_or(0)),
-            };
-            scopes.push(Scope::Agent {
-                id: e.id.clone(),
-                since,
-            });
-            sessions.push(*session);
-        }
-        let profile_scope = match self.config.profile.as_ref().map(|p| &p.budget) {
-            Some(Budget::Tokens { per, .. }) => {
-                scopes.push(login(per.map_or(0, |p| now.saturating_sub(p))));
-                true
-            }
-            _ => false,
-        };
-        let estimate_from = scopes.len();
-        for (_, w) in &windows {
-            if let Ok((_, start)) = w {
-                scopes.push(login(*start));
-            }
-        }
-        for attempt in 0..3 {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let (before, committed) = self.writer.progress();
-            if before % 2 == 1 {
-                continue;
-            }
-            let spent = match st.tallies.spent(&self.ledger, &scopes) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("budgets: could not read the ledger: {e}");
-                    return;
-                }
-            };
-            if self.writer.progress().0 != before {
-                continue;
-            }
-            let mut spent = spent.into_iter();
-            for session in &sessions {
-                if let (Some(Some(e)), Some(s)) = (st.agents.get_mut(session), spent.next()) {
-                    e.counter.ledger = s.tokens;
-                }
-            }
-            if profile_scope {
-                if let Some(s) = spent.next() {
-                    st.login.ledger = s.tokens;
-                }
-            }
-            debug_assert_eq!(spent.len(), scopes.len() - estimate_from);
-            for e in st.agents.values_mut().flatten() {
-                e.counter.pending.retain(|(seq, _)| *seq > committed);
-            }
-            st.login.pending.retain(|(seq, _)| *seq > committed);
-            // This process's requests not yet in the ledger are in the
-            // window too.
-            let unread = Spent {
-                tokens: st.login.pending.iter().map(|(_, t)| t).sum::<u64>() + st.login.dropped,
-                requests: st.login.pending.len() as u64,
-            };
-            st.estimates = windows
-                .into_iter()
-                .map(|(w, r)| {
-                    let estimate = r.and_then(|(window, start)| {
-                        let s = spent.next().unwrap_or_default();
-                        let s = Spent {
-                            tokens: s.tokens + unread.tokens,
-                            requests: s.requests + unread.requests,
-                        };
-                        WindowEstimate::new(window, start, s)
-                    });
-                    (w, estimate)
+                .filter_map(|(s, e)| {
+                    e.as_ref().map(|e| reading::Known {
+                        session: *s,
+                        id: e.id.clone(),
+                        started: e.started,
+                        budget: e.budget.clone(),
+                    })
                 })
-                .collect();
-            st.applied = committed;
-            st.refreshed = Some(Instant::now());
-            return;
+                .collect(),
+        }
+    }
+
+    /// Read, apply, wake the waiting requests; again while a request waits
+    /// for a later read.
+    fn read_until_satisfied(self: Arc<Self>, mut plan: reading::Plan) {
+        loop {
+            // Should the read panic, the requests waiting for it go on.
+            let mut ending = ReadEnding {
+                book: &self,
+                armed: true,
+            };
+            let outcome = self.read(plan);
+            let mut st = self.lock();
+            self.apply(&mut st, outcome);
+            ending.armed = false;
+            st.reads.done = st.reads.started;
+            st.reads.running = None;
+            let again = st.reads.wanted > st.reads.done;
+            let next = again.then(|| Self::plan(&mut st));
+            drop(st);
+            self.read_done.notify_waiters();
+            match next {
+                Some(p) => plan = p,
+                None => return,
+            }
         }
     }
 
@@ -494,6 +481,25 @@ impl BudgetBook {
             change(&mut e.counter, applied);
         }
         change(&mut st.login, applied);
+    }
+}
+
+/// Ends a read that did not end well (a panic), so that the requests
+/// waiting for it go on.
+struct ReadEnding<'a> {
+    book: &'a BudgetBook,
+    armed: bool,
+}
+
+impl Drop for ReadEnding<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut st = self.book.lock();
+            st.reads.done = st.reads.started;
+            st.reads.running = None;
+            drop(st);
+            self.book.read_done.notify_waiters();
+        }
     }
 }
 

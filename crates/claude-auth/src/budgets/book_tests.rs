@@ -83,34 +83,34 @@ impl Stage {
     }
 }
 
-#[test]
-fn an_agent_past_its_tokens_is_refused_and_nothing_counts_twice() {
+#[tokio::test]
+async fn an_agent_past_its_tokens_is_refused_and_nothing_counts_twice() {
     let s = stage();
     let book = s.book(None, Duration::ZERO);
     let a1 = s.session("a1", "100", now_unix() - 5);
     let other = s.session("a2", "1000", now_unix() - 5);
-    let c = book.admit(Some(a1)).unwrap();
+    let c = book.admit(Some(a1)).await.unwrap();
     s.respond(c, 60);
     // Still queued, then written: counted once either way.
-    let c = book.admit(Some(a1)).unwrap();
+    let c = book.admit(Some(a1)).await.unwrap();
     s.sink.writer.flush();
     s.respond(c, 39);
-    let c = book.admit(Some(a1)).unwrap();
+    let c = book.admit(Some(a1)).await.unwrap();
     s.sink.writer.flush();
-    assert!(book.admit(Some(a1)).is_ok(), "99 of 100 spent");
+    assert!(book.admit(Some(a1)).await.is_ok(), "99 of 100 spent");
     s.respond(c, 1);
-    let refusal = book.admit(Some(a1)).unwrap_err();
+    let refusal = book.admit(Some(a1)).await.unwrap_err();
     assert_eq!(refusal.holder, Holder::Agent("a1".into()));
     assert_eq!(refusal.spent, "100 tokens since it started");
     assert_eq!(refusal.limit, Some(100));
     s.sink.writer.flush();
     assert_eq!(
-        book.admit(Some(a1)).unwrap_err().spent,
+        book.admit(Some(a1)).await.unwrap_err().spent,
         "100 tokens since it started"
     );
     // The others go on; a request of no agent has nothing to check.
-    assert!(book.admit(Some(other)).unwrap().is_some());
-    assert!(book.admit(None).unwrap().is_none());
+    assert!(book.admit(Some(other)).await.unwrap().is_some());
+    assert!(book.admit(None).await.unwrap().is_none());
     // Each refusal is an event.
     s.sink.writer.flush();
     let events = Ledger::open(&s.path).unwrap().events(0).unwrap();
@@ -122,16 +122,16 @@ fn an_agent_past_its_tokens_is_refused_and_nothing_counts_twice() {
     assert_eq!(events[0].detail, refusal.message());
 }
 
-#[test]
-fn another_process_rows_count_after_a_refresh_and_older_sessions_do_not() {
+#[tokio::test]
+async fn another_process_rows_count_after_a_refresh_and_older_sessions_do_not() {
     let s = stage();
     let book = s.book(None, Duration::from_secs(3600));
     s.elsewhere(Some("a1"), 500); // an earlier session of the same id
     let a1 = s.session("a1", "100", now_unix() + 1);
-    let _ = book.admit(Some(a1)).unwrap();
+    let _ = book.admit(Some(a1)).await.unwrap();
     // Read at the session's first request; the next read is an hour away.
     let fresh = s.book(None, Duration::ZERO);
-    let _ = fresh.admit(Some(a1)).unwrap();
+    let _ = fresh.admit(Some(a1)).await.unwrap();
     let c = Ledger::open(&s.path).unwrap();
     drop(c);
     // A row of another proxy for this session.
@@ -144,59 +144,59 @@ fn another_process_rows_count_after_a_refresh_and_older_sessions_do_not() {
         ..RequestRecord::default()
     };
     Ledger::open(&s.path).unwrap().record(&row).unwrap();
-    assert!(book.admit(Some(a1)).is_ok(), "not read again yet");
+    assert!(book.admit(Some(a1)).await.is_ok(), "not read again yet");
     assert_eq!(
-        fresh.admit(Some(a1)).unwrap_err().spent,
+        fresh.admit(Some(a1)).await.unwrap_err().spent,
         "100 tokens since it started"
     );
 }
 
-#[test]
-fn tokens_in_flight_count_until_the_response_ends() {
+#[tokio::test]
+async fn tokens_in_flight_count_until_the_response_ends() {
     let s = stage();
     let book = s.book(None, Duration::ZERO);
     let a1 = s.session("a1", "100", now_unix() - 5);
-    let mut c = book.admit(Some(a1)).unwrap().unwrap();
+    let mut c = book.admit(Some(a1)).await.unwrap().unwrap();
     c.progress(80);
-    assert!(book.admit(Some(a1)).is_ok());
+    assert!(book.admit(Some(a1)).await.is_ok());
     c.progress(120);
-    assert!(book.admit(Some(a1)).is_err(), "in flight counts");
+    assert!(book.admit(Some(a1)).await.is_err(), "in flight counts");
     drop(c); // abandoned before its row: nothing left in flight
-    assert!(book.admit(Some(a1)).is_ok());
-    let mut c = book.admit(Some(a1)).unwrap().unwrap();
+    assert!(book.admit(Some(a1)).await.is_ok());
+    let mut c = book.admit(Some(a1)).await.unwrap().unwrap();
     c.progress(70);
     s.respond(Some(c), 100);
     assert_eq!(
-        book.admit(Some(a1)).unwrap_err().spent,
+        book.admit(Some(a1)).await.unwrap_err().spent,
         "100 tokens since it started"
     );
 }
 
-#[test]
-fn a_profile_budget_counts_the_login_over_its_period() {
+#[tokio::test]
+async fn a_profile_budget_counts_the_login_over_its_period() {
     let s = stage();
     let book = s.book(Some("100/5h"), Duration::ZERO);
     s.elsewhere(None, 70);
-    let c = book.admit(None).unwrap();
+    let c = book.admit(None).await.unwrap();
     s.respond(c, 30);
-    let refusal = book.admit(None).unwrap_err();
+    let refusal = book.admit(None).await.unwrap_err();
     assert_eq!(refusal.holder, Holder::Profile("work".into()));
     assert_eq!(refusal.budget, "100/5h");
     assert_eq!(refusal.spent, "100 tokens in the last 5h");
     // An agent's request is refused for its profile too.
     let a1 = s.session("a1", "1000", now_unix() - 5);
     assert_eq!(
-        book.admit(Some(a1)).unwrap_err().holder,
+        book.admit(Some(a1)).await.unwrap_err().holder,
         Holder::Profile("work".into())
     );
 }
 
-#[test]
-fn a_profile_share_reads_the_latest_utilization() {
+#[tokio::test]
+async fn a_profile_share_reads_the_latest_utilization() {
     let s = stage();
     let book = s.book(Some("50%5h"), Duration::ZERO);
     // No window reported yet: not enforced.
-    assert!(book.admit(None).unwrap().is_some());
+    assert!(book.admit(None).await.unwrap().is_some());
     let reset = now_unix() + 3600;
     let headers = |used: &str| {
         crate::usage::test_headers(&[
@@ -206,18 +206,18 @@ fn a_profile_share_reads_the_latest_utilization() {
     };
     s.sink.headers(&headers("0.49"));
     s.sink.writer.flush();
-    assert!(book.admit(None).is_ok());
+    assert!(book.admit(None).await.is_ok());
     s.sink.headers(&headers("0.5"));
     s.sink.writer.flush();
-    let refusal = book.admit(None).unwrap_err();
+    let refusal = book.admit(None).await.unwrap_err();
     assert_eq!(
         refusal.spent,
         "the 5h window is at 50.0 % (it resets in 1 h 00 min)"
     );
 }
 
-#[test]
-fn an_agent_share_is_enforced_once_the_window_can_be_estimated() {
+#[tokio::test]
+async fn an_agent_share_is_enforced_once_the_window_can_be_estimated() {
     let s = stage();
     let book = s.book(None, Duration::ZERO);
     let a1 = s.session("a1", "10%5h", now_unix() - 5);
@@ -227,7 +227,7 @@ fn an_agent_share_is_enforced_once_the_window_can_be_estimated() {
         s.elsewhere(Some("a2"), 1000);
     }
     assert!(
-        book.admit(Some(a1)).is_ok(),
+        book.admit(Some(a1)).await.is_ok(),
         "no window known: not enforced"
     );
     let reset = now_unix() + 3600;
@@ -240,17 +240,17 @@ fn an_agent_share_is_enforced_once_the_window_can_be_estimated() {
     // half of whatever the login spent, (3000 + a1's) / 2, which a1
     // reaches at 3000.
     for spent in [1000, 2000] {
-        let c = book.admit(Some(a1)).unwrap();
+        let c = book.admit(Some(a1)).await.unwrap();
         s.respond(c, 1000);
         assert!(
-            book.admit(Some(a1)).is_ok(),
+            book.admit(Some(a1)).await.is_ok(),
             "{spent} of {}",
             (3000 + spent) / 2
         );
     }
-    let c = book.admit(Some(a1)).unwrap();
+    let c = book.admit(Some(a1)).await.unwrap();
     s.respond(c, 1000);
-    let refusal = book.admit(Some(a1)).unwrap_err();
+    let refusal = book.admit(Some(a1)).await.unwrap_err();
     assert_eq!(refusal.limit, Some(3000));
     assert_eq!(
         refusal.spent,

@@ -313,7 +313,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     // Budgets: before anything is forwarded (or a credential obtained).
     let charge = match &shared.config.budgets {
         None => None,
-        Some(book) => match book.admit(agent.as_ref().map(|a| a.session)) {
+        Some(book) => match book.admit(agent.as_ref().map(|a| a.session)).await {
             Ok(charge) => charge,
             Err(refusal) => return budget_refusal(book.provider(), &refusal),
         },
