@@ -53,7 +53,10 @@ pub(super) struct Counts {
     /// The login's tokens over the profile budget's period.
     pub login: Option<u64>,
     /// Each share budget's window, its start and the login's tokens since.
-    pub windows: Vec<(WindowRef, Result<(crate::usage::Window, u64, Spent), String>)>,
+    pub windows: Vec<(
+        WindowRef,
+        Result<(crate::usage::Window, u64, Spent), String>,
+    )>,
     /// Every entry of this process's writer up to here is in the counts.
     pub committed: u64,
 }
@@ -88,12 +91,16 @@ impl BudgetBook {
                 }
             }
         }
-        let limits = (!shares.is_empty()).then(|| {
-            latest_snapshot(&self.ledger, &self.config.provider, &self.config.login)
-        });
+        let limits = (!shares.is_empty())
+            .then(|| latest_snapshot(&self.ledger, &self.config.provider, &self.config.login));
         let windows: Vec<(WindowRef, WindowNow)> = shares
             .into_iter()
-            .map(|w| (w, current_window(limits.as_ref().and_then(Option::as_ref), w, now)))
+            .map(|w| {
+                (
+                    w,
+                    current_window(limits.as_ref().and_then(Option::as_ref), w, now),
+                )
+            })
             .collect();
         let start_of = |w: WindowRef| {
             windows
@@ -145,7 +152,8 @@ impl BudgetBook {
             let windows = windows
                 .into_iter()
                 .map(|(w, r)| {
-                    let r = r.map(|(window, start)| (window, start, spent.next().unwrap_or_default()));
+                    let r =
+                        r.map(|(window, start)| (window, start, spent.next().unwrap_or_default()));
                     (w, r)
                 })
                 .collect();
