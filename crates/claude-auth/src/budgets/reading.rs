@@ -46,6 +46,10 @@ pub(super) struct Outcome {
     pub counts: Option<Counts>,
 }
 
+/// A share budget's window, its start and the login's tokens since (or
+/// why there is none).
+pub(super) type WindowSpent = Result<(crate::usage::Window, u64, Spent), String>;
+
 /// Each budget's tokens, from one snapshot of the ledger.
 pub(super) struct Counts {
     /// Each session's tokens since its budget's start.
@@ -53,10 +57,7 @@ pub(super) struct Counts {
     /// The login's tokens over the profile budget's period.
     pub login: Option<u64>,
     /// Each share budget's window, its start and the login's tokens since.
-    pub windows: Vec<(
-        WindowRef,
-        Result<(crate::usage::Window, u64, Spent), String>,
-    )>,
+    pub windows: Vec<(WindowRef, WindowSpent)>,
     /// Every entry of this process's writer up to here is in the counts.
     pub committed: u64,
 }
