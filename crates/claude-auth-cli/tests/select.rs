@@ -333,3 +333,63 @@ fn select_json_shape() {
     none.assert_code(4);
     assert!(none.stderr.contains("claude-auth login"), "{}", none.stderr);
 }
+
+#[test]
+fn switch_json_with_only_preferences_prints_what_it_saved_and_the_settings() {
+    let mut sb = Sandbox::new();
+    sb.set("ANTHROPIC_API_KEY", ANT_KEY);
+    let path = sb.own_dir().join("preferences.json");
+    let from = json!(path.display().to_string());
+    let run = sb.run(&[
+        "switch",
+        "--json",
+        "--strategy",
+        "fastest",
+        "--failover",
+        "off",
+    ]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "", "stdout says it");
+    let j = run.json();
+    assert_eq!(
+        j,
+        json!({
+            "saved": {"strategy": "fastest", "failover": false},
+            "preferencesPath": from,
+            "settings": {
+                "strategy": {"value": "fastest", "origin": "preferences", "from": from},
+                "subscriptionThresholdPercent": {"value": 80, "origin": "default"},
+                "failover": {"value": false, "origin": "preferences", "from": from},
+                "fallback": {"value": [], "origin": "default"},
+                "cost": {"value": "any", "origin": "default"},
+            },
+        })
+    );
+    assert_eq!(mode(&path), 0o600);
+    // `default` removes: null, and the setting's origin goes back.
+    let j = sb
+        .run(&["switch", "--json", "--strategy", "default", "--cost", "subscription-only"])
+        .json();
+    assert_eq!(
+        j["saved"],
+        json!({"strategy": null, "cost": "subscription-only"})
+    );
+    assert_eq!(
+        j["settings"]["strategy"],
+        json!({"value": "manual", "origin": "default"})
+    );
+    assert_eq!(
+        j["settings"]["cost"],
+        json!({"value": "subscription-only", "origin": "preferences", "from": from})
+    );
+    // With a provider too: one object, the switch's keys and these.
+    let j = sb
+        .run(&["switch", "anthropic", "--json", "--failover", "default"])
+        .json();
+    assert_eq!(j["active"]["provider"], "anthropic");
+    assert_eq!(j["saved"], json!({"failover": null}));
+    assert_eq!(
+        j["settings"]["failover"],
+        json!({"value": false, "origin": "default"})
+    );
+}

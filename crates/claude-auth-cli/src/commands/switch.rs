@@ -8,7 +8,7 @@
 use claude_auth::profiles::Activated;
 use claude_auth::providers::{AvailableProvider, Login, ProfileActivation, Switched};
 use claude_auth::{Env, Provider, Providers};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::commands::provider::ProviderArg;
 use crate::commands::status::kind_label;
@@ -49,8 +49,10 @@ fn pref_value<T: std::str::FromStr<Err = String>>(
         .map_err(|m| Failure::usage(format!("{flag}: {m}")))
 }
 
-/// Save the preferences named on the command line, one line each on stderr.
-fn save_prefs(prefs: &PrefArgs) -> Result<(), Failure> {
+/// Save the preferences named on the command line, one line each on stderr
+/// (not with `--json`: stdout says it, [`prefs_json`]); returns what was
+/// saved, `null` for a preference removed.
+fn save_prefs(prefs: &PrefArgs, json: bool) -> Result<serde_json::Map<String, Value>, Failure> {
     use claude_auth::select::preferences as p;
     let env = Env::from_process();
     // Every value is checked before anything is written.
@@ -78,9 +80,16 @@ fn save_prefs(prefs: &PrefArgs) -> Result<(), Failure> {
         .transpose()?;
     let path = p::path(&env);
     let shown = |v: Option<String>| v.unwrap_or_else(|| "default (removed)".into());
+    let said = |line: String| {
+        if !json {
+            success(&line);
+        }
+    };
+    let mut saved = serde_json::Map::new();
     if let Some(s) = strategy {
         p::set_strategy(&env, s)?;
-        success(&format!(
+        saved.insert("strategy".into(), json!(s.map(|s| s.to_string())));
+        said(format!(
             "Strategy: {} (saved in {})",
             shown(s.map(|s| s.to_string())),
             path.display()
@@ -88,8 +97,9 @@ fn save_prefs(prefs: &PrefArgs) -> Result<(), Failure> {
     }
     if let Some(f) = failover {
         p::set_failover(&env, f)?;
+        saved.insert("failover".into(), json!(f));
         let on = f.map(|f| if f { "on".to_owned() } else { "off".to_owned() });
-        success(&format!(
+        said(format!(
             "Failover: {} (saved in {})",
             shown(on),
             path.display()
@@ -101,13 +111,30 @@ fn save_prefs(prefs: &PrefArgs) -> Result<(), Failure> {
     }
     if let Some(c) = cost {
         p::set_cost(&env, c)?;
-        success(&format!(
+        saved.insert("cost".into(), json!(c.map(|c| c.to_string())));
+        said(format!(
             "Cost preference: {} (saved in {})",
             shown(c.map(|c| c.to_string())),
             path.display()
         ));
     }
-    Ok(())
+    Ok(saved)
+}
+
+/// `switch --json`'s account of saved preferences: what this command
+/// saved (`null`: removed), the file, and every selection setting now in
+/// effect with its origin (as `select --json` shows them).
+fn prefs_json(saved: serde_json::Map<String, Value>) -> Result<Value, Failure> {
+    use claude_auth::select::preferences as p;
+    let env = Env::from_process();
+    let settings = claude_auth::Settings::load(&env)?;
+    let effective = p::effective(&env, &settings, None, None, None)
+        .map_err(|e| Failure::error(e.to_string()))?;
+    Ok(json!({
+        "saved": saved,
+        "preferencesPath": p::path(&env),
+        "settings": effective,
+    }))
 }
 
 fn providers() -> Result<Providers, Failure> {
@@ -130,11 +157,16 @@ fn log_in(provider: &Provider) -> &'static str {
 /// Run `switch`.
 pub fn run(global: &GlobalArgs, provider: Option<ProviderArg>, prefs: &PrefArgs) -> CommandResult {
     let providers = providers()?;
+    let mut saved = None;
     if prefs.any() {
-        save_prefs(prefs)?;
+        let what = save_prefs(prefs, global.json)?;
         if provider.is_none() && global.profile.is_none() {
+            if global.json {
+                print_json(&prefs_json(what)?)?;
+            }
             return Ok(0);
         }
+        saved = Some(what);
     }
     let Some(provider) = provider.map(Provider::from) else {
         if global.profile.is_some() {
@@ -145,13 +177,19 @@ pub fn run(global: &GlobalArgs, provider: Option<ProviderArg>, prefs: &PrefArgs)
     };
     let switched = providers.switch(provider.clone(), global.profile.as_deref())?;
     if global.json {
-        print_json(&json!({
+        let mut out = json!({
             "active": switched.active,
             "record": switched.record.to_json(),
             "recordPath": switched.path,
             "replacedUnreadable": switched.replaced_unreadable,
             "usable": switched.usable,
-        }))?;
+        });
+        if let (Some(saved), Some(out)) = (saved, out.as_object_mut()) {
+            if let Value::Object(prefs) = prefs_json(saved)? {
+                out.extend(prefs);
+            }
+        }
+        print_json(&out)?;
         return Ok(0);
     }
     report(&provider, &switched);
