@@ -368,7 +368,14 @@ fn switch_json_with_only_preferences_prints_what_it_saved_and_the_settings() {
     assert_eq!(mode(&path), 0o600);
     // `default` removes: null, and the setting's origin goes back.
     let j = sb
-        .run(&["switch", "--json", "--strategy", "default", "--cost", "subscription-only"])
+        .run(&[
+            "switch",
+            "--json",
+            "--strategy",
+            "default",
+            "--cost",
+            "subscription-only",
+        ])
         .json();
     assert_eq!(
         j["saved"],
