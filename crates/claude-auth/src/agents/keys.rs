@@ -125,6 +125,16 @@ impl AgentKeys {
             if snap.loaded.is_some_and(|l| l >= arrived) {
                 return snap.find(&hash);
             }
+            // A load that ended while this request waited: a key found in it
+            // is as good as on the quick path above (only a key not found
+            // waits for a load begun after it came in).
+            if let Some(loaded) = snap.loaded {
+                if loaded.elapsed() < RECHECK {
+                    if let Some(agent) = snap.find(&hash) {
+                        return Some(agent);
+                    }
+                }
+            }
             snap.loaded
         };
         if let Some(last) = last {

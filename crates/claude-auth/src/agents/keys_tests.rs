@@ -93,3 +93,30 @@ async fn a_flood_of_unknown_keys_costs_one_load_per_gap() {
         keys.loads()
     );
 }
+
+#[tokio::test]
+async fn requests_that_wait_on_a_recheck_take_its_answer_without_a_second_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path());
+    let keys = AgentKeys::new(open(dir.path()));
+    let key = generate_agent_key().unwrap();
+    start(&writer, "alpha", key.expose());
+    assert!(keys.lookup(key.expose()).await.is_some());
+    assert_eq!(keys.loads(), 1);
+    // The copy is due for its recheck: the first request reloads it, and
+    // the others, come in meanwhile, take what it loaded (they waited a
+    // whole MIN_RELOAD_GAP for a load of their own before).
+    tokio::time::sleep(RECHECK).await;
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (keys, key) = (keys.clone(), key.expose().to_owned());
+            tokio::spawn(async move { keys.lookup(&key).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(&*t.await.unwrap().unwrap().agent.id, "alpha");
+    }
+    assert_eq!(keys.loads(), 2, "one recheck");
+    assert!(started.elapsed() < MIN_RELOAD_GAP, "{:?}", started.elapsed());
+}
