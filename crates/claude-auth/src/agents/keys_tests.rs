@@ -118,5 +118,9 @@ async fn requests_that_wait_on_a_recheck_take_its_answer_without_a_second_load()
         assert_eq!(&*t.await.unwrap().unwrap().agent.id, "alpha");
     }
     assert_eq!(keys.loads(), 2, "one recheck");
-    assert!(started.elapsed() < MIN_RELOAD_GAP, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < MIN_RELOAD_GAP,
+        "{:?}",
+        started.elapsed()
+    );
 }
