@@ -11,6 +11,10 @@
 //!   [`Rejection::until`]); the request is sent again to the next entry when
 //!   its body could be kept (buffered), otherwise the client gets the
 //!   rejection and the next requests go to the next entry;
+//! - within one request an entry that rejected it is never asked again,
+//!   however short its hold ([`Tried`]): the request goes on to the entries
+//!   it has not tried, and when none is free the last rejection reaches the
+//!   client;
 //! - once the hold ends, requests go back to the earlier entry (announced
 //!   as a switch too, since the billing changes back);
 //! - when every entry is held, requests go to the current one, and its
@@ -84,6 +88,36 @@ impl fmt::Display for Switch {
     }
 }
 
+/// One request's way through a [`Rotation`]: the entries that rejected it,
+/// each with why. An entry in it is not asked again for that request, even
+/// once its hold has ended (a reset already past holds for one second only,
+/// less than a slow answer can take).
+#[derive(Debug, Default)]
+pub struct Tried(Vec<Option<RejectReason>>);
+
+impl Tried {
+    /// Why entry `index` rejected this request, if it did.
+    fn reason(&self, index: usize) -> Option<&RejectReason> {
+        self.0.get(index).and_then(Option::as_ref)
+    }
+
+    fn has(&self, index: usize) -> bool {
+        self.reason(index).is_some()
+    }
+
+    fn record(&mut self, index: usize, reason: RejectReason) {
+        if self.0.len() <= index {
+            self.0.resize(index + 1, None);
+        }
+        self.0[index] = Some(reason);
+    }
+
+    /// Whether no entry has rejected this request yet.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
 struct State {
     /// Per entry: held until (Unix seconds), and why.
     held: Vec<Option<(u64, RejectReason)>>,
@@ -127,9 +161,13 @@ impl Rotation {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The entry to use at `now`, and, when it is not the one the last
-    /// request used, the switch to announce with the entry it leaves.
-    pub fn pick(&self, now: u64) -> (usize, Option<(usize, Switch)>) {
+    /// The entry to use at `now` for a request that `tried` has been
+    /// through, and, when it is not the one the last request used, the
+    /// switch to announce with the entry it leaves. The first entry neither
+    /// held nor tried; with none, a new request goes to the current entry,
+    /// and one already rejected to the first entry it has not tried (only
+    /// when another request held the rest meanwhile).
+    pub fn pick(&self, now: u64, tried: &Tried) -> (usize, Option<(usize, Switch)>) {
         let mut st = self.lock();
         for h in st.held.iter_mut() {
             if h.as_ref().is_some_and(|(until, _)| *until <= now) {
@@ -137,15 +175,22 @@ impl Rotation {
             }
         }
         let current = st.current;
-        let Some(chosen) = st.held.iter().position(Option::is_none) else {
-            return (current, None);
+        let n = st.held.len();
+        let free = (0..n).find(|&i| st.held[i].is_none() && !tried.has(i));
+        let chosen = match free {
+            Some(i) => i,
+            None if tried.is_empty() => return (current, None),
+            None => match (0..n).find(|&i| !tried.has(i)) {
+                Some(i) => i,
+                None => return (current, None),
+            },
         };
         if chosen == current {
             return (current, None);
         }
-        let reason = match &st.held[current] {
-            Some((_, why)) => SwitchReason::Rejected(why.clone()),
-            None => SwitchReason::WindowReset,
+        let reason = match (&st.held[current], tried.reason(current)) {
+            (Some((_, why)), _) | (None, Some(why)) => SwitchReason::Rejected(why.clone()),
+            (None, None) => SwitchReason::WindowReset,
         };
         st.current = chosen;
         let switch = Switch {
@@ -157,9 +202,11 @@ impl Rotation {
     }
 
     /// Entry `index` rejected a request at `now`: hold it until its window
-    /// resets. Returns whether another entry is free now (so the request may
-    /// be sent again).
-    pub fn reject(&self, index: usize, rejection: &Rejection, now: u64) -> bool {
+    /// resets, and note it in the request's `tried`. Returns whether an
+    /// entry the request has not tried is free now (so it may be sent
+    /// again).
+    pub fn reject(&self, index: usize, rejection: &Rejection, now: u64, tried: &mut Tried) -> bool {
+        tried.record(index, rejection.reason.clone());
         let mut st = self.lock();
         if let Some(h) = st.held.get_mut(index) {
             *h = Some((rejection.until(now), rejection.reason.clone()));
@@ -167,7 +214,7 @@ impl Rotation {
         st.held
             .iter()
             .enumerate()
-            .any(|(i, h)| i != index && h.as_ref().is_none_or(|(until, _)| *until <= now))
+            .any(|(i, h)| !tried.has(i) && h.as_ref().is_none_or(|(until, _)| *until <= now))
     }
 }
 
@@ -271,9 +318,10 @@ mod tests {
             "anthropic-subscription".into(),
             "anthropic-api-key".into(),
         ]);
-        assert_eq!(r.pick(10), (0, None));
-        assert!(r.reject(0, &rejected(100), 10));
-        let (i, switch) = r.pick(11);
+        let mut tried = Tried::default();
+        assert_eq!(r.pick(10, &tried), (0, None));
+        assert!(r.reject(0, &rejected(100), 10, &mut tried));
+        let (i, switch) = r.pick(11, &tried);
         assert_eq!(i, 1);
         let (left, switch) = switch.unwrap();
         assert_eq!(left, 0);
@@ -284,13 +332,41 @@ mod tests {
              pay-as-you-go API billing, not the subscription's usage windows"
         );
         // Stays there, silently, until the reset.
-        assert_eq!(r.pick(99), (1, None));
-        let (i, back) = r.pick(100);
+        let fresh = Tried::default();
+        assert_eq!(r.pick(99, &fresh), (1, None));
+        let (i, back) = r.pick(100, &fresh);
         assert_eq!(i, 0);
         assert_eq!(back.unwrap().1.reason, SwitchReason::WindowReset);
         // Everything held: the current one, no switch, no free entry.
-        assert!(r.reject(0, &rejected(500), 101));
-        assert!(!r.reject(1, &rejected(500), 101));
-        assert_eq!(r.pick(102).0, 0);
+        let mut tried = Tried::default();
+        assert!(r.reject(0, &rejected(500), 101, &mut tried));
+        assert!(!r.reject(1, &rejected(500), 101, &mut tried));
+        assert_eq!(r.pick(102, &Tried::default()).0, 0);
+    }
+
+    #[test]
+    fn a_request_never_goes_back_to_an_entry_that_rejected_it_even_once_its_hold_is_over() {
+        let r = Rotation::new(vec![
+            "anthropic-subscription".into(),
+            "anthropic-api-key".into(),
+            "anthropic-api-key".into(),
+        ]);
+        let mut tried = Tried::default();
+        assert_eq!(r.pick(10, &tried), (0, None));
+        // Its window reset already: held for one second, over by 12.
+        assert!(r.reject(0, &rejected(5), 10, &mut tried));
+        let (i, switch) = r.pick(12, &tried);
+        assert_eq!(i, 1);
+        // The switch says why, though the hold is over.
+        assert_eq!(
+            switch.unwrap().1.reason,
+            SwitchReason::Rejected(RejectReason::UnifiedRejected)
+        );
+        assert!(r.reject(1, &rejected(5), 12, &mut tried));
+        assert_eq!(r.pick(14, &tried).0, 2);
+        // The last one rejects too: nothing left for this request.
+        assert!(!r.reject(2, &rejected(5), 14, &mut tried));
+        // A new request starts again from the first free entry.
+        assert_eq!(r.pick(16, &Tried::default()).0, 0);
     }
 }

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::credential::now_unix;
-use crate::doors::failover::{FallbackChain, Rotation, Switch};
+use crate::doors::failover::{FallbackChain, Rotation, Switch, Tried};
 use crate::doors::rejection::Rejection;
 use crate::engine::manager::AuthManager;
 use crate::usage::events::EVENT_FAILOVER;
@@ -73,9 +73,10 @@ impl ClientFailover {
         })
     }
 
-    /// The entry to use now; a switch is announced.
-    pub(super) fn pick(&self) -> usize {
-        let (index, switch) = self.rotation.pick(now_unix());
+    /// The entry to use now for a request `tried` has been through; a
+    /// switch is announced.
+    pub(super) fn pick(&self, tried: &Tried) -> usize {
+        let (index, switch) = self.rotation.pick(now_unix(), tried);
         if let Some((from, switch)) = switch {
             tracing::warn!("{switch}");
             if let Some(notify) = &self.notify {
@@ -97,10 +98,11 @@ impl ClientFailover {
         self.sinks.get(index).and_then(Option::as_ref)
     }
 
-    /// Entry `index` rejected a request: held until its window resets.
-    /// Whether another entry is free to send it to.
-    pub(super) fn reject(&self, index: usize, rejection: &Rejection) -> bool {
-        let more = self.rotation.reject(index, rejection, now_unix());
+    /// Entry `index` rejected a request (noted in its `tried`): held until
+    /// its window resets. Whether an entry the request has not tried is free
+    /// to send it to.
+    pub(super) fn reject(&self, index: usize, rejection: &Rejection, tried: &mut Tried) -> bool {
+        let more = self.rotation.reject(index, rejection, now_unix(), tried);
         if !more {
             tracing::warn!(
                 "failover: {} rejected a request ({}) and no other entry is free; returning the rejection",
@@ -118,6 +120,7 @@ impl super::Client {
     /// one is asked.
     pub(super) async fn obtain_entry(
         &self,
+        tried: &mut Tried,
     ) -> Result<(Option<usize>, Arc<crate::credential::Credential>), super::ClientError> {
         let Some(failover) = &self.inner.failover else {
             let obtained = self.inner.manager.obtain().await?;
@@ -128,7 +131,7 @@ impl super::Client {
         };
         let mut tries = 0;
         loop {
-            let index = failover.pick();
+            let index = failover.pick(tried);
             match failover.manager(index).obtain().await {
                 Ok(obtained) => {
                     if let Some(warning) = &obtained.warning {
@@ -139,7 +142,7 @@ impl super::Client {
                 Err(e)
                     if e.login_required()
                         && tries < failover.managers.len()
-                        && failover.reject(index, &Rejection::login_required()) =>
+                        && failover.reject(index, &Rejection::login_required(), tried) =>
                 {
                     tries += 1;
                 }
@@ -166,9 +169,9 @@ impl super::Client {
 
     /// `entry`'s login is gone for good (after the refresh attempt): held
     /// like a rejection; whether another entry is free.
-    pub(super) fn login_gone(&self, entry: Option<usize>) -> bool {
+    pub(super) fn login_gone(&self, entry: Option<usize>, tried: &mut Tried) -> bool {
         match (entry, &self.inner.failover) {
-            (Some(i), Some(f)) => f.reject(i, &Rejection::login_required()),
+            (Some(i), Some(f)) => f.reject(i, &Rejection::login_required(), tried),
             _ => false,
         }
     }
@@ -181,10 +184,11 @@ impl super::Client {
         credential: &crate::credential::Credential,
         status: u16,
         headers: &reqwest::header::HeaderMap,
+        tried: &mut Tried,
     ) -> Option<bool> {
         let (index, failover) = (entry?, self.inner.failover.as_ref()?);
         let rejection =
             Rejection::from_response(credential.provider(), status, headers, now_unix())?;
-        Some(failover.reject(index, &rejection))
+        Some(failover.reject(index, &rejection, tried))
     }
 }

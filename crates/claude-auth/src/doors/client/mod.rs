@@ -468,7 +468,9 @@ impl Client {
     ) -> Result<(reqwest::Response, ResponseMeta, String, Option<UsageSink>), ClientError> {
         let inner = &*self.inner;
         let url = format!("{}{}", inner.base_url, call.path);
-        let (mut entry, mut credential) = self.obtain_entry().await?;
+        // With failover: the entries that rejected this request.
+        let mut tried = crate::doors::failover::Tried::default();
+        let (mut entry, mut credential) = self.obtain_entry(&mut tried).await?;
         let mut refreshed_after_401 = false;
         let mut retries = 0u32;
         let mut attempts = 0u32;
@@ -544,8 +546,8 @@ impl Client {
                     // A refreshable login that cannot be refreshed: the
                     // manager's error says what to do (log in again).
                     // With failover, a login gone for good is a rejection.
-                    Err(e) if e.login_required() && self.login_gone(entry) => {
-                        (entry, credential) = self.obtain_entry().await?;
+                    Err(e) if e.login_required() && self.login_gone(entry, &mut tried) => {
+                        (entry, credential) = self.obtain_entry(&mut tried).await?;
                         refreshed_after_401 = false;
                         continue;
                     }
@@ -556,11 +558,11 @@ impl Client {
                 }
                 return Err(ClientError::Api(Box::new(error)));
             }
-            match self.fails_over(entry, &credential, status, &headers) {
+            match self.fails_over(entry, &credential, status, &headers, &mut tried) {
                 // Rejected: the next entry, announced; nothing free: the
                 // rejection as it is (retrying a full window is pointless).
                 Some(true) => {
-                    (entry, credential) = self.obtain_entry().await?;
+                    (entry, credential) = self.obtain_entry(&mut tried).await?;
                     refreshed_after_401 = false;
                     continue;
                 }

@@ -30,7 +30,7 @@ use super::shape::{served, vendor_error, Refused};
 use super::ProxyBody;
 use crate::agents::AgentRef;
 use crate::credential::now_unix;
-use crate::doors::failover::{Rotation, Switch};
+use crate::doors::failover::{Rotation, Switch, Tried};
 use crate::doors::rejection::Rejection;
 use crate::engine::manager::{AuthError, AuthManager};
 use crate::usage::events::EVENT_FAILOVER;
@@ -146,16 +146,18 @@ pub(super) async fn forward(
             Ok(BodyPlan::Stream(s)) => (None, Some(s)),
             Err(resp) => return resp,
         };
-    // Each entry at most once per request.
+    // Each entry at most once per request: one that rejected it is not
+    // asked again, however short its hold.
+    let mut tried = Tried::default();
     for _ in 0..chain.classes().len() {
         let now = now_unix();
-        let (index, switch) = chain.rotation.pick(now);
+        let (index, switch) = chain.rotation.pick(now, &tried);
         if let Some((from, switch)) = &switch {
             chain.announce(shared, switch, (*from, index), agent);
         }
         let (manager, usage) = chain.entry(shared, index);
-        let again = |rejection: &Rejection, body_left: bool| {
-            let more = chain.rotation.reject(index, rejection, now);
+        let mut again = |rejection: &Rejection, body_left: bool| {
+            let more = chain.rotation.reject(index, rejection, now, &mut tried);
             if !more {
                 chain.exhausted(index, rejection);
             }
@@ -262,7 +264,9 @@ pub(super) async fn forward(
         }
         return relay_with(shared, usage, resp, (started, agent, charge));
     }
-    // In the shape of the API this proxy serves, as its clients' SDKs parse it.
+    // Not reached: each try is of an entry the request has not tried, and the
+    // last one's rejection goes to the client. Kept as a safe answer, in the
+    // shape of the API this proxy serves.
     vendor_error(
         served(shared),
         Refused::Exhausted,
