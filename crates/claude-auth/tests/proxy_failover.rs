@@ -134,7 +134,11 @@ async fn upstream(first: Answer, second: Answer) -> (SocketAddr, Arc<Mutex<Vec<&
 
 /// A proxy of `provider` whose chain is two keys of it, before
 /// `upstream`; one request with `path`: (status, content-type, body).
-async fn one_request(provider: Provider, upstream: SocketAddr, path: &str) -> (u16, String, String) {
+async fn one_request(
+    provider: Provider,
+    upstream: SocketAddr,
+    path: &str,
+) -> (u16, String, String) {
     let home = tempfile::tempdir().unwrap();
     let first = manager(provider.clone(), FIRST, home.path());
     let second = manager(provider.clone(), SECOND, home.path());
