@@ -412,3 +412,88 @@ async fn a_small_body_of_known_length_goes_upstream_in_one_write_with_its_head()
     }
     assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
 }
+
+/// Shutting down: an idle kept-alive connection is closed at once, a
+/// request in flight is answered whole, shutdown returns once it has, and
+/// nothing is accepted any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_the_request_in_flight_and_closes_idle_connections() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let up = Upstream {
+        addr: listener.local_addr().unwrap(),
+        seen: Arc::new(Mutex::new(Seen::new())),
+    };
+    let (got_slow, slow_arrived) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut got_slow = Some(got_slow);
+        let mut released = Some(released);
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let got_slow = got_slow.take();
+            let released = released.take();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let (mut got_slow, mut released) = (got_slow, released);
+                while let Some((line, _)) = read_request(&mut conn, &mut buf).await {
+                    if line.contains("/slow") {
+                        let _ = got_slow.take().unwrap().send(());
+                        released.take().unwrap().await.unwrap();
+                    }
+                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let handle = proxy(&up).await;
+    let addr = handle.addr;
+    let ask = |path: &str| format!("GET {path} HTTP/1.1\r\nhost: proxy\r\n\r\n");
+    let read_answer = |mut conn: TcpStream| async move {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with(b"\r\n\r\nok") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "cut short: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        (conn, String::from_utf8(got).unwrap())
+    };
+    // B: one request, then idle on its kept-alive connection.
+    let mut b = TcpStream::connect(addr).await.unwrap();
+    b.write_all(ask("/v1/fast").as_bytes()).await.unwrap();
+    let (mut b, answer) = read_answer(b).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    // A: a request the upstream holds.
+    let mut a = TcpStream::connect(addr).await.unwrap();
+    a.write_all(ask("/v1/slow").as_bytes()).await.unwrap();
+    slow_arrived.await.unwrap();
+
+    let stopping = tokio::spawn(handle.shutdown(Duration::from_secs(60)));
+    // B is closed (a bound, not a timing: it fails only if B stays open).
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(20), b.read(&mut buf))
+        .await
+        .expect("the idle connection is closed at shutdown")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "{}", String::from_utf8_lossy(&buf[..n]));
+    // A is still being served, so shutdown is still waiting.
+    assert!(!stopping.is_finished());
+    release.send(()).unwrap();
+    let (mut a, answer) = read_answer(a).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_eq!(
+        a.read(&mut buf).await.unwrap_or(0),
+        0,
+        "A is closed after its answer"
+    );
+    tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("shutdown returns once the request in flight is done")
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "nothing is accepted after shutdown"
+    );
+}

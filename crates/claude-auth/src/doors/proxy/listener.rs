@@ -75,7 +75,7 @@ pub(super) async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(config.http2_keep_alive)
         .keep_alive_timeout(config.http2_keep_alive);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let drain = Arc::new(Drain::default());
     loop {
         // A free slot first: with none, connections wait in the backlog.
         let permit = tokio::select! {
@@ -120,14 +120,48 @@ pub(super) async fn serve(
         let conn = builder
             .serve_connection(TokioIo::new(io), service)
             .into_owned();
-        let conn = graceful.watch(conn);
+        let drain = Arc::clone(&drain);
         tokio::spawn(async move {
-            let _ = conn.await;
+            let mut conn = std::pin::pin!(conn);
+            let mut signal = std::pin::pin!(drain.notify.notified());
+            let (mut registered, mut draining) = (false, false);
+            let _ = std::future::poll_fn(|cx| {
+                if !draining {
+                    // The signal is polled once, to register this task's
+                    // waker (the same for every later poll); then the flag
+                    // is read, which is set before the waiters are woken.
+                    if !registered {
+                        registered = true;
+                        draining = signal.as_mut().poll(cx).is_ready();
+                    }
+                    draining |= drain.draining.load(Ordering::Acquire);
+                    if draining {
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+                conn.as_mut().poll(cx)
+            })
+            .await;
             drop(permit);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Every connection finishes what it is doing and closes; each holds a
+    // slot until it has.
+    drain.draining.store(true, Ordering::Release);
+    drain.notify.notify_waiters();
+    let all = u32::try_from(config.max_connections.max(1)).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+}
+
+/// Tells the open connections to finish gracefully. Unlike hyper_util's
+/// `GracefulShutdown`, whose watch channel each connection polls every
+/// time it is polled (a lock each time, several per request), a connection
+/// registers for the signal once and then reads a flag.
+#[derive(Default)]
+struct Drain {
+    draining: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
 }
 
 /// Accept errors that concern only the connection being accepted.
