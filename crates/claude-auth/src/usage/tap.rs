@@ -252,6 +252,23 @@ impl UsageTap {
     }
 }
 
+/// The counts of a whole JSON body read by serde alone, as before the
+/// scanner (exposed for fuzzing: on valid JSON, [`UsageTap::finish`] must
+/// find the same).
+#[doc(hidden)]
+pub fn json_usage_by_serde(body: &[u8]) -> Option<TokenUsage> {
+    if !contains(body, &USAGE_KEY) {
+        return None;
+    }
+    let carrier = serde_json::from_slice::<Carrier<'_>>(body).ok()?;
+    let mut tap = UsageTap::for_content_type(Some("application/json"));
+    tap.take(Part {
+        model: carrier.model,
+        usage: carrier.usage,
+    });
+    tap.seen.then_some(tap.usage)
+}
+
 /// A JSON body's top-level `model` and `usage`: only those two values go
 /// through serde, unless the body is not a plain object ([`toplevel`]).
 pub(super) fn json_part(body: &[u8]) -> Option<Part<'_>> {
