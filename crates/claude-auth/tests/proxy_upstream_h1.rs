@@ -497,3 +497,66 @@ async fn shutdown_finishes_the_request_in_flight_and_closes_idle_connections() {
         "nothing is accepted after shutdown"
     );
 }
+
+/// A kept-alive connection the upstream closes as a request goes out on
+/// it, before any answer: an idempotent request is sent again on a new
+/// connection (as nginx does), a POST is not (the upstream may have acted
+/// on it) and gets a 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_request_meeting_a_connection_closed_under_it_goes_out_again() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let up = Upstream {
+        addr: listener.local_addr().unwrap(),
+        seen: Arc::new(Mutex::new(Seen::new())),
+    };
+    let record = Arc::clone(&up.seen);
+    // Each connection answers its first request and closes on reading its
+    // second, without answering.
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let record = Arc::clone(&record);
+            let number = n;
+            n += 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut answered = false;
+                while let Some((line, body)) = read_request(&mut conn, &mut buf).await {
+                    record.lock().unwrap().push((number, line, body));
+                    if answered {
+                        return;
+                    }
+                    answered = true;
+                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let handle = proxy(&up).await;
+    let client = client();
+    let url = format!("{}/v1/models", handle.url());
+    for _ in 0..2 {
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.text().await.unwrap(), "ok");
+    }
+    let resp = client.post(&url).body("{}").send().await.unwrap();
+    assert_eq!(resp.status(), 502);
+    let resp = client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let seen: Vec<(usize, String)> = up
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(c, line, _)| (*c, line.split(' ').next().unwrap().to_owned()))
+        .collect();
+    let expected = [(0, "GET"), (0, "GET"), (1, "GET"), (1, "POST"), (2, "GET")];
+    assert_eq!(
+        seen,
+        expected.map(|(c, m)| (c, m.to_owned())),
+        "the GET went out again on a new connection, the POST did not"
+    );
+}

@@ -114,7 +114,8 @@ pub(super) struct Link {
 /// Why an exchange failed.
 pub(super) struct Failed {
     /// The request may go out again on another connection: this one was
-    /// found closed before the request reached the upstream whole.
+    /// found closed before the request reached the upstream whole, or
+    /// before any answer to a request that is harmless to repeat.
     pub(super) retry: bool,
 }
 
@@ -317,6 +318,17 @@ impl Link {
                 }
             }
             match self.poll_fill(cx) {
+                // Closed or reset before any byte of an answer: a kept-alive
+                // connection the upstream closed as the request went out.
+                // Sent again (on another connection) when that is harmless:
+                // an idempotent method, as nginx does (RFC 9110 9.2.2).
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_))
+                    if self.rbuf.is_empty() && s.interim == 0 =>
+                {
+                    return Poll::Ready(Err(Failed {
+                        retry: body.replayable() && (method.is_idempotent() || !s.wrote_any),
+                    }))
+                }
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(Err(answered)),
                 Poll::Ready(Ok(_)) => {}
                 Poll::Pending => return Poll::Pending,
