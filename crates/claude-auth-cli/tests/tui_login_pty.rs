@@ -130,9 +130,8 @@ fn picker_login_to_claude_through_the_browser_then_switch_to_openai_and_quit() {
         line.contains(&format!("✓ Logged in as {EMAIL}, profile default")),
         "{done}"
     );
-    // (At 80×24 the wrapped "stored in <path>" pushes the panel's "Enter
-    // returns to the dashboard" hint out of view: noted for the tui helper
-    // in AGENTS.md, not asserted here.)
+    // At 80×24 the wrapped "stored in <path>" leaves the hint in view.
+    assert!(done.contains(" Enter returns to the dashboard"), "{done}");
 
     // The files: the official profile, with the rig's client and tokens.
     let config = read_json(&sb.config_path("default"));

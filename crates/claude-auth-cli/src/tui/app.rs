@@ -118,6 +118,9 @@ pub struct App {
     pub rows_area: Cell<Rect>,
     /// The first visible row.
     pub offset: Cell<usize>,
+    /// Where the last frame drew a login's browser URL, to be written
+    /// again as one run ([`crate::tui::screens::login::UrlRun`]).
+    pub url_run: std::cell::RefCell<Option<crate::tui::screens::login::UrlRun>>,
     /// The latest usage the background refresh sent.
     pub fresh_usage: Option<Vec<UsageItem>>,
     /// Leave when back on the dashboard (`claude-auth login` opened the
@@ -139,6 +142,7 @@ impl App {
             color,
             rows_area: Cell::new(Rect::default()),
             offset: Cell::new(0),
+            url_run: std::cell::RefCell::new(None),
             picker_only: false,
             fresh_usage: None,
         }

@@ -126,6 +126,9 @@ fn event_loop(
                 .terminal
                 .draw(|f| screens::draw(f, &app))
                 .map_err(io)?;
+            if let Some(run) = app.url_run.take() {
+                terminal::rewrite_url(&mut guard.terminal, &run).map_err(io)?;
+            }
             dirty = false;
             if first {
                 first = false;

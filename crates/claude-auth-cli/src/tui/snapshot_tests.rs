@@ -204,6 +204,22 @@ fn login_screens() {
         ))],
     );
     check("login_failed_80x24", &render(&app, 80, 24));
+
+    // A long path wraps (at word boundaries, into more rows than its
+    // characters fill): the keys stay in view below it.
+    let app = login(
+        LoginMethod::ClaudeBrowser("claude".into()),
+        vec![LoginUpdate::Finished(Ok(
+            "Logged in as alice@example.com, profile work (stored in /home/alice-with-a-long-name/.config/claude-auth/profiles/work-profile-for-the-team/credentials.json); note: the keyring is unavailable: stored in a file (0600) instead".into(),
+        ))],
+    );
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains(" Enter returns to the dashboard"),
+        "the hint is in view:\n{screen}"
+    );
+    assert!(screen.contains("instead\n"), "the whole message:\n{screen}");
+    check("login_done_80x24", &screen);
 }
 
 #[test]

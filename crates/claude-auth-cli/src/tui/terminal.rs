@@ -140,3 +140,28 @@ fn watchdog() {
             }
         });
 }
+
+/// Write a URL the frame just drew on rows of its own (`run`) again, as one
+/// run of text from its first row's column 0 with the terminal's own line
+/// wrapping: the cells are the same, but the terminal now knows the rows
+/// are one wrapped line, and a mouse selection copies the URL without line
+/// breaks (xterm, VTE, kitty, iTerm2, WezTerm, Alacritty and tmux do).
+/// No OSC 8 hyperlink around it: no terminal capability says whether one is
+/// understood, and a terminal that does not (the Linux console) prints the
+/// sequence's text.
+pub fn rewrite_url(
+    terminal: &mut Term,
+    run: &crate::tui::screens::login::UrlRun,
+) -> io::Result<()> {
+    use crossterm::cursor::MoveTo;
+    use crossterm::style::{Attribute, Print, SetAttribute};
+    let out = terminal.backend_mut();
+    crossterm::queue!(
+        out,
+        MoveTo(0, run.row),
+        SetAttribute(Attribute::Bold),
+        Print(&run.url),
+        SetAttribute(Attribute::Reset)
+    )?;
+    out.flush()
+}

@@ -79,7 +79,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(Paragraph::new(title_line(data, theme)), title);
+    frame.render_widget(Paragraph::new(title_line(data, theme, title.width)), title);
     draw_logins(frame, logins, app, data, theme);
     frame.render_widget(Paragraph::new(detail_lines(app, data, theme)), details);
     draw_usage(frame, usage, app, data, theme);
@@ -131,20 +131,46 @@ fn agent_line(a: &AgentLine) -> Line<'static> {
     ))
 }
 
-fn title_line(data: &Dashboard, theme: Theme) -> Line<'static> {
+/// ` claude-auth  Active provider: NAME (why)`; the reason is shortened
+/// with `…` to fit `width`, and left out when too little of it would.
+fn title_line(data: &Dashboard, theme: Theme, width: u16) -> Line<'static> {
     match &data.active {
-        Ok(p) => Line::from(vec![
-            Span::styled(" claude-auth", theme.bold()),
-            Span::raw("  Active provider: "),
-            Span::styled(p.display_name(), theme.bold()),
-            Span::styled(format!(" ({})", data.active_reason), theme.dim()),
-        ]),
+        Ok(p) => {
+            let mut spans = vec![
+                Span::styled(" claude-auth", theme.bold()),
+                Span::raw("  Active provider: "),
+                Span::styled(p.display_name(), theme.bold()),
+            ];
+            let used: usize = spans.iter().map(Span::width).sum();
+            // " (" and ")" around the reason.
+            let room = usize::from(width).saturating_sub(used + 3);
+            if let Some(reason) = shorten(&data.active_reason, room) {
+                spans.push(Span::styled(format!(" ({reason})"), theme.dim()));
+            }
+            Line::from(spans)
+        }
         Err(e) => Line::from(vec![
             Span::styled(" claude-auth", theme.bold()),
             Span::raw("  Active provider: "),
             Span::styled(format!("unknown: {e}"), theme.error()),
         ]),
     }
+}
+
+/// `text` in at most `room` characters: whole, else cut after its last
+/// clause (`;`) or word that fits, with `…`; `None` when not even a word
+/// fits.
+fn shorten(text: &str, room: usize) -> Option<String> {
+    if text.chars().count() <= room {
+        return Some(text.to_owned());
+    }
+    let fits = |end: usize| text[..end].chars().count() < room;
+    let cut = text
+        .rmatch_indices("; ")
+        .map(|(i, _)| i)
+        .find(|&i| fits(i))
+        .or_else(|| text.rmatch_indices(' ').map(|(i, _)| i).find(|&i| fits(i)))?;
+    Some(format!("{}…", text[..cut].trim_end_matches([',', ';'])))
 }
 
 fn draw_logins(frame: &mut Frame, area: Rect, app: &App, data: &Dashboard, theme: Theme) {

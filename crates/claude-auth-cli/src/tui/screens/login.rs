@@ -5,13 +5,13 @@
 //! place until a key is pressed.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::Request;
-use crate::tui::widgets::{centered, wrapped_height, Theme};
+use crate::tui::widgets::{centered, Theme};
 use claude_auth::Secret;
 
 /// The ways to log in.
@@ -255,10 +255,42 @@ pub fn masked_field(input: &Secret) -> String {
     format!("{}  ({n} characters)", "•".repeat(n.min(32)))
 }
 
-/// Draw the login box.
-pub fn draw(frame: &mut Frame, area: Rect, login: &LoginScreen, theme: Theme) {
-    let mut lines: Vec<Line> = Vec::new();
-    let field = |lines: &mut Vec<Line>, label: &str| {
+/// A piece of the login box: text that wraps, or a URL drawn on rows of
+/// its own, cut at the box's edge with nothing beside it.
+enum Piece {
+    Text(Vec<Line<'static>>),
+    Url(String),
+}
+
+impl Piece {
+    fn rows(&self, width: u16) -> u16 {
+        let rows = match self {
+            Piece::Text(lines) => Paragraph::new(lines.clone())
+                .wrap(Wrap { trim: false })
+                .line_count(width),
+            Piece::Url(url) => url.chars().count().div_ceil(usize::from(width.max(1))),
+        };
+        u16::try_from(rows).unwrap_or(u16::MAX)
+    }
+}
+
+/// A URL on screen: where its rows start (column 0) and the text, for the
+/// terminal to be given it again as one run (see [`crate::tui`]'s loop):
+/// the rows then wrap as one line, which a mouse selection copies whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlRun {
+    /// Its first row.
+    pub row: u16,
+    /// The URL.
+    pub url: String,
+}
+
+/// Draw the login box; returns the browser URL's place when it is drawn
+/// whole.
+pub fn draw(frame: &mut Frame, area: Rect, login: &LoginScreen, theme: Theme) -> Option<UrlRun> {
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let field = |lines: &mut Vec<Line<'static>>, label: &str| {
         lines.push(Line::raw(""));
         lines.push(Line::raw(format!(" {label}")));
         lines.push(Line::styled(
@@ -266,17 +298,13 @@ pub fn draw(frame: &mut Frame, area: Rect, login: &LoginScreen, theme: Theme) {
             theme.bold(),
         ));
     };
+    let url = |pieces: &mut Vec<Piece>, lines: &mut Vec<Line<'static>>, url: &str| {
+        pieces.push(Piece::Text(std::mem::take(lines)));
+        pieces.push(Piece::Url(url.to_owned()));
+    };
     match (&login.method, &login.phase) {
-        (_, Phase::Done(m)) => {
-            lines.push(Line::styled(format!(" ✓ {m}"), theme.ok()));
-            lines.push(Line::raw(""));
-            lines.push(Line::styled(" Enter returns to the dashboard", theme.dim()));
-        }
-        (_, Phase::Failed(e)) => {
-            lines.push(Line::styled(format!(" ✗ {e}"), theme.error()));
-            lines.push(Line::raw(""));
-            lines.push(Line::styled(" Enter returns to the picker", theme.dim()));
-        }
+        (_, Phase::Done(m)) => lines.push(Line::styled(format!(" ✓ {m}"), theme.ok())),
+        (_, Phase::Failed(e)) => lines.push(Line::styled(format!(" ✗ {e}"), theme.error())),
         (m, Phase::Starting | Phase::Exchanging) if m.api_key() => {
             lines.push(Line::raw(
                 " Paste the API key (it is masked, never shown) and press Enter.",
@@ -313,10 +341,7 @@ pub fn draw(frame: &mut Frame, area: Rect, login: &LoginScreen, theme: Theme) {
                 Some(how) => format!(" Opened your browser ({how}). If it did not open, visit:"),
                 None => " Could not open a browser. Visit:".to_owned(),
             }));
-            lines.push(Line::styled(
-                format!(" {}", login.url.as_deref().unwrap_or("")),
-                theme.bold(),
-            ));
+            url(&mut pieces, &mut lines, login.url.as_deref().unwrap_or(""));
             lines.push(Line::styled(
                 " To copy it: select it with the mouse (hold Shift in most terminals).",
                 theme.dim(),
@@ -325,7 +350,7 @@ pub fn draw(frame: &mut Frame, area: Rect, login: &LoginScreen, theme: Theme) {
                 lines.push(Line::raw(
                     " On another machine (SSH)? Open this URL there and paste the code shown:",
                 ));
-                lines.push(Line::styled(format!(" {manual}"), theme.bold()));
+                url(&mut pieces, &mut lines, manual);
             }
             field(
                 &mut lines,
@@ -337,23 +362,63 @@ pub fn draw(frame: &mut Frame, area: Rect, login: &LoginScreen, theme: Theme) {
     if let Some(n) = &login.note {
         lines.push(Line::styled(format!(" ! {n}"), theme.warn()));
     }
-    if !login.finished() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            " Enter sends · Ctrl-U clears · Esc cancels",
-            theme.dim(),
-        ));
-    }
-    // Full width and no side borders: a long URL wraps at the screen's
-    // edge with no box characters in it, so it can be selected and copied.
-    let area = centered(area, area.width, wrapped_height(&lines, area.width) + 2);
+    pieces.push(Piece::Text(lines));
+    // The keys: always in view, below whatever the text takes.
+    let hint = match &login.phase {
+        Phase::Done(_) => " Enter returns to the dashboard",
+        Phase::Failed(_) => " Enter returns to the picker",
+        _ => " Enter sends · Ctrl-U clears · Esc cancels",
+    };
+    let width = area.width;
+    let body: u16 = pieces
+        .iter()
+        .map(|p| p.rows(width))
+        .fold(0, u16::saturating_add);
+    // Full width and no side borders: nothing but the URL is on its rows.
+    let area = centered(area, width, body.saturating_add(4));
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::new()
-                .borders(Borders::TOP | Borders::BOTTOM)
-                .title(login.method.title()),
-        ),
-        area,
-    );
+    let block = Block::new()
+        .borders(Borders::TOP | Borders::BOTTOM)
+        .title(login.method.title());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [mut room, _, keys] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim())), keys);
+    let mut run = None;
+    for piece in &pieces {
+        let rows = piece.rows(width).min(room.height);
+        let here = Rect {
+            height: rows,
+            ..room
+        };
+        match piece {
+            Piece::Text(lines) => frame.render_widget(
+                Paragraph::new(lines.clone()).wrap(Wrap { trim: false }),
+                here,
+            ),
+            Piece::Url(url) => {
+                let chunks: Vec<Line> = url
+                    .chars()
+                    .collect::<Vec<char>>()
+                    .chunks(usize::from(width.max(1)))
+                    .map(|c| Line::styled(c.iter().collect::<String>(), theme.bold()))
+                    .collect();
+                frame.render_widget(Paragraph::new(chunks), here);
+                if rows == piece.rows(width) && run.is_none() && !url.is_empty() {
+                    run = Some(UrlRun {
+                        row: here.y,
+                        url: url.clone(),
+                    });
+                }
+            }
+        }
+        room.y += rows;
+        room.height -= rows;
+    }
+    run
 }

@@ -19,12 +19,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let theme = Theme { color: app.color };
     dashboard::draw(frame, area, app);
+    let mut url_run = None;
     match &app.screen {
         Screen::Dashboard => {}
         Screen::Help => help::draw(frame, area, theme),
         Screen::Picker(p) => picker::draw(frame, area, p, theme),
-        Screen::Login(l, _) => login::draw(frame, area, l, theme),
+        Screen::Login(l, _) => url_run = login::draw(frame, area, l, theme),
         Screen::Confirm(c) => confirm::draw(frame, area, c, theme),
         Screen::Prefs(p) => prefs::draw(frame, area, p, theme),
     }
+    app.url_run.replace(url_run);
 }
