@@ -63,14 +63,12 @@ fn the_api_key_field_masks_the_key_stores_it_0600_and_status_shows_it() {
     // Pasted (bracketed paste), as the screen asks.
     pty.send(format!("\x1b[200~{API_KEY}\x1b[201~"));
     let n = API_KEY.chars().count();
-    let (typed, _) = pty.wait_text(&format!("({n} characters)"), LIMIT);
-    assert!(
-        typed.contains(&format!(" > {}  ({n} characters)█", "•".repeat(32))),
-        "{typed}"
-    );
+    let field = format!(" > {}  ({n} characters)█", "•".repeat(32));
+    pty.wait_for("the masked field", LIMIT, |s| s.contains(&field));
     pty.key(Key::Enter);
-    let (done, _) = pty.wait_for("the key stored", LIMIT, |s| {
-        s.contains(" ✓ Stored the ") || s.contains(" ✗ ")
+    // (A frame reaches the terminal in pieces: wait for its last row.)
+    let (done, _) = pty.wait_for("the key stored, and the hint", LIMIT, |s| {
+        s.contains(" Enter returns to the dashboard") || s.contains(" ✗ ")
     });
     assert!(
         done.text.contains(&format!(
@@ -113,17 +111,16 @@ fn the_device_code_is_shown_and_the_login_stored_once_approved() {
     sb.set("CODEX_HOME", codex_home.display().to_string());
     let pty = Pty::spawn(&sb.command(&["tui"]), 24, 80);
     open_login(&pty, '1', "How do you want to log in to OpenAI?", '2');
-    let (shown, _) = pty.wait_text(" and enter the code:", LIMIT);
+    let (shown, _) = pty.wait_text(" … waiting for the approval", LIMIT);
     let code = issuer.user_codes().pop().expect("a device code handed out");
     assert!(
         shown.contains(&format!("   {}/codex/device", issuer.url)),
         "{shown}"
     );
     assert!(shown.contains(&format!("   {code}")), "{shown}");
-    assert!(shown.contains(" … waiting for the approval"), "{shown}");
     assert!(issuer.approve_device(&code));
-    let (done, _) = pty.wait_for("the login's outcome", LIMIT, |s| {
-        s.contains(" ✓ Logged in to ChatGPT") || s.contains(" ✗ ")
+    let (done, _) = pty.wait_for("the login's outcome, and the hint", LIMIT, |s| {
+        s.contains(" Enter returns to the dashboard") || s.contains(" ✗ ")
     });
     assert!(
         done.text
@@ -162,28 +159,32 @@ fn the_browser_url_is_one_wrapped_line_a_selection_copies_whole() {
     );
     let pty = Pty::spawn(&sb.command(&["tui"]), 24, 80);
     open_login(&pty, '2', "How do you want to log in to Claude?", '1');
-    let (screen, _) = pty.wait_text(" Paste the code, or the URL the browser ended on:", LIMIT);
-    let url = screen
-        .text
-        .split_whitespace()
-        .find(|w| w.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no URL:\n{screen}"));
+    // Whole: from its start to its last parameter with no line break in
+    // it (the rows are one wrapped line, as a terminal's selection copies
+    // them), and its first row starts with it. (A frame reaches the
+    // terminal in pieces: wait for all of it.)
+    let whole = |s: &Screen| {
+        s.text
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .filter(|url| {
+                ["/oauth/authorize?", "code_challenge=", "state="]
+                    .iter()
+                    .all(|part| url.contains(part))
+            })
+            .map(str::to_owned)
+    };
+    let (screen, _) = pty.wait_for("the whole URL as one line", LIMIT, |s| {
+        whole(s).is_some() && s.contains(" Enter sends · Ctrl-U clears · Esc cancels")
+    });
+    let url = whole(&screen).unwrap();
     assert!(url.len() > 80, "a URL longer than a row: {url}");
-    // Whole: from its start to its last parameter, with no line break in
-    // it (the rows are one wrapped line), and its first row starts with it.
-    for part in ["/oauth/authorize?", "code_challenge=", "state="] {
-        assert!(url.contains(part), "{part} in {url}\n{screen}");
-    }
     assert!(
         screen
             .rows
             .iter()
             .any(|r| url.starts_with(r.as_str()) && r.len() == 80),
         "the URL's first row holds nothing else:\n{screen}"
-    );
-    assert!(
-        screen.contains(" Enter sends · Ctrl-U clears · Esc cancels"),
-        "{screen}"
     );
     pty.key(Key::Esc);
     pty.wait_text("How do you want to log in to Claude?", LIMIT);
