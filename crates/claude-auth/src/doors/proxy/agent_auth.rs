@@ -13,9 +13,9 @@
 //! `Option<AgentRef>` from here on: the ledger row gets its id.
 
 use hyper::header::HeaderMap;
-use hyper::{Response, StatusCode};
+use hyper::Response;
 
-use super::handler::{json_error, Shared};
+use super::handler::Shared;
 use super::headers::presented_key;
 use super::shape::{served, vendor_error, Refused};
 use super::ProxyBody;
@@ -60,9 +60,9 @@ pub(super) async fn authenticate(
         )),
         // Without a local key anyone may come in; an agent key still says who.
         None if config.local_key.is_none() => Ok(config.local_agent.clone()),
-        None => Err(json_error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
+        None => Err(vendor_error(
+            serves,
+            Refused::Key,
             "claude-auth proxy: missing or wrong local key (send it as x-api-key)",
         )),
     }

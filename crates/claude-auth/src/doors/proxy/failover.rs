@@ -23,10 +23,10 @@ use hyper::http::uri::PathAndQuery;
 use hyper::{Response, StatusCode};
 
 use super::agent_auth::sink_for;
-use super::handler::{internal_error, json_error, plan_body, relay_with, send, BodyPlan, Shared};
+use super::handler::{internal_error, plan_body, relay_with, send, BodyPlan, Shared};
 use super::headers::{inject, is_dropped_from_request, strip};
 use super::listener::ClientBody;
-use super::shape::{served, vendor_error, Refused};
+use super::shape::{own_error, served, vendor_error, Refused};
 use super::ProxyBody;
 use crate::agents::AgentRef;
 use crate::credential::now_unix;
@@ -119,8 +119,9 @@ impl ProxyFailover {
     }
 }
 
-fn no_credential(e: &AuthError) -> Response<ProxyBody> {
-    json_error(
+fn no_credential(shared: &Shared, e: &AuthError) -> Response<ProxyBody> {
+    own_error(
+        shared,
         StatusCode::UNAUTHORIZED,
         "authentication_error",
         &format!("claude-auth proxy: no usable credential: {e}"),
@@ -141,7 +142,7 @@ pub(super) async fn forward(
     headers.insert(header::HOST, shared.target.host.clone());
     // Kept when it fits, so a rejected request can be sent again.
     let (bytes, mut stream): (Option<Bytes>, Option<ClientBody>) =
-        match plan_body(body, &headers, shared.config.max_buffered_body, true).await {
+        match plan_body(shared, body, &headers, true).await {
             Ok(BodyPlan::Buffered(b)) => (Some(b), None),
             Ok(BodyPlan::Stream(s)) => (None, Some(s)),
             Err(resp) => return resp,
@@ -169,17 +170,20 @@ pub(super) async fn forward(
                 if again(&Rejection::login_required(), true) {
                     continue;
                 }
-                return no_credential(&e);
+                return no_credential(shared, &e);
             }
-            Err(e) => return no_credential(&e),
+            Err(e) => return no_credential(shared, &e),
         };
         let body = match (&bytes, stream.take()) {
             (Some(b), _) => Either::Left(Full::new(b.clone())),
             (None, Some(s)) => Either::Right(s),
             (None, None) => {
-                return internal_error(&crate::error::Error::Unsupported(
-                    "claude-auth proxy: the request body was already sent".into(),
-                ))
+                return internal_error(
+                    shared,
+                    &crate::error::Error::Unsupported(
+                        "claude-auth proxy: the request body was already sent".into(),
+                    ),
+                )
             }
         };
         let mut sent_headers = headers.clone();
@@ -187,7 +191,7 @@ pub(super) async fn forward(
             .auth_value(&credential)
             .and_then(|value| inject(&mut sent_headers, &credential, value));
         if let Err(e) = injected {
-            return internal_error(&e);
+            return internal_error(shared, &e);
         }
         let mut resp = match send(
             shared,
@@ -212,14 +216,16 @@ pub(super) async fn forward(
                     if again(&Rejection::login_required(), true) {
                         continue;
                     }
-                    return json_error(
+                    return own_error(
+                        shared,
                         StatusCode::UNAUTHORIZED,
                         "authentication_error",
                         &format!("claude-auth proxy: the API rejected the credential and refreshing failed: {e}"),
                     );
                 }
                 Err(e) => {
-                    return json_error(
+                    return own_error(
+                        shared,
                         StatusCode::UNAUTHORIZED,
                         "authentication_error",
                         &format!("claude-auth proxy: the API rejected the credential and refreshing failed: {e}"),
@@ -231,7 +237,7 @@ pub(super) async fn forward(
                 .auth_value(&refreshed)
                 .and_then(|value| inject(&mut retry_headers, &refreshed, value));
             if let Err(e) = injected {
-                return internal_error(&e);
+                return internal_error(shared, &e);
             }
             let body = Either::Left(Full::new(bytes.clone().unwrap_or_default()));
             resp = match send(

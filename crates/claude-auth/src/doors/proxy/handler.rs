@@ -16,6 +16,7 @@ use super::agent_auth::{authenticate, sink_for};
 use super::headers::{auth_value, inject, is_dropped_from_request, is_hop_by_hop, strip};
 use super::listener::ClientBody;
 use super::metered::MeteredBody;
+use super::shape::own_error;
 use super::target::Target;
 use super::upstream::Upstream;
 use super::{ProxyBody, ProxyConfig, RelayedBody, UpstreamBody};
@@ -66,17 +67,9 @@ pub(super) fn full(body: impl Into<Bytes>) -> ProxyBody {
     Either::Left(Full::new(body.into()))
 }
 
-pub(super) fn json_error(status: StatusCode, kind: &str, message: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
-        .to_string();
-    let mut resp = Response::new(full(body));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    resp
-}
-pub(super) fn internal_error(e: &Error) -> Response<ProxyBody> {
-    json_error(
+pub(super) fn internal_error(shared: &Shared, e: &Error) -> Response<ProxyBody> {
+    own_error(
+        shared,
         StatusCode::INTERNAL_SERVER_ERROR,
         "api_error",
         &e.to_string(),
@@ -92,11 +85,12 @@ pub(super) enum BodyPlan {
 /// declaring more is streamed, and one of unknown length must fit);
 /// otherwise stream it.
 pub(super) async fn plan_body(
+    shared: &Shared,
     body: ClientBody,
     headers: &HeaderMap,
-    limit: usize,
     may_retry: bool,
 ) -> std::result::Result<BodyPlan, Response<ProxyBody>> {
+    let limit = shared.config.max_buffered_body;
     if !may_retry {
         return Ok(BodyPlan::Stream(body));
     }
@@ -110,12 +104,14 @@ pub(super) async fn plan_body(
             let limited = http_body_util::Limited::new(body, limit);
             match limited.collect().await {
                 Ok(c) => Ok(BodyPlan::Buffered(c.to_bytes())),
-                Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(json_error(
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(own_error(
+                    shared,
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request_too_large",
                     "claude-auth proxy: a request body without Content-Length must fit the retry buffer",
                 )),
-                Err(_) => Err(json_error(
+                Err(_) => Err(own_error(
+                    shared,
                     StatusCode::BAD_REQUEST,
                     "invalid_request_error",
                     "claude-auth proxy: the request body could not be read",
@@ -145,7 +141,8 @@ pub(super) async fn send(
             } else {
                 "the upstream request failed"
             };
-            json_error(
+            own_error(
+                shared,
                 StatusCode::BAD_GATEWAY,
                 "api_error",
                 &format!("claude-auth proxy: {why}"),
@@ -282,7 +279,8 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     // CONNECT (a tunnel to anywhere) is among the methods it does not
     // serve: 405, with what it does serve in `Allow`.
     if !is_allowed_method(req.method()) {
-        let mut resp = json_error(
+        let mut resp = own_error(
+            shared,
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request_error",
             &format!(
@@ -300,7 +298,8 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     let absolute = req.version() < hyper::Version::HTTP_2
         && (req.uri().scheme().is_some() || req.uri().authority().is_some());
     if absolute {
-        return json_error(
+        return own_error(
+            shared,
             StatusCode::FORBIDDEN,
             "permission_error",
             "claude-auth proxy forwards only to its configured API; absolute URLs are refused",
@@ -319,7 +318,8 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         },
     };
     let Some(path_and_query) = shared.target.join(req.uri().path_and_query()) else {
-        return json_error(
+        return own_error(
+            shared,
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             "claude-auth proxy: the request target must be a path, without . or .. segments",
@@ -343,7 +343,8 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     let obtained = match shared.manager.obtain().await {
         Ok(o) => o,
         Err(e) => {
-            return json_error(
+            return own_error(
+                shared,
                 StatusCode::UNAUTHORIZED,
                 "authentication_error",
                 &format!("claude-auth proxy: no usable credential: {e}"),
@@ -354,7 +355,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
     strip(&mut headers, is_dropped_from_request);
     headers.insert(header::HOST, shared.target.host.clone());
     let may_retry = credential.can_refresh();
-    let plan = match plan_body(body, &headers, shared.config.max_buffered_body, may_retry).await {
+    let plan = match plan_body(shared, body, &headers, may_retry).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -367,7 +368,7 @@ pub(super) async fn handle_inner(shared: &Shared, req: Request<ClientBody>) -> R
         .auth_value(&credential)
         .and_then(|value| inject(&mut headers, &credential, value));
     if let Err(e) = injected {
-        return internal_error(&e);
+        return internal_error(shared, &e);
     }
     let bytes = match plan {
         BodyPlan::Stream(body) => {
@@ -419,7 +420,8 @@ pub(super) async fn retry_after_401(
     let refreshed = match shared.manager.force_refresh(credential.secret()).await {
         Ok(o) => o.credential,
         Err(e) => {
-            return json_error(
+            return own_error(
+                shared,
                 StatusCode::UNAUTHORIZED,
                 "authentication_error",
                 &format!(
@@ -432,7 +434,7 @@ pub(super) async fn retry_after_401(
         .auth_value(&refreshed)
         .and_then(|value| inject(&mut headers, &refreshed, value));
     if let Err(e) = injected {
-        return internal_error(&e);
+        return internal_error(shared, &e);
     }
     match send(
         shared,
