@@ -106,6 +106,16 @@ fn chunked(chunks: &str) -> String {
     )
 }
 
+/// Which proxy, the request, and the answer: status, type, code, message.
+type Case<'a> = (
+    &'a ProxyHandle,
+    String,
+    u16,
+    &'static str,
+    Option<&'static str>,
+    String,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_an_openai_proxy_makes_itself_is_in_openais_shape() {
     let home = tempfile::tempdir().unwrap();
@@ -134,8 +144,7 @@ async fn every_error_an_openai_proxy_makes_itself_is_in_openais_shape() {
         chat.len()
     );
     let allowed = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-    // (which proxy, request, status, type, code, message)
-    let cases: Vec<(&ProxyHandle, String, u16, &str, Option<&str>, String)> = vec![
+    let cases: Vec<Case> = vec![
         (
             &keyed,
             wrong_key,
