@@ -112,6 +112,16 @@ async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String
 }
 
 async fn upstream() -> Upstream {
+    upstream_with(|_, line| Some(answer(line))).await
+}
+
+/// The answer to the `n`th request on a connection (from 0) with request
+/// line `line`: the raw answer and whether to close after it, or `None` to
+/// close without answering.
+type Respond = fn(n: usize, line: &str) -> Option<(Vec<u8>, bool)>;
+
+/// An upstream that answers as `respond` says.
+async fn upstream_with(respond: Respond) -> Upstream {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Seen::new()));
@@ -124,9 +134,13 @@ async fn upstream() -> Upstream {
             n += 1;
             tokio::spawn(async move {
                 let mut buf = Vec::new();
+                let mut asked = 0;
                 while let Some((line, body)) = read_request(&mut conn, &mut buf).await {
                     record.lock().unwrap().push((number, line.clone(), body));
-                    let (raw, close) = answer(&line);
+                    let Some((raw, close)) = respond(asked, &line) else {
+                        return;
+                    };
+                    asked += 1;
                     if conn.write_all(&raw).await.is_err() {
                         return;
                     }
@@ -504,36 +518,17 @@ async fn shutdown_finishes_the_request_in_flight_and_closes_idle_connections() {
 /// on it) and gets a 502.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotent_request_meeting_a_connection_closed_under_it_goes_out_again() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let up = Upstream {
-        addr: listener.local_addr().unwrap(),
-        seen: Arc::new(Mutex::new(Seen::new())),
-    };
-    let record = Arc::clone(&up.seen);
     // Each connection answers its first request and closes on reading its
     // second, without answering.
-    tokio::spawn(async move {
-        let mut n = 0;
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let record = Arc::clone(&record);
-            let number = n;
-            n += 1;
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut answered = false;
-                while let Some((line, body)) = read_request(&mut conn, &mut buf).await {
-                    record.lock().unwrap().push((number, line, body));
-                    if answered {
-                        return;
-                    }
-                    answered = true;
-                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                        .await
-                        .unwrap();
-                }
-            });
-        }
-    });
+    let up = upstream_with(|n, _| {
+        (n == 0).then(|| {
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(),
+                false,
+            )
+        })
+    })
+    .await;
     let handle = proxy(&up).await;
     let client = client();
     let url = format!("{}/v1/models", handle.url());
