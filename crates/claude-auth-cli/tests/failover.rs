@@ -1,5 +1,6 @@
 //! Honest failover through the real `claude-auth proxy` (and `exec
-//! --proxy`'s private one) and a loopback Messages API: with
+//! --proxy`'s private one, which starts from the credential `exec` chose)
+//! and a loopback Messages API: with
 //! `[selection] fallback` set, a request the
 //! subscription's limits reject is sent again with the API key, the switch
 //! is printed on stderr (naming both classes, the reason and that billing
@@ -48,9 +49,15 @@ fn sandbox(upstream: &Upstream, config: &str) -> Sandbox {
 /// The subscription's answer while its limit is reached: a 429 with the
 /// unified status `rejected`, resetting at `reset`.
 fn reject_subscription(upstream: &Upstream, reset: u64) {
+    reject(upstream, OAUTH_TOKEN, reset);
+}
+
+/// `credential`'s answer while its limit is reached: a 429 with the
+/// unified status `rejected`, resetting at `reset`.
+fn reject(upstream: &Upstream, credential: &str, reset: u64) {
     let reset = reset.to_string();
     upstream.answer_for(
-        OAUTH_TOKEN,
+        credential,
         429,
         &[
             ("anthropic-ratelimit-unified-status", "rejected"),
@@ -355,6 +362,76 @@ fn exec_proxy_fails_over_as_the_shared_proxy_does() {
     assert_eq!(
         events[0].detail,
         format!("proxy: {}", &notice["claude-auth proxy: ".len()..])
+    );
+}
+
+#[test]
+fn exec_proxy_serves_the_credential_exec_chose_first_then_the_list_after_it() {
+    if !common::require_curl() {
+        return;
+    }
+    let upstream = Upstream::start();
+    let sb = sandbox(&upstream, FALLBACK);
+    // exec chooses the key in the environment, the list's second entry;
+    // it is rejected, the subscription (the list's first) is not.
+    reject(&upstream, API_KEY, now() + 3600);
+    let answer = sb.root().join("answer");
+    let answer_s = answer.display().to_string();
+    let run = sb.run(&[
+        "exec",
+        "--proxy",
+        "--agent-id",
+        "chooser",
+        "--",
+        "sh",
+        "-c",
+        CURL_MESSAGE,
+        "sh",
+        &answer_s,
+        MESSAGE,
+    ]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "200", "{}", run.stderr);
+    assert!(std::fs::read_to_string(&answer).unwrap().contains(TEXT));
+    // The chosen key first, then the list without it again.
+    assert_eq!(credentials(&upstream), ["api-key", "subscription"]);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("claude-auth proxy: failover"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "claude-auth proxy: failover: skipped openai: speaks OpenAI's API, not the Anthropic API this door serves (`claude-auth chat` can cross vendors)",
+            "claude-auth proxy: failover on: anthropic-api-key (ANTHROPIC_API_KEY), then \
+             anthropic-subscription (profile work) (each switch is announced here and in the \
+             usage ledger's events)",
+            // The OpenAI key's own private proxy (`--proxy` is for both).
+            "claude-auth proxy: failover: skipped anthropic-subscription: speaks Anthropic's API, not the OpenAI API this door serves (`claude-auth chat` can cross vendors)",
+            "claude-auth proxy: failover: skipped anthropic-api-key: speaks Anthropic's API, not the OpenAI API this door serves (`claude-auth chat` can cross vendors)",
+            "claude-auth proxy: failover on: openai-api-key (OPENAI_API_KEY) (each switch is \
+             announced here and in the usage ledger's events)",
+            "claude-auth proxy: failover: only one entry is usable here, so a rejection goes to the client",
+            "claude-auth proxy: failover: anthropic-api-key -> anthropic-subscription (rejected: \
+             the unified rate limit status is rejected); billing changes: requests now count \
+             against the subscription's usage windows, not pay-as-you-go API billing",
+        ],
+        "{}",
+        run.stderr
+    );
+    // The session is the chosen key's, as is the switch away from it.
+    let agents = sb.run(&["agents", "--json"]);
+    agents.assert_code(0);
+    let list = agents.json();
+    let session = &list.as_array().unwrap()[0];
+    assert_eq!(session["id"], "chooser", "{list:#?}");
+    assert_eq!(session["profile"], "anthropic-api-key", "{list:#?}");
+    let events = failover_events(&sb, 1);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0].agent.as_deref(), events[0].profile.as_deref()),
+        (Some("chooser"), Some("anthropic-api-key"))
     );
 }
 

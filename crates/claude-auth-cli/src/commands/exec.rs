@@ -101,8 +101,9 @@ type Running = (ProxyHandle, Option<UsageSink>);
 /// Start a private proxy for `usable` (forwarding where `chat` would go,
 /// the same resolution) and return the variables that point the child at it.
 /// With `[selection] fallback` set it fails over as `claude-auth proxy`
-/// does: the same chain (its first entry serving), the same notice on
-/// stderr per switch and the same `failover` event in the ledger.
+/// does (the same notice on stderr per switch and the same `failover` event
+/// in the ledger), from the credential `exec` chose (which the session row
+/// and the stderr lines name) to the list's entries after it.
 fn private_proxy(
     runtime: &tokio::runtime::Runtime,
     usable: &Usable,
@@ -118,6 +119,7 @@ fn private_proxy(
         &usable.upstream,
         false,
         usage.as_ref(),
+        Some(usable),
     ))?;
     let failover = chain.map(|c| {
         (manager, usage) = (c.manager, c.usage);

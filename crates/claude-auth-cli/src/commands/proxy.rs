@@ -67,6 +67,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
             &upstream,
             args.upstream.is_some(),
             usage.as_ref(),
+            None,
         )
         .await?;
         let failover = chain.map(|c| {
