@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS limits (
     headers TEXT NOT NULL,
     PRIMARY KEY (provider, profile)
 );
-CREATE INDEX IF NOT EXISTS requests_agent ON requests(agent, at);
+CREATE INDEX IF NOT EXISTS requests_agent ON requests(agent, at) WHERE agent IS NOT NULL;
 CREATE TABLE IF NOT EXISTS agents (
     session INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
@@ -303,7 +303,37 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    agent_index_partial(&conn)?;
     Ok(conn)
+}
+
+/// `requests_agent` holds only the rows of an agent (every query that uses
+/// it names one), so the many rows without one cost no index upkeep. A
+/// ledger made before had it over every row: rebuilt once, under a write
+/// lock. Older versions keep working: their `CREATE INDEX IF NOT EXISTS`
+/// finds the name taken.
+fn agent_index_partial(conn: &Connection) -> rusqlite::Result<()> {
+    let partial = |conn: &Connection| -> rusqlite::Result<bool> {
+        let sql: Option<Option<String>> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'requests_agent'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(sql.flatten().is_some_and(|sql| sql.contains("WHERE")))
+    };
+    if partial(conn)? {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    if !partial(&tx)? {
+        tx.execute_batch(
+            "DROP INDEX IF EXISTS requests_agent;
+             CREATE INDEX requests_agent ON requests(agent, at) WHERE agent IS NOT NULL;",
+        )?;
+    }
+    tx.commit()
 }
 
 impl Ledger {

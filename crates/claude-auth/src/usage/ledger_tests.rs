@@ -226,3 +226,60 @@ fn two_writers_on_one_file_from_many_threads_lose_nothing() {
     drop(w);
     assert_eq!(reader.history(2 * DAY).unwrap().len(), 1);
 }
+
+#[test]
+fn the_agent_index_of_an_older_ledger_becomes_partial_and_queries_by_agent_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.sqlite3");
+    {
+        // A ledger as versions before made it: the index over every row.
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(&SCHEMA.replace(" WHERE agent IS NOT NULL", ""))
+            .unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let index_sql = |c: &Connection| -> String {
+        c.query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'requests_agent'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(!index_sql(&Connection::open(&path).unwrap()).contains("WHERE"));
+    let ledger = Ledger::open(&path).unwrap();
+    ledger
+        .record_all(&[record(1, "m", Some("a1"), 1, 2), record(2, "m", None, 3, 4)])
+        .unwrap();
+    drop(ledger);
+    let c = Connection::open(&path).unwrap();
+    assert!(
+        index_sql(&c).ends_with("WHERE agent IS NOT NULL"),
+        "{}",
+        index_sql(&c)
+    );
+    // An older version opening it leaves it as it is.
+    c.execute_batch(&SCHEMA.replace(" WHERE agent IS NOT NULL", ""))
+        .unwrap();
+    assert!(index_sql(&c).ends_with("WHERE agent IS NOT NULL"));
+    let rows_in_index: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM requests INDEXED BY requests_agent WHERE agent = 'a1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows_in_index, 1);
+    let plan: String = c
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT SUM(input_tokens) FROM requests WHERE agent = ?1 AND at >= ?2",
+            ["a1", "0"],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("USING INDEX requests_agent"), "{plan}");
+    // Opening again changes nothing.
+    drop(Ledger::open(&path).unwrap());
+    assert!(index_sql(&c).ends_with("WHERE agent IS NOT NULL"));
+}
