@@ -4,7 +4,8 @@
 //! subscription rejects goes again with the API key, and the embedder's
 //! callback, the ledger's `events` and a `tracing` warning say so; a 529 is
 //! retried as before and never switches; without failover the rejection
-//! comes back as it was.
+//! comes back as it was; one request never goes back to an entry that
+//! rejected it, even once that hold is over.
 
 #[path = "../../claude-auth-cli/tests/upstream/mod.rs"]
 mod upstream;
@@ -101,7 +102,7 @@ fn request() -> MessageRequest {
 /// into the ledger; the switches it reported.
 fn client(
     env: &Env,
-    upstream: &Upstream,
+    upstream: &str,
 ) -> (
     claude_auth::client::Client,
     Arc<Mutex<Vec<Switch>>>,
@@ -118,7 +119,7 @@ fn client(
         None => providers.manager(&Provider::Anthropic).unwrap().clone(),
     };
     let mut builder = ClientBuilder::new(first)
-        .base_url(&upstream.url)
+        .base_url(upstream)
         .max_retries(0)
         .usage(sink.clone())
         .on_failover(move |s| seen.lock().unwrap().push(s.clone()));
@@ -135,7 +136,7 @@ async fn a_rejection_moves_to_the_api_key_and_the_embedder_is_told() {
     let home = tempfile::tempdir().unwrap();
     let upstream = Upstream::start();
     let env = env_in(home.path(), &upstream.url, FALLBACK);
-    let (client, switches, sink) = client(&env, &upstream);
+    let (client, switches, sink) = client(&env, &upstream.url);
     reject_subscription(&upstream);
 
     let answer = client.create_message(&request()).await.unwrap();
@@ -173,7 +174,7 @@ async fn a_529_never_switches_and_without_failover_the_rejection_comes_back() {
     let home = tempfile::tempdir().unwrap();
     let upstream = Upstream::start();
     let env = env_in(home.path(), &upstream.url, FALLBACK);
-    let (client, switches, _) = client(&env, &upstream);
+    let (client, switches, _) = client(&env, &upstream.url);
     upstream.answer_for(OAUTH_TOKEN, 529, &[], OVERLOADED);
     match client.create_message(&request()).await {
         Err(ClientError::Api(e)) => assert_eq!(e.status, 529),
@@ -207,4 +208,74 @@ async fn a_529_never_switches_and_without_failover_the_rejection_comes_back() {
         other => panic!("{other:?}"),
     }
     assert_eq!(who(&upstream), ["subscription"]);
+}
+
+/// A loopback Messages API rejecting both credentials, windows already
+/// reset (so each is held for one second only): the subscription at once,
+/// the API key only once the clock is two seconds past its arrival, when
+/// the subscription's hold is over. The credentials it saw, in order.
+async fn rejecting_both() -> (String, Arc<Mutex<Vec<&'static str>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let arrived = now_unix();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head = loop {
+                    let n = stream.read(&mut chunk).await.unwrap();
+                    assert!(n > 0, "the client closed before its request was whole");
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break String::from_utf8_lossy(&buf[..end]).into_owned();
+                    }
+                };
+                let who = if head.contains(OAUTH_TOKEN) {
+                    "subscription"
+                } else {
+                    assert!(head.contains(API_KEY), "no known credential in {head}");
+                    "api-key"
+                };
+                log.lock().unwrap().push(who);
+                // Waits on the clock itself, not for a guessed time.
+                while who == "api-key" && now_unix() < arrived + 2 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                let body = format!(
+                    r#"{{"type":"error","error":{{"type":"rate_limit_error","message":"{who} limit reached"}}}}"#
+                );
+                let answer = format!(
+                    "HTTP/1.1 429 Too Many Requests\r\nanthropic-ratelimit-unified-status: rejected\r\nanthropic-ratelimit-unified-reset: 1\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(answer.as_bytes()).await.unwrap();
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_never_goes_back_to_an_entry_that_rejected_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (url, seen) = rejecting_both().await;
+    let env = env_in(home.path(), &url, FALLBACK);
+    let (client, switches, _) = client(&env, &url);
+    // The subscription's hold is over by the time the key has rejected too:
+    // the request still gets the key's rejection, not the subscription again.
+    match client.create_message(&request()).await {
+        Err(ClientError::Api(e)) => {
+            assert_eq!(e.status, 429);
+            assert_eq!(e.message, "api-key limit reached");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(*seen.lock().unwrap(), ["subscription", "api-key"]);
+    assert_eq!(switches.lock().unwrap().len(), 1);
 }
