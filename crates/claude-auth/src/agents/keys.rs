@@ -7,7 +7,9 @@
 //!
 //! - a key found there is accepted while the copy is younger than
 //!   [`RECHECK`]; after that the next request reloads it, so a closed
-//!   session's key stops working within that time;
+//!   session's key stops working within that time. A copy in use is
+//!   renewed in the background once it is [`REFRESH_AHEAD`] old, so that
+//!   while agents keep sending, no request waits for the recheck;
 //! - a key not found there is refused only by a copy loaded after the
 //!   request came in (a session registered a moment ago is found), and
 //!   reloads are at least [`MIN_RELOAD_GAP`] apart, one at a time, whoever
@@ -29,6 +31,8 @@ use crate::usage::ledger::{Ledger, LedgerError};
 pub const RECHECK: Duration = Duration::from_secs(2);
 /// The least time between two loads.
 pub const MIN_RELOAD_GAP: Duration = Duration::from_millis(100);
+/// A key found in a copy this old starts its renewal in the background.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Snapshot {
@@ -53,6 +57,8 @@ struct Inner {
     snapshot: RwLock<Snapshot>,
     reload: tokio::sync::Mutex<()>,
     loads: std::sync::atomic::AtomicU64,
+    /// A background renewal is under way.
+    renewing: std::sync::atomic::AtomicBool,
 }
 
 /// The open sessions' agent keys, as a proxy checks them. Cheap to clone.
@@ -78,6 +84,7 @@ impl AgentKeys {
                 snapshot: RwLock::new(Snapshot::default()),
                 reload: tokio::sync::Mutex::new(()),
                 loads: std::sync::atomic::AtomicU64::new(0),
+                renewing: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -110,8 +117,13 @@ impl AgentKeys {
         {
             let snap = self.read();
             if let Some(loaded) = snap.loaded {
-                if loaded.elapsed() < RECHECK {
+                let age = loaded.elapsed();
+                if age < RECHECK {
                     if let Some(agent) = snap.find(&hash) {
+                        drop(snap);
+                        if age >= REFRESH_AHEAD {
+                            self.renew_in_background();
+                        }
                         return Some(agent);
                     }
                 }
@@ -140,6 +152,34 @@ impl AgentKeys {
         if let Some(last) = last {
             tokio::time::sleep_until((last + MIN_RELOAD_GAP).into()).await;
         }
+        self.load().await;
+        self.read().find(&hash)
+    }
+
+    /// Renew the copy on a task of its own, unless a renewal is under way.
+    fn renew_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.renewing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _one = this.inner.reload.lock().await;
+            // A request may have reloaded it meanwhile.
+            let due = this
+                .read()
+                .loaded
+                .is_none_or(|l| l.elapsed() >= REFRESH_AHEAD);
+            if due {
+                this.load().await;
+            }
+            this.inner.renewing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Read the open sessions' keys (on the blocking pool) into the copy.
+    /// The caller holds `reload`.
+    async fn load(&self) {
         let started = Instant::now();
         let ledger = Arc::clone(&self.inner.ledger);
         let loaded = tokio::task::spawn_blocking(move || {
@@ -170,7 +210,6 @@ impl AgentKeys {
             }
         }
         snap.loaded = Some(started);
-        snap.find(&hash)
     }
 }
 

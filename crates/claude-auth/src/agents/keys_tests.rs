@@ -124,3 +124,32 @@ async fn requests_that_wait_on_a_recheck_take_its_answer_without_a_second_load()
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_key_in_use_is_rechecked_in_the_background_before_its_copy_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path());
+    let keys = AgentKeys::new(open(dir.path()));
+    let key = generate_agent_key().unwrap();
+    start(&writer, "alpha", key.expose());
+    assert!(keys.lookup(key.expose()).await.is_some());
+    let first = std::time::Instant::now();
+    assert_eq!(keys.loads(), 1);
+    // Half-way through the copy's life, a request finds its key and starts
+    // the renewal without waiting for it.
+    tokio::time::sleep(REFRESH_AHEAD).await;
+    assert!(keys.lookup(key.expose()).await.is_some());
+    let bound = std::time::Instant::now() + RECHECK;
+    while keys.loads() < 2 {
+        assert!(
+            std::time::Instant::now() < bound,
+            "no renewal in the background"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // When the first copy would have run out, the renewed one answers: no
+    // request waits for a load.
+    tokio::time::sleep_until((first + RECHECK).into()).await;
+    assert!(keys.lookup(key.expose()).await.is_some());
+    assert_eq!(keys.loads(), 2);
+}
