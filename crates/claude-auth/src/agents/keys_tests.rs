@@ -27,6 +27,17 @@ fn start(ledger: &Ledger, id: &str, key: &str) -> i64 {
     .unwrap()
 }
 
+/// Keys of the ledger in `dir` with one open session, "alpha", whose key
+/// has been looked up once (one load).
+async fn alpha_looked_up(dir: &std::path::Path) -> (AgentKeys, crate::Secret) {
+    let writer = open(dir);
+    let keys = AgentKeys::new(open(dir));
+    let key = generate_agent_key().unwrap();
+    start(&writer, "alpha", key.expose());
+    assert!(keys.lookup(key.expose()).await.is_some());
+    (keys, key)
+}
+
 #[tokio::test]
 async fn an_open_sessions_key_is_found_a_closed_ones_is_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,11 +108,7 @@ async fn a_flood_of_unknown_keys_costs_one_load_per_gap() {
 #[tokio::test]
 async fn requests_that_wait_on_a_recheck_take_its_answer_without_a_second_load() {
     let dir = tempfile::tempdir().unwrap();
-    let writer = open(dir.path());
-    let keys = AgentKeys::new(open(dir.path()));
-    let key = generate_agent_key().unwrap();
-    start(&writer, "alpha", key.expose());
-    assert!(keys.lookup(key.expose()).await.is_some());
+    let (keys, key) = alpha_looked_up(dir.path()).await;
     assert_eq!(keys.loads(), 1);
     // The copy is due for its recheck: the first request reloads it, and
     // the others, come in meanwhile, take what it loaded (they waited a
@@ -128,11 +135,7 @@ async fn requests_that_wait_on_a_recheck_take_its_answer_without_a_second_load()
 #[tokio::test]
 async fn a_key_in_use_is_rechecked_in_the_background_before_its_copy_runs_out() {
     let dir = tempfile::tempdir().unwrap();
-    let writer = open(dir.path());
-    let keys = AgentKeys::new(open(dir.path()));
-    let key = generate_agent_key().unwrap();
-    start(&writer, "alpha", key.expose());
-    assert!(keys.lookup(key.expose()).await.is_some());
+    let (keys, key) = alpha_looked_up(dir.path()).await;
     let first = std::time::Instant::now();
     assert_eq!(keys.loads(), 1);
     // Half-way through the copy's life, a request finds its key and starts
