@@ -110,7 +110,7 @@ fn an_openai_proxys_own_errors_are_the_openai_sdks_usual_errors() {
                 401,
                 "invalid_request_error",
                 "invalid_api_key",
-                "claude-auth proxy: missing or wrong local key (send it as x-api-key)"
+                "claude-auth proxy: missing or wrong local key (send it as Authorization: Bearer <key>, as OPENAI_API_KEY is sent)"
             ],
             [
                 "InternalServerError",

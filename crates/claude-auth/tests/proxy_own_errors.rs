@@ -151,7 +151,7 @@ async fn every_error_an_openai_proxy_makes_itself_is_in_openais_shape() {
             401,
             "invalid_request_error",
             Some("invalid_api_key"),
-            "claude-auth proxy: missing or wrong local key (send it as x-api-key)".into(),
+            "claude-auth proxy: missing or wrong local key (send it as Authorization: Bearer <key>, as OPENAI_API_KEY is sent)".into(),
         ),
         (
             &keyed,

@@ -20,6 +20,7 @@ use super::headers::presented_key;
 use super::shape::{served, vendor_error, Refused};
 use super::ProxyBody;
 use crate::agents::{AgentRef, KeyHolder};
+use crate::credential::Provider;
 use crate::oauth::pkce::constant_time_eq;
 use crate::usage::writer::UsageSink;
 
@@ -60,10 +61,18 @@ pub(super) async fn authenticate(
         )),
         // Without a local key anyone may come in; an agent key still says who.
         None if config.local_key.is_none() => Ok(config.local_agent.clone()),
+        // Named as the vendor's SDKs send a key: `x-api-key` for
+        // Anthropic's, a bearer token for OpenAI's (both are accepted).
         None => Err(vendor_error(
             serves,
             Refused::Key,
-            "claude-auth proxy: missing or wrong local key (send it as x-api-key)",
+            match serves {
+                Provider::Openai => {
+                    "claude-auth proxy: missing or wrong local key (send it as \
+                     Authorization: Bearer <key>, as OPENAI_API_KEY is sent)"
+                }
+                _ => "claude-auth proxy: missing or wrong local key (send it as x-api-key)",
+            },
         )),
     }
 }
