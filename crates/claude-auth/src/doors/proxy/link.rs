@@ -105,9 +105,10 @@ pub(super) struct Link {
     /// A request head (and small body pieces with their framing).
     wbuf: Vec<u8>,
     read_size: usize,
-    /// The limit on an exchange ([`Link::exchange`]): made once per
-    /// connection and moved only when it goes off early, not a new timer
-    /// (a timer-wheel insert and removal) for every request.
+    /// The limit on an exchange ([`Link::exchange`]) and on the silences
+    /// of its answer's body ([`PooledBody`]): made once per connection and
+    /// moved only when it goes off early, not a new timer (a timer-wheel
+    /// insert and removal) for every request and every body.
     clock: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -470,9 +471,10 @@ pub(super) struct PooledBody {
     keep_alive: bool,
     /// The longest silent gap allowed between two reads of the body.
     gap_limit: Duration,
-    /// Armed the first time a read has to wait; moved on when data comes.
-    gap: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// Data came since the timer was last set: set it afresh at the next wait.
+    /// When the silence ends the body: set the first time a read has to
+    /// wait, moved on when data comes (on the connection's one clock).
+    gap_deadline: Option<tokio::time::Instant>,
+    /// Data came since the deadline was set: set it afresh at the next wait.
     gap_stale: bool,
 }
 
@@ -490,7 +492,7 @@ impl PooledBody {
             pool,
             keep_alive: head.keep_alive && sent_whole,
             gap_limit,
-            gap: None,
+            gap_deadline: None,
             gap_stale: false,
         };
         if body.decoder.is_done() {
@@ -527,14 +529,16 @@ impl Body for PooledBody {
                 Ok(Decoded::NeedMore) => match link.poll_fill(cx) {
                     Poll::Pending => {
                         // Silent upstream: bounded (ProxyConfig::upstream_timeout).
-                        let deadline = tokio::time::Instant::now() + this.gap_limit;
-                        let gap = this
-                            .gap
-                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                        if std::mem::take(&mut this.gap_stale) {
-                            gap.as_mut().reset(deadline);
-                        }
-                        if gap.as_mut().poll(cx).is_pending() {
+                        let deadline = match this.gap_deadline {
+                            Some(at) if !std::mem::take(&mut this.gap_stale) => at,
+                            _ => {
+                                this.gap_stale = false;
+                                *this
+                                    .gap_deadline
+                                    .insert(tokio::time::Instant::now() + this.gap_limit)
+                            }
+                        };
+                        if link.poll_clock(cx, deadline).is_pending() {
                             return Poll::Pending;
                         }
                         this.link = None;
