@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+use common::http1::read_request;
+
 use claude_auth::credential::now_unix;
 use claude_auth::proxy::{start, ProxyConfig, ProxyHandle};
 use claude_auth::store::profile_files::ProfileFiles;
@@ -44,36 +47,6 @@ impl Upstream {
         seen.iter()
             .map(|(c, line, _)| (*c, line.split(' ').nth(1).unwrap_or("").to_owned()))
             .collect()
-    }
-}
-
-/// Read one request (head and Content-Length body); `None` at EOF.
-async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>)> {
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length: "))
-                .map_or(0, |v| v.parse().unwrap());
-            while buf.len() < end + 4 + length {
-                let mut more = vec![0u8; 64 * 1024];
-                let n = conn.read(&mut more).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&more[..n]);
-            }
-            let body = buf[end + 4..end + 4 + length].to_vec();
-            buf.drain(..end + 4 + length);
-            return Some((head.lines().next().unwrap().to_owned(), body));
-        }
-        let mut more = [0u8; 4096];
-        let n = conn.read(&mut more).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&more[..n]);
     }
 }
 

@@ -13,6 +13,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+use common::http1::read_request;
+
 use claude_auth::proxy::{start, ProxyConfig, ProxyHandle};
 use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings};
 
@@ -79,36 +82,6 @@ fn answer(line: &str) -> (Vec<u8>, bool) {
         _ => ("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".into(), false),
     };
     (raw.into_bytes(), close)
-}
-
-/// Read one request (head and Content-Length body); `None` at EOF.
-async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>)> {
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8(buf[..end].to_vec()).unwrap();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length: "))
-                .map_or(0, |v| v.parse().unwrap());
-            while buf.len() < end + 4 + length {
-                let mut more = [0u8; 4096];
-                let n = conn.read(&mut more).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&more[..n]);
-            }
-            let body = buf[end + 4..end + 4 + length].to_vec();
-            buf.drain(..end + 4 + length);
-            return Some((head.lines().next().unwrap().to_owned(), body));
-        }
-        let mut more = [0u8; 4096];
-        let n = conn.read(&mut more).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&more[..n]);
-    }
 }
 
 async fn upstream() -> Upstream {
