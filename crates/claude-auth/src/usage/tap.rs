@@ -260,12 +260,8 @@ pub fn json_usage_by_serde(body: &[u8]) -> Option<TokenUsage> {
     if !contains(body, &USAGE_KEY) {
         return None;
     }
-    let carrier = serde_json::from_slice::<Carrier<'_>>(body).ok()?;
     let mut tap = UsageTap::for_content_type(Some("application/json"));
-    tap.take(Part {
-        model: carrier.model,
-        usage: carrier.usage,
-    });
+    tap.take(whole_body_part(body)?);
     tap.seen.then_some(tap.usage)
 }
 
@@ -283,13 +279,18 @@ pub(super) fn json_part(body: &[u8]) -> Option<Part<'_>> {
                 None => Object(None),
             },
         }),
-        Scan::Unsure => serde_json::from_slice::<Carrier<'_>>(body)
-            .ok()
-            .map(|body| Part {
-                model: body.model,
-                usage: body.usage,
-            }),
+        Scan::Unsure => whole_body_part(body),
     }
+}
+
+/// The top-level `model` and `usage` of the whole body, read by serde.
+fn whole_body_part(body: &[u8]) -> Option<Part<'_>> {
+    serde_json::from_slice::<Carrier<'_>>(body)
+        .ok()
+        .map(|body| Part {
+            model: body.model,
+            usage: body.usage,
+        })
 }
 
 #[cfg(test)]
