@@ -22,10 +22,10 @@ use hyper::header::{self, HeaderMap};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Response, StatusCode};
 
+use super::activity::ClientBody;
 use super::agent_auth::sink_for;
 use super::handler::{internal_error, plan_body, relay_with, send, BodyPlan, Shared};
 use super::headers::{inject, is_dropped_from_request, strip};
-use super::listener::ClientBody;
 use super::shape::{own_error, served, vendor_error, Refused};
 use super::ProxyBody;
 use crate::agents::AgentRef;

@@ -12,9 +12,9 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, StatusCode, Version};
 
+use super::activity::ClientBody;
 use super::agent_auth::{authenticate, sink_for};
 use super::headers::{auth_value, inject, is_dropped_from_request, is_hop_by_hop, strip};
-use super::listener::ClientBody;
 use super::metered::MeteredBody;
 use super::shape::own_error;
 use super::target::Target;

@@ -25,8 +25,8 @@ use hyper_rustls::MaybeHttpsStream;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::activity::ClientBody;
 use super::h1::{self, Decoded, Decoder, Head};
-use super::listener::ClientBody;
 use super::upstream::Pool;
 use super::UpstreamBody;
 

@@ -22,30 +22,36 @@
 //!   of the two applies), and HTTP/2 pings a client while
 //!   requests are in progress, closing the connection when a ping goes
 //!   unanswered ([`ProxyConfig::http2_keep_alive`](super::ProxyConfig::http2_keep_alive)).
+//!
+//! A connection's first bytes choose its protocol: the HTTP/2 preface
+//! (prior knowledge, as `h2c` clients send it) goes to hyper's HTTP/2
+//! server, anything else to the proxy's own HTTP/1 server (`h1_conn`).
+//! The state and the socket those limits apply to are `activity`'s.
 
-use std::convert::Infallible;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::task::AtomicWaker;
-use hyper::body::{Body, Frame, Incoming};
+use bytes::{Buf, Bytes, BytesMut};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Notify, Semaphore};
 
+use super::activity::{Activity, ClientBody, IdleLimited, Limits, Tracked};
 use super::handler::{handle, Shared};
-use super::ProxyBody;
 
 /// How long the accept loop pauses after an accept error that is not about
 /// one connection (out of file descriptors, out of memory).
 pub(super) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What an HTTP/2 client with prior knowledge sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Accept and serve connections until `shutdown` changes (or its sender is
 /// dropped), then let the open ones finish.
@@ -65,16 +71,11 @@ pub(super) async fn serve(
         body: config.body_timeout,
     };
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    // HTTP/1's header read timeout is the idle limit below (the clock of
-    // `IdleLimited`, which runs until a request's headers are in): hyper's
-    // own would arm a second timer for every request.
-    builder.http1().header_read_timeout(None);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
+    let mut h2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
         .keep_alive_interval(config.http2_keep_alive)
         .keep_alive_timeout(config.http2_keep_alive);
+    let h2 = Arc::new(h2);
     let drain = Arc::new(Drain::default());
     loop {
         // A free slot first: with none, connections wait in the backlog.
@@ -103,45 +104,15 @@ pub(super) async fn serve(
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
         let io = IdleLimited::new(stream, Arc::clone(&activity), limits);
-        let shared = Arc::clone(&shared);
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            // Counted from here until the response body is done or dropped.
-            let active = activity.begin();
-            let req = req.map(|body| ClientBody::new(body, &activity));
-            let shared = Arc::clone(&shared);
-            async move {
-                let resp = handle(shared, req).await;
-                Ok::<_, Infallible>(resp.map(|body| Tracked {
-                    body,
-                    _active: active,
-                }))
-            }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(io), service)
-            .into_owned();
-        let drain = Arc::clone(&drain);
+        let (shared, drain, h2) = (Arc::clone(&shared), Arc::clone(&drain), Arc::clone(&h2));
         tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let mut signal = std::pin::pin!(drain.notify.notified());
-            let (mut registered, mut draining) = (false, false);
-            let _ = std::future::poll_fn(|cx| {
-                if !draining {
-                    // The signal is polled once, to register this task's
-                    // waker (the same for every later poll); then the flag
-                    // is read, which is set before the waiters are woken.
-                    if !registered {
-                        registered = true;
-                        draining = signal.as_mut().poll(cx).is_ready();
-                    }
-                    draining |= drain.draining.load(Ordering::Acquire);
-                    if draining {
-                        conn.as_mut().graceful_shutdown();
-                    }
-                }
-                conn.as_mut().poll(cx)
-            })
-            .await;
+            let signal = std::pin::pin!(drain.notify.notified());
+            let mut watch = DrainWatch {
+                signal,
+                registered: false,
+                drain: &drain,
+            };
+            connection(io, shared, activity, &h2, &mut watch).await;
             drop(permit);
         });
     }
@@ -154,14 +125,168 @@ pub(super) async fn serve(
     let _ = slots.acquire_many(all).await;
 }
 
+type H2Builder = hyper::server::conn::http2::Builder<TokioExecutor>;
+
+/// One connection: its first bytes say which protocol serves it.
+async fn connection(
+    mut io: IdleLimited<TcpStream>,
+    shared: Arc<Shared>,
+    activity: Arc<Activity>,
+    h2: &H2Builder,
+    drain: &mut DrainWatch<'_, '_>,
+) {
+    let mut rbuf = BytesMut::with_capacity(8 * 1024);
+    let sniffed = poll_fn(|cx| loop {
+        let known = rbuf.len() >= H2_PREFACE.len() || !H2_PREFACE.starts_with(&rbuf);
+        if known {
+            return Poll::Ready(Some(rbuf.starts_with(H2_PREFACE)));
+        }
+        if rbuf.is_empty() && drain.draining(cx) {
+            return Poll::Ready(None);
+        }
+        match tokio_util::io::poll_read_buf(Pin::new(&mut io), cx, &mut rbuf) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(None),
+            Poll::Ready(Ok(_)) => {}
+        }
+    })
+    .await;
+    match sniffed {
+        None => {}
+        Some(false) => super::h1_conn::serve(io, rbuf, shared, activity, drain).await,
+        Some(true) => {
+            let io = Rewind {
+                read: rbuf.freeze(),
+                io,
+            };
+            serve_h2(TokioIo::new(io), shared, activity, h2, drain).await;
+        }
+    }
+}
+
+/// An HTTP/2 connection, served by hyper.
+async fn serve_h2(
+    io: TokioIo<Rewind<IdleLimited<TcpStream>>>,
+    shared: Arc<Shared>,
+    activity: Arc<Activity>,
+    h2: &H2Builder,
+    drain: &mut DrainWatch<'_, '_>,
+) {
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        // Counted from here until the response body is done or dropped.
+        let active = activity.begin();
+        let req = req.map(|body| ClientBody::h2(body, &activity));
+        let shared = Arc::clone(&shared);
+        async move {
+            let resp = handle(shared, req).await;
+            Ok::<_, std::convert::Infallible>(resp.map(|body| Tracked {
+                body,
+                _active: active,
+            }))
+        }
+    });
+    let mut conn = std::pin::pin!(h2.serve_connection(io, service));
+    let mut draining = false;
+    let _ = poll_fn(|cx| {
+        if !draining && drain.draining(cx) {
+            draining = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        conn.as_mut().poll(cx)
+    })
+    .await;
+}
+
 /// Tells the open connections to finish gracefully. Unlike hyper_util's
 /// `GracefulShutdown`, whose watch channel each connection polls every
 /// time it is polled (a lock each time, several per request), a connection
 /// registers for the signal once and then reads a flag.
 #[derive(Default)]
 struct Drain {
-    draining: std::sync::atomic::AtomicBool,
-    notify: tokio::sync::Notify,
+    draining: AtomicBool,
+    notify: Notify,
+}
+
+/// A connection's view of the [`Drain`].
+pub(super) struct DrainWatch<'a, 'd> {
+    signal: Pin<&'a mut tokio::sync::futures::Notified<'d>>,
+    registered: bool,
+    drain: &'d Drain,
+}
+
+impl DrainWatch<'_, '_> {
+    /// Whether the proxy is shutting down; the first call registers the
+    /// connection's task to be woken when it starts to.
+    pub(super) fn draining(&mut self, cx: &mut Context<'_>) -> bool {
+        // The signal is polled once, to register this task's waker (the
+        // same for every later poll); then the flag is read, which is set
+        // before the waiters are woken.
+        if !self.registered {
+            self.registered = true;
+            if self.signal.as_mut().poll(cx).is_ready() {
+                return true;
+            }
+        }
+        self.draining_now()
+    }
+
+    /// Whether the proxy is shutting down, read without registering.
+    pub(super) fn draining_now(&self) -> bool {
+        self.drain.draining.load(Ordering::Acquire)
+    }
+}
+
+/// The socket with the bytes read to choose the protocol put back in front.
+struct Rewind<T> {
+    read: Bytes,
+    io: T,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Rewind<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.read.is_empty() {
+            let n = this.read.len().min(buf.remaining());
+            buf.put_slice(&this.read[..n]);
+            this.read.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }
 
 /// Accept errors that concern only the connection being accepted.
@@ -173,317 +298,4 @@ fn is_per_connection(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionRefused
             | io::ErrorKind::Interrupted
     )
-}
-
-/// Whether a connection has a request in progress, and since when it has
-/// had none.
-struct Activity {
-    born: Instant,
-    /// Requests whose response is not yet done.
-    active: AtomicUsize,
-    /// When the last request ended, in milliseconds after `born`.
-    idle_since_ms: AtomicU64,
-    /// The connection's reader, woken when the last request ends so that
-    /// it starts the idle clock.
-    reader: AtomicWaker,
-    /// Request bodies still being received.
-    bodies: AtomicUsize,
-    /// When the first of them began, in milliseconds after `born`.
-    body_since_ms: AtomicU64,
-    /// When the client last sent something while one was being received.
-    body_read_ms: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Arc<Activity> {
-        Arc::new(Activity {
-            born: Instant::now(),
-            active: AtomicUsize::new(0),
-            idle_since_ms: AtomicU64::new(0),
-            reader: AtomicWaker::new(),
-            bodies: AtomicUsize::new(0),
-            body_since_ms: AtomicU64::new(0),
-            body_read_ms: AtomicU64::new(0),
-        })
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// A request starts; it ends when the guard is dropped.
-    fn begin(self: &Arc<Self>) -> ActiveGuard {
-        self.active.fetch_add(1, Ordering::AcqRel);
-        ActiveGuard(Arc::clone(self))
-    }
-
-    /// When a read that is still waiting fails: the idle limit when no
-    /// request is in progress, the request body limits while one is being
-    /// received, none otherwise (a response being streamed: the client
-    /// need not send anything meanwhile).
-    fn read_deadline(&self, limits: &Limits) -> Option<Instant> {
-        let at = |ms: &AtomicU64| self.born + Duration::from_millis(ms.load(Ordering::Acquire));
-        if self.bodies.load(Ordering::Acquire) > 0 {
-            let gap = at(&self.body_read_ms) + limits.body_gap;
-            let whole = at(&self.body_since_ms) + limits.body;
-            return Some(gap.min(whole));
-        }
-        if self.active.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        Some(at(&self.idle_since_ms) + limits.idle)
-    }
-
-    /// The client sent something.
-    fn read_progress(&self) {
-        if self.bodies.load(Ordering::Acquire) > 0 {
-            self.body_read_ms.store(self.now_ms(), Ordering::Release);
-        }
-    }
-}
-
-/// The connection's time limits (see [`Activity::read_deadline`]).
-#[derive(Clone, Copy)]
-struct Limits {
-    /// No request in progress (and a request's headers not yet in).
-    idle: Duration,
-    /// A write blocked.
-    send: Duration,
-    /// Nothing received while a request body is due.
-    body_gap: Duration,
-    /// A request body from its start to its end.
-    body: Duration,
-}
-
-/// A request body, counted as being received (so the client's reads are
-/// under the body limits) until it ends or is dropped.
-pub(super) struct ClientBody {
-    inner: Incoming,
-    receiving: Option<Arc<Activity>>,
-}
-
-impl ClientBody {
-    fn new(inner: Incoming, activity: &Arc<Activity>) -> ClientBody {
-        let receiving = (!inner.is_end_stream()).then(|| {
-            if activity.bodies.fetch_add(1, Ordering::AcqRel) == 0 {
-                let now = activity.now_ms();
-                activity.body_since_ms.store(now, Ordering::Release);
-                activity.body_read_ms.store(now, Ordering::Release);
-            }
-            Arc::clone(activity)
-        });
-        ClientBody { inner, receiving }
-    }
-
-    fn received(&mut self) {
-        if let Some(activity) = self.receiving.take() {
-            activity.bodies.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-}
-
-impl Drop for ClientBody {
-    fn drop(&mut self) {
-        self.received();
-    }
-}
-
-impl Body for ClientBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if polled.is_ready()
-            && (this.inner.is_end_stream() || !matches!(polled, Poll::Ready(Some(Ok(_)))))
-        {
-            this.received();
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// A request in progress on its connection.
-struct ActiveGuard(Arc<Activity>);
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        let activity = &self.0;
-        let now = u64::try_from(activity.born.elapsed().as_millis()).unwrap_or(u64::MAX);
-        activity.idle_since_ms.store(now, Ordering::Release);
-        if activity.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            activity.reader.wake();
-        }
-    }
-}
-
-/// A response body that keeps its request counted as in progress until it
-/// has been sent (or dropped).
-pub(super) struct Tracked {
-    body: ProxyBody,
-    _active: ActiveGuard,
-}
-
-impl Body for Tracked {
-    type Data = Bytes;
-    type Error = <ProxyBody as Body>::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
-/// The client's socket, whose reads fail once the connection has been idle
-/// for the timeout: the server then closes it, in any protocol state.
-/// Its writes fail too once one has been blocked (the client not reading
-/// what it asked for) for the send timeout.
-struct IdleLimited<T> {
-    io: T,
-    activity: Arc<Activity>,
-    limits: Limits,
-    clock: Pin<Box<tokio::time::Sleep>>,
-    /// Armed at the first blocked write after progress.
-    send_clock: Pin<Box<tokio::time::Sleep>>,
-    send_blocked: bool,
-}
-
-impl<T> IdleLimited<T> {
-    fn new(io: T, activity: Arc<Activity>, limits: Limits) -> Self {
-        let clock = Box::pin(tokio::time::sleep_until(
-            (activity.born + limits.idle).into(),
-        ));
-        IdleLimited {
-            io,
-            activity,
-            limits,
-            clock,
-            send_clock: Box::pin(tokio::time::sleep(limits.send)),
-            send_blocked: false,
-        }
-    }
-
-    /// After a write returned `polled`: progress disarms the send clock, a
-    /// blocked write arms it (once) and fails when it runs out.
-    fn write_outcome<R>(
-        &mut self,
-        cx: &mut Context<'_>,
-        polled: Poll<io::Result<R>>,
-    ) -> Poll<io::Result<R>> {
-        if polled.is_ready() {
-            self.send_blocked = false;
-            return polled;
-        }
-        if !self.send_blocked {
-            self.send_blocked = true;
-            let deadline = tokio::time::Instant::now() + self.limits.send;
-            self.send_clock.as_mut().reset(deadline);
-        }
-        match self.send_clock.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client stopped reading",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for IdleLimited<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        if let Poll::Ready(r) = Pin::new(&mut this.io).poll_read(cx, buf) {
-            if buf.filled().len() > before {
-                this.activity.read_progress();
-            }
-            return Poll::Ready(r);
-        }
-        // Registered before looking, so the end of the last request wakes us.
-        this.activity.reader.register(cx.waker());
-        let Some(deadline) = this.activity.read_deadline(&this.limits) else {
-            return Poll::Pending;
-        };
-        let deadline = tokio::time::Instant::from_std(deadline);
-        // The deadline moves later with every request; rather than moving
-        // the timer each time (a timer-wheel update per request), it is
-        // moved when it goes off early.
-        if deadline < this.clock.deadline() {
-            this.clock.as_mut().reset(deadline);
-        }
-        loop {
-            match this.clock.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if tokio::time::Instant::now() >= deadline => {
-                    return Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "idle connection or slow request body: closed",
-                    )))
-                }
-                Poll::Ready(()) => this.clock.as_mut().reset(deadline),
-            }
-        }
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for IdleLimited<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.io).poll_write(cx, buf);
-        this.write_outcome(cx, polled)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        this.write_outcome(cx, polled)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.io).poll_flush(cx);
-        this.write_outcome(cx, polled)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
 }

@@ -42,7 +42,9 @@
 //!   shuts down gracefully.
 //!
 //! Layout: `config` (settings and defaults), `listener` (accepting within
-//! limits, timeouts for every connection state), `handler` (one request:
+//! limits, choosing the protocol), `activity` (timeouts for every connection
+//! state), `h1_conn` and `h1_server` (the client side's HTTP/1 server: a
+//! connection, and its codec; HTTP/2 is hyper's), `handler` (one request:
 //! checks, credential, retry after a 401, relay, log), `failover` (the
 //! same with a chain of credentials), `shape` (the proxy's own errors in
 //! the served vendor's shape), `headers` (what
@@ -50,10 +52,13 @@
 //! rewriting redirects), `upstream` (the keep-alive pool), `link` (one
 //! upstream connection and the exchange on it), `h1` (HTTP/1.1 framing).
 
+mod activity;
 mod agent_auth;
 mod config;
 mod failover;
 mod h1;
+mod h1_conn;
+mod h1_server;
 mod handler;
 mod headers;
 mod link;
@@ -118,7 +123,7 @@ impl ProxyHandle {
     }
 }
 
-type UpstreamBody = Either<Full<Bytes>, listener::ClientBody>;
+type UpstreamBody = Either<Full<Bytes>, activity::ClientBody>;
 type RelayedBody = Either<link::PooledBody, reqwest::Body>;
 type ProxyBody = Either<Full<Bytes>, metered::MeteredBody<RelayedBody>>;
 
