@@ -24,7 +24,7 @@ pub(super) const MAX_HEAD: usize = 64 * 1024;
 pub(super) const MAX_HEADERS: usize = 100;
 
 /// A request head, read.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) struct RequestHead {
     pub(super) method: Method,
     pub(super) uri: Uri,
@@ -407,6 +407,31 @@ pub(super) fn date_now(cached: &mut (u64, [u8; 29])) -> &[u8] {
         }
     }
     &cached.1
+}
+
+/// For the fuzz target: `data` read as a request head whole, and fed in
+/// pieces of `piece` bytes as a client may send it, must give the same
+/// head (or the same refusal) and leave the same bytes for the body; and
+/// never panic.
+#[doc(hidden)]
+pub fn fuzz_request_head(data: &[u8], piece: usize) {
+    let mut whole = BytesMut::from(data);
+    let at_once = parse_request(&mut whole, &mut 0);
+    let (mut fed, mut scanned, mut sent) = (BytesMut::new(), 0, 0);
+    let in_pieces = loop {
+        let end = (sent + piece.max(1)).min(data.len());
+        fed.extend_from_slice(&data[sent..end]);
+        sent = end;
+        match parse_request(&mut fed, &mut scanned) {
+            Ok(None) if sent < data.len() => {}
+            other => break other,
+        }
+    };
+    fed.extend_from_slice(&data[sent..]);
+    assert_eq!(at_once, in_pieces);
+    if matches!(at_once, Ok(Some(_))) {
+        assert_eq!(whole, fed);
+    }
 }
 
 #[cfg(test)]

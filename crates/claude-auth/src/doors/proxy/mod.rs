@@ -81,6 +81,8 @@ use tokio::task::JoinHandle;
 pub use crate::doors::wire::OAUTH_BETA;
 pub use config::ProxyConfig;
 pub use failover::{ProxyFailover, ProxyFallback};
+#[doc(hidden)]
+pub use h1_server::fuzz_request_head;
 pub use headers::upstream_headers;
 
 use crate::engine::manager::AuthManager;
