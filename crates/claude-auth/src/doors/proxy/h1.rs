@@ -140,27 +140,32 @@ pub(super) struct Head {
 /// Interim (1xx) responses before it are consumed and skipped.
 #[cfg(test)]
 pub(super) fn parse_head(buf: &mut BytesMut, method: &Method) -> io::Result<Option<Head>> {
-    parse_head_counting(buf, method, &mut 0)
+    parse_head_counting(buf, method, &mut 0, &mut 0)
 }
 
 /// [`parse_head`], with `interim` the bytes of interim responses already
 /// skipped in this exchange: together they may take no more than
 /// [`MAX_HEAD`], so an upstream cannot keep a request waiting with an
-/// endless stream of them.
+/// endless stream of them. `scanned`: how much of `buf` an earlier call
+/// looked through for the head's end (0 at first), so that a head
+/// dripping in is scanned once, not once per piece.
 pub(super) fn parse_head_counting(
     buf: &mut BytesMut,
     method: &Method,
     interim: &mut usize,
+    scanned: &mut usize,
 ) -> io::Result<Option<Head>> {
     loop {
         // The head is split off and frozen first, then parsed: the values
         // are slices of it, not copies.
-        let Some(len) = head_end(buf) else {
+        let Some(len) = head_end(buf, *scanned) else {
             if buf.len() >= MAX_HEAD {
                 return Err(invalid("the upstream's response head is too large"));
             }
+            *scanned = buf.len();
             return Ok(None);
         };
+        *scanned = 0;
         if len > MAX_HEAD {
             return Err(invalid("the upstream's response head is too large"));
         }
@@ -221,12 +226,16 @@ pub(super) fn parse_head_counting(
     }
 }
 
-/// The end of the response head at the front of `buf` (after its empty
-/// line), if it is all there. Lines end in CRLF or, leniently, LF.
-fn head_end(buf: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'\n', buf).find_map(|i| match buf.get(i + 1..) {
-        Some([b'\n', ..]) => Some(i + 2),
-        Some([b'\r', b'\n', ..]) => Some(i + 3),
+/// The end of the head at the front of `buf` (after its empty line), if it
+/// is all there, looking from `from` on (where an earlier look stopped,
+/// less the 3 bytes an end can straddle). Lines end in CRLF or,
+/// leniently, LF. Shared with the server side (`h1_server`).
+pub(super) fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let from = from.saturating_sub(3);
+    let rest = buf.get(from..)?;
+    memchr::memchr_iter(b'\n', rest).find_map(|i| match rest.get(i + 1..) {
+        Some([b'\n', ..]) => Some(from + i + 2),
+        Some([b'\r', b'\n', ..]) => Some(from + i + 3),
         _ => None,
     })
 }
@@ -301,36 +310,65 @@ fn framing(
         }
         return Ok((Framing::Close, false));
     }
-    let mut length: Option<u64> = None;
-    let mut parts = 0;
-    let lengths = seen
-        .content_length
-        .then(|| headers.get_all(header::CONTENT_LENGTH));
-    for value in lengths.iter().flatten() {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            parts += 1;
-            let part = part.trim_ascii();
-            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-                return Err(invalid("the upstream sent an invalid Content-Length"));
-            }
-            let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            if length.is_some_and(|l| l != n) {
-                return Err(invalid("the upstream sent two different Content-Lengths"));
-            }
-            length = Some(n);
+    let length = match seen.content_length.then(|| stated_length(headers)) {
+        None => None,
+        Some(Ok(length)) => length,
+        Some(Err(BadLength::Invalid)) => {
+            return Err(invalid("the upstream sent an invalid Content-Length"))
         }
-    }
-    // A list of one length repeated (`2, 2`, or the field twice) is that
-    // length (RFC 9112 6.3 (5)), and goes on as one value (RFC 9110 8.6):
-    // many clients refuse the list.
-    if let Some(n) = length.filter(|_| parts > 1) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-    }
+        Some(Err(BadLength::Differ)) => {
+            return Err(invalid("the upstream sent two different Content-Lengths"))
+        }
+    };
     Ok(match length {
         Some(0) => (Framing::Empty, keep_alive),
         Some(n) => (Framing::Length(n), keep_alive),
         None => (Framing::Close, false),
     })
+}
+
+/// Why `Content-Length` fields cannot be read.
+pub(super) enum BadLength {
+    /// One is not a decimal number of at most 19 digits.
+    Invalid,
+    /// Two state different lengths.
+    Differ,
+}
+
+/// A length as `Content-Length` states it: decimal digits only, at most
+/// 19 of them (so that it fits in a `u64`).
+pub(super) fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
+}
+
+/// The length the `Content-Length` fields of `headers` state, `None` when
+/// there are none. A list of one length repeated (`2, 2`, or the field
+/// twice) is that length (RFC 9112 6.3 (5)), and is put back as one value
+/// (RFC 9110 8.6): many clients refuse the list.
+pub(super) fn stated_length(headers: &mut HeaderMap) -> Result<Option<u64>, BadLength> {
+    let mut length: Option<u64> = None;
+    let mut parts = 0;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|&b| b == b',') {
+            parts += 1;
+            let n = decimal(part.trim_ascii()).ok_or(BadLength::Invalid)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(BadLength::Differ);
+            }
+            length = Some(n);
+        }
+    }
+    if let Some(n) = length.filter(|_| parts > 1) {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    Ok(length)
 }
 
 /// Where a response body's decoder stands.

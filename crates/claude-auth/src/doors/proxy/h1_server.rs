@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode, Uri, Version};
 
-use super::h1::{has_token, push_decimal, Framing};
+use super::h1::{decimal, has_token, head_end, push_decimal, stated_length, BadLength, Framing};
 
 /// The largest request head (request line and headers) read.
 pub(super) const MAX_HEAD: usize = 64 * 1024;
@@ -88,7 +88,7 @@ pub(super) fn parse_request(
         let _ = buf.split_to(blank);
         *scanned = 0;
     }
-    let Some(len) = head_end(buf, (*scanned).saturating_sub(3)) else {
+    let Some(len) = head_end(buf, *scanned) else {
         if buf.len() >= MAX_HEAD {
             return Err(HeadError::TooLarge);
         }
@@ -159,17 +159,6 @@ pub(super) fn parse_request(
     }))
 }
 
-/// The end of the head at the front of `buf` (after its empty line), if it
-/// is all there, looking from `from` on. Lines end in CRLF or, leniently, LF.
-fn head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let rest = buf.get(from..)?;
-    memchr::memchr_iter(b'\n', rest).find_map(|i| match rest.get(i + 1..) {
-        Some([b'\n', ..]) => Some(from + i + 2),
-        Some([b'\r', b'\n', ..]) => Some(from + i + 3),
-        _ => None,
-    })
-}
-
 /// Which of the headers framing depends on a request has.
 #[derive(Clone, Copy, Default)]
 struct Seen {
@@ -227,30 +216,19 @@ fn framing(version: Version, headers: &mut HeaderMap, seen: Seen) -> Result<Fram
     if !seen.content_length {
         return Ok(Framing::Empty);
     }
-    let mut length: Option<u64> = None;
-    let mut parts = 0;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            parts += 1;
-            let part = part.trim_ascii();
-            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-                return Err(malformed(
-                    "claude-auth proxy: the Content-Length is invalid",
-                ));
-            }
-            let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            if length.is_some_and(|l| l != n) {
-                return Err(malformed(
-                    "claude-auth proxy: the request has two different Content-Lengths",
-                ));
-            }
-            length = Some(n);
+    let length = match stated_length(headers) {
+        Ok(length) => length,
+        Err(BadLength::Invalid) => {
+            return Err(malformed(
+                "claude-auth proxy: the Content-Length is invalid",
+            ))
         }
-    }
-    // One length repeated is that length, sent on as one value.
-    if let Some(n) = length.filter(|_| parts > 1) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-    }
+        Err(BadLength::Differ) => {
+            return Err(malformed(
+                "claude-auth proxy: the request has two different Content-Lengths",
+            ))
+        }
+    };
     Ok(match length {
         Some(0) | None => Framing::Empty,
         Some(n) => Framing::Length(n),
@@ -300,15 +278,7 @@ pub(super) fn content_length(headers: &HeaderMap) -> Option<u64> {
     if values.next().is_some() {
         return None;
     }
-    let digits = value.as_bytes();
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        digits
-            .iter()
-            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
-    )
+    decimal(value.as_bytes())
 }
 
 /// What the response head says of the connection beside its fields.

@@ -334,9 +334,33 @@ fn framing_by_the_last_field_http_1_0_codings_length_lists_and_interim_floods() 
     // however they are split between reads.
     let mut interim = 0;
     let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\n".repeat(2000)[..]);
-    assert!(parse_head_counting(&mut buf, &Method::GET, &mut interim)
-        .unwrap()
-        .is_none());
+    assert!(
+        parse_head_counting(&mut buf, &Method::GET, &mut interim, &mut 0)
+            .unwrap()
+            .is_none()
+    );
     let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\n".repeat(2000)[..]);
-    assert!(parse_head_counting(&mut buf, &Method::GET, &mut interim).is_err());
+    assert!(parse_head_counting(&mut buf, &Method::GET, &mut interim, &mut 0).is_err());
+}
+
+#[test]
+fn a_response_head_dripping_in_is_found_where_it_ends_with_interim_answers_before_it() {
+    let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+    let (mut buf, mut interim, mut scanned) = (BytesMut::new(), 0, 0);
+    let mut found = None;
+    for (i, b) in raw.iter().enumerate() {
+        buf.extend_from_slice(&[*b]);
+        if let Some(head) =
+            parse_head_counting(&mut buf, &Method::GET, &mut interim, &mut scanned).unwrap()
+        {
+            assert!(found.is_none());
+            found = Some((i, head));
+        }
+    }
+    let (at, head) = found.unwrap();
+    assert_eq!(at, raw.len() - 3, "complete at the empty line");
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.framing, Framing::Length(2));
+    assert_eq!(interim, 25);
+    assert_eq!(&buf[..], b"ok");
 }

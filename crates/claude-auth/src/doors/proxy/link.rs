@@ -177,6 +177,8 @@ struct Sending {
     sent: bool,
     /// Bytes of interim (1xx) responses skipped so far.
     interim: usize,
+    /// How much of the read buffer was looked through for the head's end.
+    scanned: usize,
     /// Some byte of this request reached the socket: a non-idempotent
     /// request is then never sent again (RFC 9110 9.2.2).
     wrote_any: bool,
@@ -245,6 +247,7 @@ impl Link {
             body_done: false,
             sent: false,
             interim: 0,
+            scanned: 0,
             wrote_any: false,
             hold_head: false,
         };
@@ -296,7 +299,12 @@ impl Link {
         let answered = Failed { retry: false };
         loop {
             if !self.rbuf.is_empty() {
-                match h1::parse_head_counting(&mut self.rbuf, method, &mut s.interim) {
+                match h1::parse_head_counting(
+                    &mut self.rbuf,
+                    method,
+                    &mut s.interim,
+                    &mut s.scanned,
+                ) {
                     Ok(Some(head)) => return Poll::Ready(Ok((head, s.sent))),
                     Ok(None) => {}
                     Err(_) => return Poll::Ready(Err(answered)),
