@@ -436,6 +436,31 @@ fn exec_proxy_serves_the_credential_exec_chose_first_then_the_list_after_it() {
 }
 
 #[test]
+fn a_shared_proxy_given_a_profile_serves_that_login_first_then_the_list_after_it() {
+    let upstream = Upstream::start();
+    // The list puts the key first; `--profile work` names the subscription.
+    let sb = sandbox(
+        &upstream,
+        "[selection]\nfallback = [\"anthropic-api-key\", \"anthropic-subscription\"]\n",
+    );
+    reject_subscription(&upstream, now() + 3600);
+    let proxy = Proxy::start_with(&sb, &["--profile", "work", "proxy"]);
+    let (status, _, body) = proxy.post(MESSAGE);
+    assert_eq!(status, 200, "{body}\n{}", proxy.stderr());
+    assert_eq!(credentials(&upstream), ["subscription", "api-key"]);
+    assert!(
+        proxy.stderr().contains(
+            "claude-auth proxy: failover on: anthropic-subscription (profile work), then \
+             anthropic-api-key (ANTHROPIC_API_KEY) (each switch is announced here and in the \
+             usage ledger's events)\n"
+        ),
+        "{}",
+        proxy.stderr()
+    );
+    assert_eq!(proxy.notices().len(), 1, "{}", proxy.stderr());
+}
+
+#[test]
 fn with_failover_off_the_rejection_comes_back_unchanged() {
     let upstream = Upstream::start();
     // No fallback list; and a list with failover = false.

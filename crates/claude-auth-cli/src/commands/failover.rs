@@ -4,10 +4,11 @@
 //! order, and which are skipped and why). The switching itself, and its
 //! notice, are the library's (`claude_auth::proxy::ProxyFailover`).
 //!
-//! `claude-auth proxy` serves the list's first usable entry first. `exec
-//! --proxy` has already chosen its credential (by `--profile`, a strategy or
-//! the environment), and its session row and stderr name that one: its
-//! chain starts with it and goes on with the list's entries, without it.
+//! `claude-auth proxy` serves the list's first usable entry first, unless
+//! `--profile` names the login to serve. `exec --proxy` has already chosen
+//! its credential (by `--profile`, a strategy or the environment), and its
+//! session row and stderr name that one. Either way a chosen login's chain
+//! starts with it and goes on with the list's entries, without it.
 
 use std::sync::Arc;
 

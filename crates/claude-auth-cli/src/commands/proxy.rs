@@ -44,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
     // OPENAI_BASE_URL, else the default).
     let logins = logins(global, args.provider, false, auth_failure)?;
     let (provider, usable) = (logins.provider, logins.chosen);
-    let manager = usable.manager;
+    let manager = usable.manager.clone();
     // One thread, as nginx's one worker: a request and its upstream
     // exchange are driven in one task (see the proxy's `upstream`), so a
     // second worker only adds wake-ups across threads. Measured with
@@ -62,12 +62,15 @@ pub fn run(global: &GlobalArgs, args: &ProxyArgs) -> CommandResult {
         };
         let mut usage = crate::commands::usage_sink(&manager, &usable.provenance, &provider, None);
         let mut manager = manager;
+        // A login named with --profile serves first, as `exec` serves the
+        // one it chose; else the list's first usable entry does.
+        let chosen = global.profile.is_some().then_some(&usable);
         let chain = crate::commands::failover::proxy_chain(
             &provider,
             &upstream,
             args.upstream.is_some(),
             usage.as_ref(),
-            None,
+            chosen,
         )
         .await?;
         let failover = chain.map(|c| {
