@@ -28,13 +28,14 @@ struct Upstream {
     addr: SocketAddr,
     /// Request lines, in the order they came.
     seen: Arc<Mutex<Vec<String>>>,
-    /// Notified when a `/slow` request arrives, and when its connection ends.
+    /// Notified when a `/slow` or `/stall` request arrives, and when its
+    /// connection ends.
     slow_arrived: Arc<Notify>,
     slow_closed: Arc<Notify>,
 }
 
-/// Answers `/slow` never, `/chunked` in chunks, anything else with
-/// `<path> <body length>`.
+/// Answers `/slow` never, `/stall` with the first chunk of an answer
+/// only, `/chunked` in chunks, anything else with `<path> <body length>`.
 async fn upstream() -> Upstream {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -58,7 +59,12 @@ async fn upstream() -> Upstream {
                     record.lock().unwrap().push(line.clone());
                     let path = line.split(' ').nth(1).unwrap_or("").to_owned();
                     let answer = match path.as_str() {
-                        "/slow" => {
+                        "/slow" | "/stall" => {
+                            if path == "/stall" {
+                                let first = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+                                             5\r\nfirst\r\n";
+                                let _ = conn.write_all(first.as_bytes()).await;
+                            }
                             arrived.notify_one();
                             let mut rest = [0u8; 64];
                             while conn.read(&mut rest).await.is_ok_and(|n| n > 0) {}
@@ -333,4 +339,51 @@ async fn a_client_that_goes_away_while_waiting_ends_its_upstream_request() {
     tokio::time::timeout(WAIT, gone)
         .await
         .expect("the upstream connection to be closed once the client left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_in_the_middle_of_its_answer_ends_the_upstream_request() {
+    let up = upstream().await;
+    let proxy = proxy(&up).await;
+    let mut conn = TcpStream::connect(proxy.addr).await.unwrap();
+    conn.write_all(request("GET", "/stall", "", "").as_bytes())
+        .await
+        .unwrap();
+    // The head and the first chunk arrive; then the upstream says nothing.
+    let mut got = Vec::new();
+    while !got.ends_with(b"5\r\nfirst\r\n") {
+        let mut more = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&more[..n]);
+    }
+    let gone = up.slow_closed.notified();
+    drop(conn);
+    tokio::time::timeout(WAIT, gone)
+        .await
+        .expect("the upstream connection to be closed once the client left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_request_is_answered_though_the_client_then_shuts_its_side() {
+    let up = upstream().await;
+    let proxy = proxy(&up).await;
+    for _ in 0..10 {
+        let mut conn = TcpStream::connect(proxy.addr).await.unwrap();
+        let both = [
+            request("GET", "/first", "", ""),
+            request("GET", "/second", "", ""),
+        ]
+        .concat();
+        conn.write_all(both.as_bytes()).await.unwrap();
+        conn.shutdown().await.unwrap();
+        let mut buf = Vec::new();
+        // The first is in hand before the end of the connection is seen;
+        // the second may be cancelled by it (the client may have gone).
+        let a = answer(&mut conn, &mut buf).await;
+        assert_eq!((a.status, text(&a).as_str()), (200, "/first 0"));
+    }
 }

@@ -62,6 +62,8 @@ pub(super) struct Conn {
     broken: bool,
     /// The client closed its side.
     eof: bool,
+    /// Which request the connection is on (its body reads only for it).
+    request: u64,
 }
 
 impl Conn {
@@ -78,8 +80,9 @@ impl Conn {
 
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame<Bytes>>>> {
         while let Some(at) = self.continue_due {
-            // A client that did not wait has sent the body already.
-            if !self.rbuf.is_empty() {
+            // A client that did not wait has sent the body already (a
+            // 100 begun is finished, or the answer after it would be torn).
+            if at == 0 && !self.rbuf.is_empty() {
                 self.continue_due = None;
                 break;
             }
@@ -151,6 +154,33 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Ready when the client has closed the connection (or it failed)
+    /// while its answer is awaited or streamed. Looked at only once the
+    /// request body is all in (until then its reader has the socket) and
+    /// while nothing is buffered: a pipelined request already read is
+    /// answered even if the client then shut its side (as hyper does).
+    fn poll_gone(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.broken || !self.decoder.is_done() || !self.rbuf.is_empty() {
+            return Poll::Pending;
+        }
+        match self.poll_fill(cx) {
+            Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(()),
+            // What came is the next request: kept, and no longer watched.
+            Poll::Ready(Ok(_)) | Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// What is owed of a `100 Continue` begun and not finished: it goes
+    /// out before the answer. One never begun is not sent any more.
+    fn take_continue(&mut self) -> &'static [u8] {
+        match self.continue_due.take() {
+            Some(at) if at > 0 => &codec::CONTINUE[at..],
+            _ => &[],
+        }
+    }
+}
+
 fn lock(conn: &Mutex<Conn>) -> MutexGuard<'_, Conn> {
     // Nothing panics while holding it; a poisoned lock still holds a
     // consistent buffer (the panic's request fails on its own).
@@ -161,6 +191,9 @@ fn lock(conn: &Mutex<Conn>) -> MutexGuard<'_, Conn> {
 /// A request body read from the client's connection as it is polled.
 pub(super) struct H1Body {
     conn: Arc<Mutex<Conn>>,
+    /// The request it belongs to: once the connection has moved on (or
+    /// closed), reading would take another request's bytes.
+    request: u64,
     done: bool,
 }
 
@@ -173,6 +206,12 @@ impl H1Body {
             return Poll::Ready(None);
         }
         let mut c = lock(&self.conn);
+        if c.request != self.request {
+            self.done = true;
+            return Poll::Ready(Some(Err(io::Error::other(
+                "the request body was read after its request ended",
+            ))));
+        }
         let polled = c.poll_body(cx);
         // Done after the last piece, as hyper's bodies say.
         self.done = match &polled {
@@ -211,6 +250,7 @@ pub(super) async fn serve(
         continue_due: None,
         broken: false,
         eof: false,
+        request: 0,
     }));
     let mut writer = Writer {
         out: Vec::with_capacity(1024),
@@ -225,6 +265,7 @@ pub(super) async fn serve(
             Err(e) => {
                 let resp = own_error(&shared, e.status(), "invalid_request_error", e.message());
                 let request = (&Method::GET, Version::HTTP_11);
+                writer.out.clear();
                 let _ = writer.answer(&conn, resp, request, false).await;
                 break;
             }
@@ -239,13 +280,16 @@ pub(super) async fn serve(
             keep_alive,
             expects_continue,
         } = head;
-        {
+        let request = {
             let mut c = lock(&conn);
+            c.request += 1;
             c.decoder = Decoder::new(framing);
             c.continue_due = (expects_continue && framing != Framing::Empty).then_some(0);
-        }
+            c.request
+        };
         let body = H1Body {
             conn: Arc::clone(&conn),
+            request,
             done: framing == Framing::Empty,
         };
         let mut req = Request::new(ClientBody::h1(body, &activity));
@@ -257,10 +301,16 @@ pub(super) async fn serve(
         let Some(resp) = answer_or_gone(&conn, handling).await else {
             break;
         };
-        let keep_alive = keep_alive && !drain.draining_now() && {
+        let (keep_alive, owed) = {
             let mut c = lock(&conn);
-            c.continue_due.is_none() && !c.broken && body_read_from_buffer(&mut c)
+            let body_in = c.continue_due.is_none() && !c.broken && body_read_from_buffer(&mut c);
+            (
+                keep_alive && body_in && !drain.draining_now(),
+                c.take_continue(),
+            )
         };
+        writer.out.clear();
+        writer.out.extend_from_slice(owed);
         let kept = writer
             .answer(&conn, resp, (&method, version), keep_alive)
             .await;
@@ -322,20 +372,7 @@ where
         if let Poll::Ready(resp) = handling.as_mut().poll(cx) {
             return Poll::Ready(Some(resp));
         }
-        // Only once the body is in (until then its reader has the socket),
-        // and not beyond a head's worth of pipelined bytes.
-        let mut c = lock(conn);
-        if c.broken || !c.decoder.is_done() || c.rbuf.len() >= codec::MAX_HEAD {
-            return Poll::Pending;
-        }
-        loop {
-            match c.poll_fill(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(None),
-                Poll::Ready(Ok(_)) if c.rbuf.len() >= codec::MAX_HEAD => return Poll::Pending,
-                Poll::Ready(Ok(_)) => {}
-            }
-        }
+        lock(conn).poll_gone(cx).map(|()| None)
     })
     .await
 }
@@ -343,6 +380,7 @@ where
 /// Close: the write side first, then what the client still sends is read
 /// and dropped for a moment (unless it closed its side already).
 async fn close(conn: Arc<Mutex<Conn>>) {
+    lock(&conn).request += 1;
     let _ = poll_fn(|cx| Pin::new(&mut lock(&conn).io).poll_shutdown(cx)).await;
     let mut dropped = 0;
     let linger = poll_fn(|cx| {
@@ -384,7 +422,6 @@ impl Writer {
         let keep_alive = keep_alive && sending != Sending::Close;
         let date = (!parts.headers.contains_key(hyper::header::DATE))
             .then(|| codec::date_now(&mut self.date));
-        self.out.clear();
         codec::encode_response_head(
             &mut self.out,
             &HeadOut {
@@ -406,7 +443,10 @@ impl Writer {
         };
         loop {
             let next = poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
-                Poll::Pending if self.out.is_empty() => Poll::Pending,
+                // Waiting on the upstream: a client that left ends it.
+                Poll::Pending if self.out.is_empty() => {
+                    lock(conn).poll_gone(cx).map(|()| Next::Gone)
+                }
                 Poll::Pending => Poll::Ready(Next::Flush),
                 Poll::Ready(Some(Ok(frame))) => Poll::Ready(Next::Frame(frame)),
                 Poll::Ready(Some(Err(_))) => Poll::Ready(Next::Failed),
@@ -452,6 +492,7 @@ impl Writer {
                         return false;
                     }
                 }
+                Next::Gone => return false,
                 Next::Failed => {
                     // The answer cannot be completed: the client sees it
                     // cut short (no last chunk, fewer bytes than said).
@@ -482,6 +523,8 @@ impl Writer {
 enum Next {
     Frame(Frame<Bytes>),
     Flush,
+    /// The client closed the connection.
+    Gone,
     Failed,
     End,
 }

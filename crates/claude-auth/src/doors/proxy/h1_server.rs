@@ -311,8 +311,10 @@ pub(super) fn encode_response_head(out: &mut Vec<u8>, head: &HeadOut<'_>) {
             continue;
         }
         if name == header::CONTENT_LENGTH {
-            // A HEAD answer keeps the length a GET would have had.
-            if !matches!(head.sending, Sending::None) || length_kept {
+            // A HEAD (or 304) answer keeps the length a GET would have had;
+            // a 1xx or 204 has none (RFC 9110 8.6).
+            let bodiless = head.status.is_informational() || head.status == StatusCode::NO_CONTENT;
+            if !matches!(head.sending, Sending::None) || bodiless || length_kept {
                 continue;
             }
             length_kept = true;

@@ -180,6 +180,17 @@ fn a_response_head_states_its_framing_and_the_connection_once() {
          date: Sat, 05 Dec 2026 18:00:00 GMT\r\ntransfer-encoding: chunked\r\n\
          connection: close\r\n\r\n"
     );
+    // A 204 states no length, whatever it was given.
+    assert_eq!(
+        encode(
+            StatusCode::NO_CONTENT,
+            Sending::None,
+            true,
+            Version::HTTP_11
+        ),
+        "HTTP/1.1 204 No Content\r\ncontent-type: application/json\r\n\
+         date: Sat, 05 Dec 2026 18:00:00 GMT\r\n\r\n"
+    );
     // A HEAD answer keeps the length it was given; an HTTP/1.0 client kept
     // alive is told so.
     assert_eq!(
