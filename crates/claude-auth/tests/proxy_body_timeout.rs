@@ -17,8 +17,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use claude_auth::proxy::{start, ProxyConfig, ProxyHandle};
-use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings};
+mod common;
+use common::proxy::api_key_proxy;
+
+use claude_auth::proxy::{ProxyConfig, ProxyHandle};
 
 const API_KEY: &str = "sk-ant-api03-proxy-body-test-000000";
 
@@ -46,23 +48,7 @@ async fn upstream() -> SocketAddr {
 }
 
 async fn proxy(upstream: SocketAddr, adjust: impl FnOnce(&mut ProxyConfig)) -> ProxyHandle {
-    let home = std::env::temp_dir().join(format!("claude-auth-proxy-body-{}", std::process::id()));
-    let env = Env::empty()
-        .with("HOME", home.display().to_string())
-        .with("ANTHROPIC_API_KEY", API_KEY);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
-    let mut config = ProxyConfig::new(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        format!("http://{upstream}/"),
-        None,
-    );
-    config.access_log = false;
-    adjust(&mut config);
-    start(manager, config).await.unwrap()
+    api_key_proxy(API_KEY, format!("http://{upstream}/"), None, adjust).await
 }
 
 /// A POST whose body will be `length` bytes.

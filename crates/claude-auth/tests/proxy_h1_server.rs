@@ -16,9 +16,9 @@ use tokio::sync::Notify;
 
 mod common;
 use common::http1::{read_answer, read_request, Answer};
+use common::proxy::api_key_proxy;
 
-use claude_auth::proxy::{start, ProxyConfig, ProxyHandle};
-use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Secret, Settings};
+use claude_auth::proxy::ProxyHandle;
 
 const API_KEY: &str = "sk-ant-api03-proxy-h1-server-test-000000";
 const LOCAL_KEY: &str = "ca-local-h1-server-test";
@@ -98,21 +98,8 @@ async fn upstream() -> Upstream {
 }
 
 async fn proxy(up: &Upstream) -> ProxyHandle {
-    let env = Env::empty()
-        .with("HOME", "/nonexistent-h1-server-test")
-        .with("ANTHROPIC_API_KEY", API_KEY);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
-    let mut config = ProxyConfig::new(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        format!("http://{}", up.addr),
-        Some(Secret::new(LOCAL_KEY.to_owned())),
-    );
-    config.access_log = false;
-    start(manager, config).await.unwrap()
+    let upstream = format!("http://{}", up.addr);
+    api_key_proxy(API_KEY, upstream, Some(LOCAL_KEY), |_| {}).await
 }
 
 /// A request with the local key; `extra` header lines end in CRLF.
@@ -141,6 +128,16 @@ async fn closed(conn: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
         .unwrap_or(0);
     buf.extend_from_slice(&more[..n]);
     n == 0
+}
+
+/// The client closes `conn`: the upstream connection of its held request
+/// (`/slow`, `/stall`) is closed in turn.
+async fn the_upstream_sees_the_client_leave(up: &Upstream, conn: TcpStream) {
+    let gone = up.slow_closed.notified();
+    drop(conn);
+    tokio::time::timeout(WAIT, gone)
+        .await
+        .expect("the upstream connection to be closed once the client left");
 }
 
 fn text(a: &Answer) -> String {
@@ -334,11 +331,7 @@ async fn a_client_that_goes_away_while_waiting_ends_its_upstream_request() {
     tokio::time::timeout(WAIT, up.slow_arrived.notified())
         .await
         .expect("the request to reach the upstream");
-    let gone = up.slow_closed.notified();
-    drop(conn);
-    tokio::time::timeout(WAIT, gone)
-        .await
-        .expect("the upstream connection to be closed once the client left");
+    the_upstream_sees_the_client_leave(&up, conn).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,11 +353,7 @@ async fn a_client_that_goes_away_in_the_middle_of_its_answer_ends_the_upstream_r
         assert!(n > 0, "{}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&more[..n]);
     }
-    let gone = up.slow_closed.notified();
-    drop(conn);
-    tokio::time::timeout(WAIT, gone)
-        .await
-        .expect("the upstream connection to be closed once the client left");
+    the_upstream_sees_the_client_leave(&up, conn).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,8 +17,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use claude_auth::proxy::{start, ProxyConfig};
-use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings};
+mod common;
+use common::proxy::api_key_proxy;
+
+use claude_auth::proxy::ProxyConfig;
 
 const API_KEY: &str = "sk-ant-api03-proxy-pool-test-000000";
 const ANSWER: &str = r#"{"type":"message","content":[]}"#;
@@ -138,23 +140,7 @@ async fn proxy_with(
     upstream: &Upstream,
     adjust: impl FnOnce(&mut ProxyConfig),
 ) -> claude_auth::proxy::ProxyHandle {
-    let home = std::env::temp_dir().join(format!("claude-auth-proxy-pool-{}", std::process::id()));
-    let env = Env::empty()
-        .with("HOME", home.display().to_string())
-        .with("ANTHROPIC_API_KEY", API_KEY);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
-    let mut config = ProxyConfig::new(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        format!("http://{}/", upstream.addr),
-        None,
-    );
-    config.access_log = false;
-    adjust(&mut config);
-    start(manager, config).await.unwrap()
+    api_key_proxy(API_KEY, format!("http://{}/", upstream.addr), None, adjust).await
 }
 
 fn client() -> reqwest::Client {

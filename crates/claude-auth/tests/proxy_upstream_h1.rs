@@ -15,9 +15,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 mod common;
 use common::http1::read_request;
+use common::proxy::api_key_proxy;
 
-use claude_auth::proxy::{start, ProxyConfig, ProxyHandle};
-use claude_auth::{AuthManager, Env, ManagerOptions, Resolver, Settings};
+use claude_auth::proxy::ProxyHandle;
 
 const API_KEY: &str = "sk-ant-api03-proxy-h1-test-0000000000";
 
@@ -133,22 +133,7 @@ async fn upstream_with(respond: Respond) -> Upstream {
 }
 
 async fn proxy(up: &Upstream) -> ProxyHandle {
-    let home = std::env::temp_dir().join(format!("claude-auth-proxy-h1-{}", std::process::id()));
-    let env = Env::empty()
-        .with("HOME", home.display().to_string())
-        .with("ANTHROPIC_API_KEY", API_KEY);
-    let manager = AuthManager::new(
-        Resolver::with_settings(env, Settings::default()),
-        ManagerOptions::default(),
-    )
-    .unwrap();
-    let mut config = ProxyConfig::new(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        format!("http://{}", up.addr),
-        None,
-    );
-    config.access_log = false;
-    start(manager, config).await.unwrap()
+    api_key_proxy(API_KEY, format!("http://{}", up.addr), None, |_| {}).await
 }
 
 fn client() -> reqwest::Client {

@@ -10,3 +10,4 @@ mod require_env;
 pub use require_env::*;
 
 pub mod http1;
+pub mod proxy;

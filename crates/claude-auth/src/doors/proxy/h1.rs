@@ -240,22 +240,27 @@ pub(super) fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     })
 }
 
-/// Which of the headers framing depends on a response has.
+/// Which of the headers framing depends on a head has (noted as the head
+/// is read, so that no lookups follow). Shared with `h1_server`.
 #[derive(Clone, Copy, Default)]
-struct Seen {
-    connection: bool,
-    transfer_encoding: bool,
-    content_length: bool,
+pub(super) struct Seen {
+    pub(super) connection: bool,
+    pub(super) transfer_encoding: bool,
+    pub(super) content_length: bool,
+    /// `Expect` (a request's only).
+    pub(super) expect: bool,
 }
 
 impl Seen {
-    fn note(&mut self, name: &HeaderName) {
+    pub(super) fn note(&mut self, name: &HeaderName) {
         if name == header::CONNECTION {
             self.connection = true;
         } else if name == header::TRANSFER_ENCODING {
             self.transfer_encoding = true;
         } else if name == header::CONTENT_LENGTH {
             self.content_length = true;
+        } else if name == header::EXPECT {
+            self.expect = true;
         }
     }
 }

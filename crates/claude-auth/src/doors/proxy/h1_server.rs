@@ -16,7 +16,9 @@ use bytes::{Bytes, BytesMut};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode, Uri, Version};
 
-use super::h1::{decimal, has_token, head_end, push_decimal, stated_length, BadLength, Framing};
+use super::h1::{
+    decimal, has_token, head_end, push_decimal, stated_length, BadLength, Framing, Seen,
+};
 
 /// The largest request head (request line and headers) read.
 pub(super) const MAX_HEAD: usize = 64 * 1024;
@@ -157,29 +159,6 @@ pub(super) fn parse_request(
         keep_alive,
         expects_continue,
     }))
-}
-
-/// Which of the headers framing depends on a request has.
-#[derive(Clone, Copy, Default)]
-struct Seen {
-    connection: bool,
-    transfer_encoding: bool,
-    content_length: bool,
-    expect: bool,
-}
-
-impl Seen {
-    fn note(&mut self, name: &HeaderName) {
-        if name == header::CONNECTION {
-            self.connection = true;
-        } else if name == header::TRANSFER_ENCODING {
-            self.transfer_encoding = true;
-        } else if name == header::CONTENT_LENGTH {
-            self.content_length = true;
-        } else if name == header::EXPECT {
-            self.expect = true;
-        }
-    }
 }
 
 /// The request body's framing (RFC 9112 6.3, the server's side).
