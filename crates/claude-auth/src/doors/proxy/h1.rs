@@ -206,7 +206,7 @@ pub(super) fn parse_head_counting(
                 .map_err(|_| invalid("the upstream sent an invalid header name"))?;
             let value = HeaderValue::from_maybe_shared(head.slice_ref(field.value))
                 .map_err(|_| invalid("the upstream sent an invalid header value"))?;
-            seen.note(&name);
+            seen.note(&name, &value);
             headers.append(name, value);
         }
         let minor = response.version.unwrap_or(1);
@@ -249,18 +249,47 @@ pub(super) struct Seen {
     pub(super) content_length: bool,
     /// `Expect` (a request's only).
     pub(super) expect: bool,
+    /// What the `Content-Length` fields said so far, read as they came:
+    /// the length and whether it was given more than once.
+    length: Option<Result<(u64, bool), BadLength>>,
 }
 
 impl Seen {
-    pub(super) fn note(&mut self, name: &HeaderName) {
+    pub(super) fn note(&mut self, name: &HeaderName, value: &HeaderValue) {
         if name == header::CONNECTION {
             self.connection = true;
         } else if name == header::TRANSFER_ENCODING {
             self.transfer_encoding = true;
         } else if name == header::CONTENT_LENGTH {
             self.content_length = true;
+            for part in value.as_bytes().split(|&b| b == b',') {
+                self.length = Some(match (self.length, decimal(part.trim_ascii())) {
+                    (Some(Err(bad)), _) => Err(bad),
+                    (_, None) => Err(BadLength::Invalid),
+                    (None, Some(n)) => Ok((n, false)),
+                    (Some(Ok((l, _))), Some(n)) if l == n => Ok((n, true)),
+                    (Some(Ok(_)), Some(_)) => Err(BadLength::Differ),
+                });
+            }
         } else if name == header::EXPECT {
             self.expect = true;
+        }
+    }
+
+    /// The length the `Content-Length` fields stated, `None` when there
+    /// were none. A list of one length repeated (`2, 2`, or the field
+    /// twice) is that length (RFC 9112 6.3 (5)), and is put back in
+    /// `headers` as one value (RFC 9110 8.6): many clients refuse the list.
+    pub(super) fn length(&self, headers: &mut HeaderMap) -> Result<Option<u64>, BadLength> {
+        match self.length {
+            None => Ok(None),
+            Some(Err(bad)) => Err(bad),
+            Some(Ok((n, repeated))) => {
+                if repeated {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+                }
+                Ok(Some(n))
+            }
         }
     }
 }
@@ -315,13 +344,12 @@ fn framing(
         }
         return Ok((Framing::Close, false));
     }
-    let length = match seen.content_length.then(|| stated_length(headers)) {
-        None => None,
-        Some(Ok(length)) => length,
-        Some(Err(BadLength::Invalid)) => {
+    let length = match seen.length(headers) {
+        Ok(length) => length,
+        Err(BadLength::Invalid) => {
             return Err(invalid("the upstream sent an invalid Content-Length"))
         }
-        Some(Err(BadLength::Differ)) => {
+        Err(BadLength::Differ) => {
             return Err(invalid("the upstream sent two different Content-Lengths"))
         }
     };
@@ -333,6 +361,7 @@ fn framing(
 }
 
 /// Why `Content-Length` fields cannot be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum BadLength {
     /// One is not a decimal number of at most 19 digits.
     Invalid,
@@ -351,29 +380,6 @@ pub(super) fn decimal(digits: &[u8]) -> Option<u64> {
             .iter()
             .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
     )
-}
-
-/// The length the `Content-Length` fields of `headers` state, `None` when
-/// there are none. A list of one length repeated (`2, 2`, or the field
-/// twice) is that length (RFC 9112 6.3 (5)), and is put back as one value
-/// (RFC 9110 8.6): many clients refuse the list.
-pub(super) fn stated_length(headers: &mut HeaderMap) -> Result<Option<u64>, BadLength> {
-    let mut length: Option<u64> = None;
-    let mut parts = 0;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            parts += 1;
-            let n = decimal(part.trim_ascii()).ok_or(BadLength::Invalid)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(BadLength::Differ);
-            }
-            length = Some(n);
-        }
-    }
-    if let Some(n) = length.filter(|_| parts > 1) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-    }
-    Ok(length)
 }
 
 /// Where a response body's decoder stands.

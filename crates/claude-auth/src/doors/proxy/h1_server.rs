@@ -16,9 +16,7 @@ use bytes::{Bytes, BytesMut};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode, Uri, Version};
 
-use super::h1::{
-    decimal, has_token, head_end, push_decimal, stated_length, BadLength, Framing, Seen,
-};
+use super::h1::{decimal, has_token, head_end, push_decimal, BadLength, Framing, Seen};
 
 /// The largest request head (request line and headers) read.
 pub(super) const MAX_HEAD: usize = 64 * 1024;
@@ -136,7 +134,7 @@ pub(super) fn parse_request(
             .map_err(|_| malformed("claude-auth proxy: a header name is invalid"))?;
         let value = HeaderValue::from_maybe_shared(head.slice_ref(field.value))
             .map_err(|_| malformed("claude-auth proxy: a header value is invalid"))?;
-        seen.note(&name);
+        seen.note(&name, &value);
         headers.append(name, value);
     }
     let framing = framing(version, &mut headers, seen)?;
@@ -195,7 +193,7 @@ fn framing(version: Version, headers: &mut HeaderMap, seen: Seen) -> Result<Fram
     if !seen.content_length {
         return Ok(Framing::Empty);
     }
-    let length = match stated_length(headers) {
+    let length = match seen.length(headers) {
         Ok(length) => length,
         Err(BadLength::Invalid) => {
             return Err(malformed(

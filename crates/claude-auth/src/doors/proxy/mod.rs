@@ -90,7 +90,7 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use handler::Shared;
 use target::Target;
-use upstream::{Upstream, POOL_IDLE_TIMEOUT};
+use upstream::{Upstream, PRUNE_EVERY};
 
 /// A fresh random local key (`ca-local-…`), for one proxy's clients.
 pub fn generate_local_key() -> Result<Secret> {
@@ -156,7 +156,8 @@ pub async fn start(manager: AuthManager, config: ProxyConfig) -> Result<ProxyHan
         // Close idle upstream connections in time; ends with the proxy.
         let pool = Arc::downgrade(pool);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(POOL_IDLE_TIMEOUT / 3);
+            let mut tick =
+                tokio::time::interval_at(tokio::time::Instant::now() + PRUNE_EVERY, PRUNE_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;

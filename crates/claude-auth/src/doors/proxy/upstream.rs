@@ -4,8 +4,9 @@
 //! the request using it (`link`), and goes back to the pool only once its
 //! response body has been read to the end.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use http_body_util::Either;
@@ -80,6 +81,7 @@ impl Upstream {
             connect_timeout: config.connect_timeout,
             read_timeout: config.upstream_timeout,
             idle: Mutex::new(Vec::new()),
+            ticks: AtomicU64::new(0),
         })))
     }
 
@@ -141,16 +143,28 @@ pub(super) struct Pool {
     /// How long the upstream may take to answer, and to send each piece of
     /// its body ([`ProxyConfig::upstream_timeout`]).
     pub(super) read_timeout: Duration,
-    /// Most recently used last.
-    pub(super) idle: Mutex<Vec<(Link, Instant)>>,
+    /// Most recently used last, each with the [`Pool::ticks`] at its
+    /// return: how long it has been idle is counted in prune ticks, not
+    /// read from the clock on every request.
+    pub(super) idle: Mutex<Vec<(Link, u64)>>,
+    /// Bumped by every [`Pool::prune`], each [`PRUNE_EVERY`].
+    pub(super) ticks: AtomicU64,
 }
+
+/// How often the proxy prunes the pool ([`Pool::prune`]).
+pub(super) const PRUNE_EVERY: Duration = Duration::from_secs(POOL_IDLE_TIMEOUT.as_secs() / 3);
+/// A connection back in the pool for this many prune ticks has been idle
+/// for at least `2 ×` [`PRUNE_EVERY`] and at most [`POOL_IDLE_TIMEOUT`]: it
+/// is closed rather than used (the upstream may be closing it).
+const IDLE_TICKS: u64 = 3;
 
 impl Pool {
     /// The most recently used idle connection that is still open.
     pub(super) fn checkout(&self) -> Option<Link> {
         let mut idle = self.idle.lock().ok()?;
+        let now = self.ticks.load(Ordering::Relaxed);
         while let Some((mut link, since)) = idle.pop() {
-            if since.elapsed() < POOL_IDLE_TIMEOUT && !link.closed_while_idle() {
+            if now.saturating_sub(since) < IDLE_TICKS && !link.closed_while_idle() {
                 return Some(link);
             }
         }
@@ -165,16 +179,18 @@ impl Pool {
             if idle.len() >= POOL_MAX_IDLE {
                 idle.remove(0);
             }
-            idle.push((link, Instant::now()));
+            idle.push((link, self.ticks.load(Ordering::Relaxed)));
         }
     }
 
     /// Drop connections idle for longer than [`POOL_IDLE_TIMEOUT`] or
     /// closed by the upstream, as a client's pool does between requests.
+    /// Called every [`PRUNE_EVERY`]: each call is a tick of the pool's clock.
     pub(super) fn prune(&self) {
         if let Ok(mut idle) = self.idle.lock() {
+            let now = self.ticks.fetch_add(1, Ordering::Relaxed) + 1;
             idle.retain_mut(|(link, since)| {
-                since.elapsed() < POOL_IDLE_TIMEOUT && !link.closed_while_idle()
+                now.saturating_sub(*since) < IDLE_TICKS && !link.closed_while_idle()
             });
         }
     }
@@ -250,3 +266,7 @@ impl Pool {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "upstream_tests.rs"]
+mod tests;
