@@ -2,7 +2,8 @@
 //! reading a response's head and body framing, on buffers only (the I/O is
 //! `upstream`'s). It replaces hyper's client dispatcher, whose channel,
 //! one-shot and body channels cost about half of the proxy's allocations
-//! per request; the server side (both HTTP/1 and HTTP/2) stays hyper's.
+//! per request. The client leg's HTTP/1 server (`h1_server`) shares its
+//! head search, field notes and length reading; HTTP/2 stays hyper's.
 //!
 //! Bounded everywhere: a response head of at most [`MAX_HEAD`] bytes and
 //! [`MAX_HEADERS`] fields, a chunk-size line of at most [`MAX_CHUNK_LINE`]
