@@ -32,26 +32,32 @@ struct Upstream {
     /// connection ends.
     slow_arrived: Arc<Notify>,
     slow_closed: Arc<Notify>,
+    /// Lets a `/resume` answer go on after its first chunk.
+    resume: Arc<Notify>,
 }
 
 /// Answers `/slow` never, `/stall` with the first chunk of an answer
-/// only, `/chunked` in chunks, anything else with `<path> <body length>`.
+/// only, `/resume` with its first chunk and the rest once told to,
+/// `/chunked` in chunks, anything else with `<path> <body length>`.
 async fn upstream() -> Upstream {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (slow_arrived, slow_closed) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let (record, arrived, closed) = (
+    let resume = Arc::new(Notify::new());
+    let (record, arrived, closed, go_on) = (
         Arc::clone(&seen),
         Arc::clone(&slow_arrived),
         Arc::clone(&slow_closed),
+        Arc::clone(&resume),
     );
     tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
-            let (record, arrived, closed) = (
+            let (record, arrived, closed, go_on) = (
                 Arc::clone(&record),
                 Arc::clone(&arrived),
                 Arc::clone(&closed),
+                Arc::clone(&go_on),
             );
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -70,6 +76,15 @@ async fn upstream() -> Upstream {
                             while conn.read(&mut rest).await.is_ok_and(|n| n > 0) {}
                             closed.notify_one();
                             return;
+                        }
+                        "/resume" => {
+                            let first = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+                                         5\r\nfirst\r\n";
+                            if conn.write_all(first.as_bytes()).await.is_err() {
+                                return;
+                            }
+                            go_on.notified().await;
+                            "6\r\nsecond\r\n0\r\n\r\n".to_owned()
                         }
                         "/chunked" => "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
                                        5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n"
@@ -94,6 +109,7 @@ async fn upstream() -> Upstream {
         seen,
         slow_arrived,
         slow_closed,
+        resume,
     }
 }
 
@@ -375,4 +391,51 @@ async fn a_pipelined_request_is_answered_though_the_client_then_shuts_its_side()
         let a = answer(&mut conn, &mut buf).await;
         assert_eq!((a.status, text(&a).as_str()), (200, "/first 0"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_sent_while_an_answer_streams_is_kept_and_answered_after_it() {
+    let up = upstream().await;
+    let proxy = proxy(&up).await;
+    let mut conn = TcpStream::connect(proxy.addr).await.unwrap();
+    conn.write_all(request("GET", "/resume", "", "").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    while !buf.ends_with(b"5\r\nfirst\r\n") {
+        let mut more = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&more[..n]);
+    }
+    let (_, rest) = std::str::from_utf8(&buf)
+        .unwrap()
+        .split_once("\r\n\r\n")
+        .unwrap();
+    buf = rest.as_bytes().to_vec();
+    // The next request, while the first answer waits on the upstream (the
+    // proxy watching the connection reads it, and must keep it).
+    conn.write_all(request("GET", "/after", "", "").as_bytes())
+        .await
+        .unwrap();
+    up.resume.notify_one();
+    // The rest of the first answer (its chunks as they came), then the
+    // second answer whole.
+    let rest: &[u8] = b"5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n";
+    while buf.len() < rest.len() {
+        let mut more = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&more[..n]);
+    }
+    assert_eq!(&buf[..rest.len()], rest);
+    buf.drain(..rest.len());
+    let a = answer(&mut conn, &mut buf).await;
+    assert_eq!((a.status, text(&a).as_str()), (200, "/after 0"));
 }
