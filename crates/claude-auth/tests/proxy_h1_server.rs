@@ -156,6 +156,19 @@ async fn the_upstream_sees_the_client_leave(up: &Upstream, conn: TcpStream) {
         .expect("the upstream connection to be closed once the client left");
 }
 
+/// Read into `buf` until `done` says it holds enough.
+async fn read_until(conn: &mut TcpStream, buf: &mut Vec<u8>, done: impl Fn(&[u8]) -> bool) {
+    while !done(buf) {
+        let mut more = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
+            .await
+            .expect("more of the answer in time")
+            .unwrap();
+        assert!(n > 0, "closed after {}", String::from_utf8_lossy(buf));
+        buf.extend_from_slice(&more[..n]);
+    }
+}
+
 fn text(a: &Answer) -> String {
     String::from_utf8_lossy(&a.body).into_owned()
 }
@@ -360,15 +373,7 @@ async fn a_client_that_goes_away_in_the_middle_of_its_answer_ends_the_upstream_r
         .unwrap();
     // The head and the first chunk arrive; then the upstream says nothing.
     let mut got = Vec::new();
-    while !got.ends_with(b"5\r\nfirst\r\n") {
-        let mut more = [0u8; 1024];
-        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&more[..n]);
-    }
+    read_until(&mut conn, &mut got, |b| b.ends_with(b"5\r\nfirst\r\n")).await;
     the_upstream_sees_the_client_leave(&up, conn).await;
 }
 
@@ -402,15 +407,7 @@ async fn a_request_sent_while_an_answer_streams_is_kept_and_answered_after_it() 
         .await
         .unwrap();
     let mut buf = Vec::new();
-    while !buf.ends_with(b"5\r\nfirst\r\n") {
-        let mut more = [0u8; 1024];
-        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&more[..n]);
-    }
+    read_until(&mut conn, &mut buf, |b| b.ends_with(b"5\r\nfirst\r\n")).await;
     let (_, rest) = std::str::from_utf8(&buf)
         .unwrap()
         .split_once("\r\n\r\n")
@@ -425,15 +422,7 @@ async fn a_request_sent_while_an_answer_streams_is_kept_and_answered_after_it() 
     // The rest of the first answer (its chunks as they came), then the
     // second answer whole.
     let rest: &[u8] = b"5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n";
-    while buf.len() < rest.len() {
-        let mut more = [0u8; 1024];
-        let n = tokio::time::timeout(WAIT, conn.read(&mut more))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&more[..n]);
-    }
+    read_until(&mut conn, &mut buf, |b| b.len() >= rest.len()).await;
     assert_eq!(&buf[..rest.len()], rest);
     buf.drain(..rest.len());
     let a = answer(&mut conn, &mut buf).await;
