@@ -305,6 +305,21 @@ const CURL_MESSAGE: &str = r#"curl -s -o "$1" -w '%{http_code}' -H "x-api-key: $
   -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' -d "$2" \
   "$ANTHROPIC_BASE_URL/v1/messages""#;
 
+/// `claude-auth exec <flags> -- sh -c CURL_MESSAGE`: the run, checked to
+/// have ended well with a 200 and the message's text.
+fn exec_message(sb: &Sandbox, flags: &[&str]) -> common::Run {
+    let answer = sb.root().join("answer");
+    let answer_s = answer.display().to_string();
+    let mut args = vec!["exec"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--", "sh", "-c", CURL_MESSAGE, "sh", &answer_s, MESSAGE]);
+    let run = sb.run(&args);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "200", "{}", run.stderr);
+    assert!(std::fs::read_to_string(&answer).unwrap().contains(TEXT));
+    run
+}
+
 #[test]
 fn exec_proxy_fails_over_as_the_shared_proxy_does() {
     if !common::require_curl() {
@@ -313,28 +328,12 @@ fn exec_proxy_fails_over_as_the_shared_proxy_does() {
     let upstream = Upstream::start();
     let sb = sandbox(&upstream, FALLBACK);
     reject_subscription(&upstream, now() + 3600);
-    let answer = sb.root().join("answer");
-    let answer_s = answer.display().to_string();
     // The subscription explicitly, as `exec` would otherwise choose the key
     // in the environment: without failover the child gets the 429.
-    let run = sb.run(&[
-        "exec",
-        "--profile",
-        "work",
-        "--proxy",
-        "--agent-id",
-        "builder",
-        "--",
-        "sh",
-        "-c",
-        CURL_MESSAGE,
-        "sh",
-        &answer_s,
-        MESSAGE,
-    ]);
-    run.assert_code(0);
-    assert_eq!(run.stdout, "200", "{}", run.stderr);
-    assert!(std::fs::read_to_string(&answer).unwrap().contains(TEXT));
+    let run = exec_message(
+        &sb,
+        &["--profile", "work", "--proxy", "--agent-id", "builder"],
+    );
     // Sent with the subscription, rejected, sent again with the key.
     assert_eq!(credentials(&upstream), ["subscription", "api-key"]);
     // The same one line per switch as `claude-auth proxy`.
@@ -375,24 +374,7 @@ fn exec_proxy_serves_the_credential_exec_chose_first_then_the_list_after_it() {
     // exec chooses the key in the environment, the list's second entry;
     // it is rejected, the subscription (the list's first) is not.
     reject(&upstream, API_KEY, now() + 3600);
-    let answer = sb.root().join("answer");
-    let answer_s = answer.display().to_string();
-    let run = sb.run(&[
-        "exec",
-        "--proxy",
-        "--agent-id",
-        "chooser",
-        "--",
-        "sh",
-        "-c",
-        CURL_MESSAGE,
-        "sh",
-        &answer_s,
-        MESSAGE,
-    ]);
-    run.assert_code(0);
-    assert_eq!(run.stdout, "200", "{}", run.stderr);
-    assert!(std::fs::read_to_string(&answer).unwrap().contains(TEXT));
+    let run = exec_message(&sb, &["--proxy", "--agent-id", "chooser"]);
     // The chosen key first, then the list without it again.
     assert_eq!(credentials(&upstream), ["api-key", "subscription"]);
     let lines: Vec<&str> = run

@@ -20,7 +20,6 @@ mod openai_issuer;
 mod upstream;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
 use common::{test_python, write_file, Run, Sandbox};
@@ -359,19 +358,7 @@ fn start_proxy(sb: &Sandbox, args: &[&str]) -> RunningProxy {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut vars = BTreeMap::new();
-    while vars.len() < 2 {
-        let line = lines
-            .next()
-            .expect("the proxy printed its variables")
-            .unwrap();
-        let (k, v) = line
-            .strip_prefix("export ")
-            .and_then(|l| l.split_once('='))
-            .unwrap();
-        vars.insert(k.to_owned(), v.trim_matches('\'').to_owned());
-    }
+    let vars = common::exported(child.stdout.take().unwrap(), 2);
     RunningProxy { child, vars }
 }
 

@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Stdio};
 
@@ -72,20 +70,9 @@ fn an_openai_proxys_own_errors_are_the_openai_sdks_usual_errors() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stdout = child.stdout.take().unwrap();
     let proxy = Proxy(child);
-    let mut vars = BTreeMap::new();
-    while vars.len() < 2 {
-        let line = lines
-            .next()
-            .expect("the proxy printed its variables")
-            .unwrap();
-        let (k, v) = line
-            .strip_prefix("export ")
-            .and_then(|l| l.split_once('='))
-            .unwrap();
-        vars.insert(k.to_owned(), v.trim_matches('\'').to_owned());
-    }
+    let vars = common::exported(stdout, 2);
     let out = std::process::Command::new(&py)
         .arg("-c")
         .arg(PY_ERRORS)

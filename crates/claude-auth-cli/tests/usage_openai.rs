@@ -261,7 +261,7 @@ fn provider_openai_shows_an_openai_api_key_from_the_ledger_headers() {
 
 #[test]
 fn proxy_provider_openai_feeds_the_ledger_and_usage_provider_openai_shows_it() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let up = upstream::Upstream::start();
     let mut sb = Sandbox::new();
     sb.set(
@@ -283,19 +283,7 @@ fn proxy_provider_openai_feeds_the_ledger_and_usage_provider_openai_shows_it() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut vars = std::collections::BTreeMap::new();
-    while vars.len() < 2 {
-        let line = lines
-            .next()
-            .expect("the proxy printed its variables")
-            .unwrap();
-        let (k, v) = line
-            .strip_prefix("export ")
-            .and_then(|l| l.split_once('='))
-            .unwrap();
-        vars.insert(k.to_owned(), v.trim_matches('\'').to_owned());
-    }
+    let vars = common::exported(child.stdout.take().unwrap(), 2);
     // One chat completion through the proxy, as the SDK would send it.
     let base = vars["OPENAI_BASE_URL"].trim_end_matches('/').to_owned();
     let (hostport, prefix) = base.trim_start_matches("http://").split_once('/').map_or(

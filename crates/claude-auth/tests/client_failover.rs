@@ -7,6 +7,7 @@
 //! comes back as it was; one request never goes back to an entry that
 //! rejected it, even once that hold is over.
 
+mod common;
 #[path = "../../claude-auth-cli/tests/upstream/mod.rs"]
 mod upstream;
 
@@ -215,7 +216,7 @@ async fn a_529_never_switches_and_without_failover_the_rejection_comes_back() {
 /// the API key only once the clock is two seconds past its arrival, when
 /// the subscription's hold is over. The credentials it saw, in order.
 async fn rejecting_both() -> (String, Arc<Mutex<Vec<&'static str>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -226,16 +227,9 @@ async fn rejecting_both() -> (String, Arc<Mutex<Vec<&'static str>>>) {
             let log = Arc::clone(&log);
             tokio::spawn(async move {
                 let arrived = now_unix();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head = loop {
-                    let n = stream.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "the client closed before its request was whole");
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break String::from_utf8_lossy(&buf[..end]).into_owned();
-                    }
-                };
+                let (head, _) = common::http1::read_whole_request(&mut stream, &mut Vec::new())
+                    .await
+                    .expect("the client closed before its request was whole");
                 let who = if head.contains(OAUTH_TOKEN) {
                     "subscription"
                 } else {

@@ -15,6 +15,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+
 use claude_auth::proxy::{start, ProxyConfig, ProxyFailover, ProxyFallback};
 use claude_auth::{
     AuthManager, Credential, Env, ManagerOptions, Provider, ResolveOptions, Resolver, Secret,
@@ -56,24 +58,10 @@ fn unix_now() -> u64 {
 /// Read one request (head and a `content-length` body) from `stream`; its
 /// head, lowercased.
 async fn read_request(stream: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "the proxy closed before its request was whole");
-        buf.extend_from_slice(&chunk[..n]);
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .map_or(0, |v| v.trim().parse().unwrap());
-        if buf.len() >= end + 4 + length {
-            return head;
-        }
-    }
+    let (head, _) = common::http1::read_whole_request(stream, &mut Vec::new())
+        .await
+        .expect("the proxy closed before its request was whole");
+    head.to_ascii_lowercase()
 }
 
 /// How the upstream answers one credential.

@@ -509,3 +509,23 @@ pub fn run_python(python: &str, sb: &Sandbox, extra: &[(&str, &str)], script: &s
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// The first `count` `export NAME='value'` lines a command printed (a
+/// proxy's variables), by name.
+pub fn exported(stdout: std::process::ChildStdout, count: usize) -> BTreeMap<String, String> {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut vars = BTreeMap::new();
+    while vars.len() < count {
+        let line = lines
+            .next()
+            .expect("the proxy printed its variables")
+            .unwrap();
+        let (k, v) = line
+            .strip_prefix("export ")
+            .and_then(|l| l.split_once('='))
+            .unwrap();
+        vars.insert(k.to_owned(), v.trim_matches('\'').to_owned());
+    }
+    vars
+}

@@ -6,13 +6,23 @@ use tokio::net::TcpStream;
 /// Read one request (head and Content-Length body) from `conn`, keeping
 /// what comes after it in `buf`: (request line, body); `None` at EOF.
 pub async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>)> {
+    let (head, body) = read_whole_request(conn, buf).await?;
+    Some((head.lines().next().unwrap_or_default().to_owned(), body))
+}
+
+/// [`read_request`], with the whole head (request line and fields).
+pub async fn read_whole_request(
+    conn: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> Option<(String, Vec<u8>)> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
             let length: usize = head
                 .lines()
-                .find_map(|l| l.strip_prefix("content-length: "))
-                .map_or(0, |v| v.parse().unwrap());
+                .filter_map(|l| l.split_once(':'))
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |(_, v)| v.trim().parse().unwrap());
             while buf.len() < end + 4 + length {
                 let mut more = vec![0u8; 64 * 1024];
                 let n = conn.read(&mut more).await.ok()?;
@@ -23,7 +33,7 @@ pub async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(St
             }
             let body = buf[end + 4..end + 4 + length].to_vec();
             buf.drain(..end + 4 + length);
-            return Some((head.lines().next().unwrap().to_owned(), body));
+            return Some((head, body));
         }
         let mut more = [0u8; 4096];
         let n = conn.read(&mut more).await.ok()?;

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
 use hyper::{Method, Request, Response, Version};
 use tokio::io::AsyncWrite;
@@ -126,43 +126,40 @@ impl Conn {
         }
     }
 
-    /// Write `bufs` whole, in order; `Ok(false)` when nothing more can be written.
+    /// Write `out`, then `piece`, whole (each emptied as it goes out).
     fn poll_write_all(
         &mut self,
         cx: &mut Context<'_>,
         out: &mut Vec<u8>,
-        written: &mut usize,
         piece: &mut Option<Bytes>,
     ) -> Poll<io::Result<()>> {
+        let mut sock = Pin::new(&mut self.io);
         loop {
-            let head = &out[(*written).min(out.len())..];
-            let tail = piece.as_deref().unwrap_or_default();
-            let skip = written.saturating_sub(out.len());
-            if head.is_empty() && skip >= tail.len() {
-                out.clear();
-                *written = 0;
-                *piece = None;
-                return Poll::Ready(Ok(()));
-            }
-            let bufs = [io::IoSlice::new(head), io::IoSlice::new(&tail[skip..])];
-            let polled = if head.is_empty() {
-                Pin::new(&mut self.io).poll_write(cx, &tail[skip..])
-            } else if tail.len() > skip {
-                Pin::new(&mut self.io).poll_write_vectored(cx, &bufs)
-            } else {
-                Pin::new(&mut self.io).poll_write(cx, head)
+            let polled = match (out.is_empty(), piece.as_deref()) {
+                (true, None) => return Poll::Ready(Ok(())),
+                (true, Some(p)) => sock.as_mut().poll_write(cx, p),
+                (false, None) => sock.as_mut().poll_write(cx, out),
+                (false, Some(p)) => sock
+                    .as_mut()
+                    .poll_write_vectored(cx, &[io::IoSlice::new(out), io::IoSlice::new(p)]),
             };
-            match polled {
+            let n = match polled {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => *written += n,
+                Poll::Ready(Ok(n)) => n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
+            };
+            let from_out = n.min(out.len());
+            out.drain(..from_out);
+            if let Some(p) = piece.as_mut() {
+                p.advance(n - from_out);
+                if p.is_empty() {
+                    *piece = None;
+                }
             }
         }
     }
-}
 
-impl Conn {
     /// Ready when the client has closed the connection (or it failed)
     /// while its answer is awaited or streamed. Looked at only once the
     /// request body is all in (until then its reader has the socket) and
@@ -534,11 +531,9 @@ impl Writer {
     }
 
     /// Write the buffer, then `piece`.
-    async fn flush(&mut self, conn: &Mutex<Conn>, piece: Option<Bytes>) -> io::Result<()> {
-        let mut piece = piece;
-        let mut written = 0;
+    async fn flush(&mut self, conn: &Mutex<Conn>, mut piece: Option<Bytes>) -> io::Result<()> {
         let out = &mut self.out;
-        poll_fn(|cx| lock(conn).poll_write_all(cx, out, &mut written, &mut piece)).await
+        poll_fn(|cx| lock(conn).poll_write_all(cx, out, &mut piece)).await
     }
 }
 
